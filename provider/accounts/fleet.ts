@@ -1,0 +1,29 @@
+import type { AccountFile } from "./account";
+import type { AccountProblem } from "./problem";
+
+/**
+ * Rules across files, checked before anything is registered: one file per account id, and an alias
+ * used once per (userId, toolkit), the scope in which Composio enforces uniqueness.
+ */
+export function checkFleet(accounts: readonly AccountFile[]): AccountProblem[] {
+  const problems: AccountProblem[] = [];
+  const byId = new Map<string, AccountFile>();
+  const byAlias = new Map<string, AccountFile>();
+  for (const a of accounts) {
+    const first = byId.get(a.id);
+    if (first) {
+      problems.push({ file: a.file, ...a.locate(["id"]), field: "id", message: `account ${a.id} is already declared in ${first.file}`, fix: "keep one file per connected account; delete or merge the other" });
+    } else {
+      byId.set(a.id, a);
+    }
+    if (a.alias === undefined || a.alias === "") continue;
+    const scope = JSON.stringify([a.userId, a.toolkit, a.alias]);
+    const holder = byAlias.get(scope);
+    if (holder && holder.id !== a.id) {
+      problems.push({ file: a.file, ...a.locate(["alias"]), field: "alias", message: `alias "${a.alias}" is already used by ${holder.id} (${holder.file}) for user ${a.userId} and toolkit ${a.toolkit}`, fix: "aliases must be unique per user and toolkit: choose another alias" });
+    } else if (!holder) {
+      byAlias.set(scope, a);
+    }
+  }
+  return problems;
+}

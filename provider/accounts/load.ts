@@ -1,0 +1,84 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AccountFile } from "./account";
+import { checkFleet } from "./fleet";
+import { parseAccountText } from "./parse";
+import { sortProblems, type AccountProblem } from "./problem";
+import { isInside, validateAccount } from "./validate";
+
+/** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
+export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
+
+export interface LoadOptions {
+  /** Folder of account files. */
+  dir: string;
+  /** Repository root: `file:` references and symlinks must stay inside it. */
+  repoRoot: string;
+  /** Base for the paths shown to the user (default: the working directory). */
+  displayBase?: string;
+}
+
+export interface LoadedAccounts {
+  accounts: AccountFile[];
+  problems: AccountProblem[];
+  files: number;
+}
+
+/** Reads, parses and validates every `*.yaml` / `*.yml` under `dir`, all errors together. */
+export function loadAccounts(opts: LoadOptions): LoadedAccounts {
+  const displayBase = opts.displayBase ?? process.cwd();
+  const display = (p: string) => path.relative(displayBase, p) || p;
+  const problems: AccountProblem[] = [];
+  const accounts: AccountFile[] = [];
+  const dir = path.resolve(opts.dir);
+  if (!fs.existsSync(dir)) {
+    return { accounts, files: 0, problems: [{ file: display(dir), line: 1, column: 1, field: "", message: "the accounts folder does not exist", fix: "create it, or set connected-accounts:accountsDir (or --dir) to the folder holding your account files" }] };
+  }
+  const realDir = fs.realpathSync(dir);
+  const files = listAccountFiles(dir);
+  for (const file of files) {
+    const shown = display(file);
+    const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
+    const real = fs.realpathSync(file);
+    if (!isInside(realDir, real)) {
+      fileProblem(`is a symbolic link to ${real}, outside the accounts folder`, "copy the file into the accounts folder instead of linking to it");
+      continue;
+    }
+    const size = fs.statSync(real).size;
+    if (size > MAX_ACCOUNT_FILE_BYTES) {
+      fileProblem(`is ${size} bytes; account files are limited to ${MAX_ACCOUNT_FILE_BYTES} bytes`, "one account per file; move anything else out of the accounts folder");
+      continue;
+    }
+    const bytes = fs.readFileSync(real);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      fileProblem("is not valid UTF-8 text", "save the file as UTF-8");
+      continue;
+    }
+    const { parsed, problems: parseProblems } = parseAccountText(shown, file, text);
+    problems.push(...parseProblems);
+    if (!parsed) continue;
+    const { account, problems: accountProblems } = validateAccount(parsed, opts.repoRoot);
+    problems.push(...accountProblems);
+    if (account) accounts.push(account);
+  }
+  problems.push(...checkFleet(accounts));
+  return { accounts, problems: sortProblems(problems), files: files.length };
+}
+
+/** Account files in a stable order, so plans and errors read the same on every machine. */
+export function listAccountFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith(".")) continue;
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) out.push(full);
+    }
+  };
+  walk(dir);
+  return out;
+}

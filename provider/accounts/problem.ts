@@ -1,0 +1,35 @@
+/**
+ * A problem with the desired state, found before anything is sent: always names the file, the line,
+ * the field, what is wrong and how to fix it. One place renders it for people and machines.
+ */
+export interface AccountProblem {
+  /** Path of the account file, relative to the working directory. */
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the field in the file, e.g. `credentials.api_key`; "" for the whole file. */
+  field: string;
+  message: string;
+  fix: string;
+}
+
+export function formatProblem(p: AccountProblem): string {
+  const where = `${p.file}:${p.line}:${p.column}`;
+  const field = p.field ? ` ${p.field}:` : "";
+  return `${where}${field} ${p.message}\n    fix: ${p.fix}`;
+}
+
+/** Thrown by the Pulumi program when the accounts cannot be registered; nothing remote has been touched. */
+export class AccountProblemsError extends Error {
+  constructor(readonly problems: AccountProblem[]) {
+    super(
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} in the account files; nothing was sent to Composio.\n` +
+        problems.map(formatProblem).join("\n"),
+    );
+    this.name = "AccountProblemsError";
+  }
+}
+
+export function sortProblems(problems: AccountProblem[]): AccountProblem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,154 @@
+import Ajv, { type ErrorObject } from "ajv";
+import * as path from "node:path";
+import schema from "../schema/account.schema.json";
+import type { AccountFile, CredentialRef, CredentialSpec } from "./account";
+import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
+import type { ParsedFile } from "./parse";
+import type { AccountProblem } from "./problem";
+
+let compiled: ReturnType<Ajv["compile"]> | undefined;
+function schemaValidator() {
+  compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+  return compiled;
+}
+
+/**
+ * Checks one parsed file against the shipped JSON Schema and the rules a schema cannot say well
+ * (literal secrets, schemes PATCH refuses), and turns it into an AccountFile.
+ * `repoRoot` bounds `file:` references.
+ */
+export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; problems: AccountProblem[] } {
+  const problem = (field: (string | number)[], message: string, fix: string): AccountProblem => ({
+    file: parsed.file,
+    ...parsed.locate(field),
+    field: field.join("."),
+    message,
+    fix,
+  });
+  const data = parsed.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    return { problems: [problem([], "an account file must be a YAML mapping (id, toolkit, userId, authScheme, ...)", "start from an example in accounts/ or the README")] };
+  }
+  const validate = schemaValidator();
+  const problems: AccountProblem[] = [];
+  if (!validate(data)) {
+    problems.push(...describeSchemaErrors(validate.errors ?? [], data as Record<string, unknown>, problem));
+  }
+  const doc = data as Record<string, unknown>;
+  const credentials = (doc.credentials ?? {}) as Record<string, unknown>;
+  const scheme = doc.authScheme as AuthScheme;
+  if (problems.length === 0 && Object.keys(credentials).length > 0 && !PATCHABLE_SCHEMES.includes(scheme) && doc.manage !== "observe") {
+    problems.push(
+      problem(["authScheme"], `Composio does not accept credentials for ${scheme} accounts (PATCH takes only ${PATCHABLE_SCHEMES.join(", ")})`,
+        "remove the credentials map (the alias can still be managed) or reconnect the account through Composio"),
+    );
+  }
+  for (const [key, value] of Object.entries(credentials)) {
+    const ref = value as Record<string, unknown> | null;
+    if (ref && typeof ref === "object" && typeof ref.file === "string") {
+      const target = path.resolve(path.dirname(parsed.path), ref.file);
+      if (!isInside(repoRoot, target)) {
+        problems.push(problem(["credentials", key, "file"], `file reference "${ref.file}" points outside the repository`, "keep secret files inside the repository (git-ignored), or use an env or config reference"));
+      }
+    }
+  }
+  if (problems.length > 0) return { problems };
+  const specs: Record<string, CredentialSpec> = {};
+  for (const [key, value] of Object.entries(credentials)) specs[key] = toSpec(value);
+  return {
+    problems,
+    account: {
+      file: parsed.file,
+      path: parsed.path,
+      id: doc.id as string,
+      toolkit: doc.toolkit as string,
+      userId: doc.userId as string,
+      alias: doc.alias as string | undefined,
+      authScheme: scheme,
+      manage: (doc.manage as "full" | "observe" | undefined) ?? "full",
+      paused: (doc.paused as boolean | undefined) ?? false,
+      credentials: specs,
+      locate: parsed.locate,
+    },
+  };
+}
+
+function toSpec(value: unknown): CredentialSpec {
+  if (value === null) return { kind: "remove" };
+  if (typeof value === "string") return { kind: "literal", value };
+  return { kind: "ref", ref: value as CredentialRef };
+}
+
+export function isInside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+type MakeProblem = (field: (string | number)[], message: string, fix: string) => AccountProblem;
+
+/** Turns ajv's errors into one message per field, in the words of the account file. */
+function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown>, problem: MakeProblem): AccountProblem[] {
+  const out = new Map<string, AccountProblem>();
+  const add = (field: (string | number)[], message: string, fix: string) => {
+    const key = field.join(".");
+    if (!out.has(key)) out.set(key, problem(field, message, fix));
+  };
+  for (const e of errors) {
+    const segments = e.instancePath.split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const top = segments[0];
+    if (e.keyword === "additionalProperties" && segments.length === 0) {
+      const name = String(e.params.additionalProperty);
+      add([name], `unknown field "${name}"`, "allowed fields: id, toolkit, userId, alias, authScheme, credentials, manage, paused (check the spelling)");
+    } else if (e.keyword === "required" && segments.length === 0) {
+      const name = String(e.params.missingProperty);
+      add([name], `missing required field "${name}"`, `add "${name}:" to the file`);
+    } else if (top === "credentials" && segments.length === 1) {
+      add(["credentials"], e.keyword === "minProperties" ? "credentials is empty" : "credentials must be a mapping of field names to references",
+        e.keyword === "minProperties" ? "remove the credentials key, or list at least one field" : "write credentials as `field: { env: NAME }` lines");
+    } else if (top === "credentials") {
+      const key = segments[1];
+      const value = (doc.credentials as Record<string, unknown>)[key];
+      add(["credentials", key], ...describeCredentialValue(key, value));
+    } else if (top === "authScheme") {
+      add(["authScheme"], `unknown auth scheme "${String(doc.authScheme)}"`, `use one of ${AUTH_SCHEMES.join(", ")}`);
+    } else if (top === "manage") {
+      add(["manage"], `manage must be "full" or "observe", not ${JSON.stringify(doc.manage)}`, "use manage: full (default) or manage: observe");
+    } else if (e.keyword === "type") {
+      add(segments, `${segments.join(".")} must be a ${String(e.params.type)}, not ${typeName(doc[top])}`, `write ${segments.join(".")} as a ${String(e.params.type)}${e.params.type === "string" ? " (quote it if YAML reads it as a number or boolean)" : ""}`);
+    } else if (e.keyword === "pattern") {
+      add(segments, `${segments.join(".")} ${JSON.stringify(doc[top])} has characters that are not allowed`, top === "toolkit" ? "use the toolkit slug in lower case, e.g. github" : "use the connected account nanoid as Composio shows it, e.g. ca_8x2kPq");
+    } else if (e.keyword === "minLength") {
+      add(segments, `${segments.join(".")} is empty`, `set ${segments.join(".")} to a non-empty value`);
+    } else {
+      add(segments, `${segments.join(".")} ${e.message ?? "is invalid"}`, "see provider/schema/account.schema.json");
+    }
+  }
+  return [...out.values()];
+}
+
+function describeCredentialValue(key: string, value: unknown): [string, string] {
+  if (typeof value === "string" && !isNonSecretField(key)) {
+    return [
+      `"${key}" is a literal secret: secrets must never be written in an account file`,
+      `replace the value with a reference, e.g. { env: ${envName(key)} } or { config: ${key} } (pulumi config set --secret connected-accounts:${key}), and rotate the value if it was committed`,
+    ];
+  }
+  if (value !== null && typeof value !== "object") {
+    return [`"${key}" is a ${typeName(value)}; credential values must be strings, references or null`, isNonSecretField(key) ? `quote the value: ${key}: "${String(value)}"` : `use a reference, e.g. { env: ${envName(key)} }`];
+  }
+  return [
+    `"${key}" is not a valid reference: use exactly one of { env: NAME }, { config: key } or { file: path }, or null to remove the field`,
+    `write ${key}: { env: ${envName(key)} }`,
+  ];
+}
+
+function envName(key: string): string {
+  return key.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "list";
+  if (typeof v === "object") return "mapping";
+  return typeof v;
+}

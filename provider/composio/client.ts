@@ -1,0 +1,134 @@
+import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
+import type { PatchBody } from "../plan/patch-plan";
+import type { ApiSettings } from "../settings";
+import { ComposioError, scrub, toComposioError } from "./errors";
+
+export interface PatchResult {
+  id: string;
+  status?: string;
+}
+
+/** Errors from the socket layer worth another try: the request may never have reached the server. */
+const RETRIED_ERROR_CODES = [
+  "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "ENOTFOUND",
+  "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT",
+];
+
+/**
+ * The Composio connected-accounts API over one pooled undici dispatcher. One instance serves every
+ * resource of a provider process, so its pool size is the process-wide concurrency limit.
+ * Created lazily in the provider, never captured in its closure (Pulumi serializes the closure).
+ */
+export class ComposioClient {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly settings: ApiSettings) {
+    const pool = new Agent({
+      connections: settings.maxConcurrency,
+      connect: { timeout: settings.connectTimeoutMs },
+      headersTimeout: settings.requestTimeoutMs,
+      bodyTimeout: settings.requestTimeoutMs,
+    });
+    const { maxRetries, retryBaseMs, retryBudgetMs } = settings;
+    this.dispatcher = new RetryAgent(pool, {
+      // PATCH sets values (alias, credential fields) rather than adding to them, so sending it twice
+      // leaves the account as sending it once: it is safe to retry, unlike undici's default assumption.
+      methods: ["GET", "PATCH"],
+      statusCodes: [429, 500, 502, 503, 504],
+      errorCodes: RETRIED_ERROR_CODES,
+      maxRetries,
+      // Answer with the last response once retries are spent, so the user reads the API's own error.
+      throwOnError: false,
+      retry: backoff({ maxRetries, baseMs: retryBaseMs, budgetMs: retryBudgetMs }),
+    });
+  }
+
+  async patchConnectedAccount(nanoid: string, body: PatchBody): Promise<PatchResult> {
+    const secrets = secretsOf(body, this.settings.apiKey);
+    const res = await this.send("PATCH", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secrets, body);
+    const parsed = res as { id?: unknown; status?: unknown };
+    return { id: typeof parsed.id === "string" ? parsed.id : nanoid, status: typeof parsed.status === "string" ? parsed.status : undefined };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async send(method: "GET" | "PATCH", path: string, accountId: string, secrets: string[], body?: unknown): Promise<unknown> {
+    const apiKey = this.settings.apiKey;
+    if (!apiKey) {
+      throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
+    }
+    const operation = method === "PATCH" ? "update" : "read";
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.settings.baseUrl + path, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs),
+      });
+    } catch (err) {
+      throw new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      try {
+        return text ? JSON.parse(text) : {};
+      } catch {
+        return {};
+      }
+    }
+    throw toComposioError(res.statusCode, scrub(text, secrets), accountId, res.headers, operation);
+  }
+}
+
+/**
+ * Exponential backoff with full jitter (so parallel resources do not retry in lockstep), honouring
+ * Retry-After (seconds or HTTP date). The total time per request is bounded by the request's signal.
+ */
+export function backoff(opts: { maxRetries: number; baseMs: number; budgetMs: number }): RetryHandler.RetryCallback {
+  return (err, { state, opts: req }, cb) => {
+    const { statusCode, code, headers } = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string> };
+    const retry = req.retryOptions ?? {};
+    const retriable =
+      (statusCode !== undefined ? retry.statusCodes?.includes(statusCode) : code !== undefined && retry.errorCodes?.includes(code)) &&
+      retry.methods?.includes(req.method as never);
+    if (!retriable || state.counter > opts.maxRetries) return cb(err);
+    const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
+    const expMs = opts.baseMs * 2 ** (state.counter - 1);
+    const waitMs = retryAfterMs ?? Math.random() * expMs;
+    if (waitMs > opts.budgetMs) return cb(err);
+    setTimeout(() => cb(null), waitMs);
+  };
+}
+
+export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function describeNetworkError(err: unknown, settings: ApiSettings): string {
+  const e = err as { code?: string; name?: string; message?: string };
+  if (e.name === "TimeoutError") return `gave up after ${Math.round((settings.retryBudgetMs + settings.requestTimeoutMs) / 1000)} s of retries (connected-accounts:retryBudgetMs)`;
+  if (e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT") {
+    return `no answer within ${settings.requestTimeoutMs} ms (connected-accounts:requestTimeoutMs); the API may be down`;
+  }
+  if (e.code === "UND_ERR_CONNECT_TIMEOUT") return `could not connect within ${settings.connectTimeoutMs} ms (connected-accounts:connectTimeoutMs)`;
+  if (e.code === "ECONNREFUSED") return "connection refused: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) right?";
+  return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
+}
+
+function secretsOf(body: unknown, apiKey: string | undefined): string[] {
+  const out: string[] = apiKey ? [apiKey] : [];
+  const val = (body as PatchBody | undefined)?.connection?.state.val ?? {};
+  for (const v of Object.values(val)) if (typeof v === "string") out.push(v);
+  return out;
+}
+
+export { ComposioError };

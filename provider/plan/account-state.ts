@@ -1,0 +1,27 @@
+/**
+ * The shapes that cross the Pulumi boundary: what the program declares (inputs) and what Pulumi
+ * records after an apply (outputs). Plain JSON only: they travel as protobuf Structs.
+ */
+
+/** Desired state of one connected account, as registered by the program. */
+export interface DesiredAccount {
+  /** The connected account nanoid (`id` is reserved by Pulumi, so it travels as `nanoid`). */
+  nanoid: string;
+  toolkit: string;
+  userId: string;
+  authScheme: string;
+  /** Absent: alias not managed. "": clear it. */
+  alias?: string;
+  /** Field → value. Always a Pulumi secret. */
+  credentials: Record<string, string>;
+  /** Fields declared null in the file, sorted. */
+  removedCredentials: string[];
+  /** Field → keyed HMAC of the value: lets a reviewer see which secret changed without seeing it. */
+  fingerprints: Record<string, string>;
+}
+
+/** What Pulumi recorded at the last successful apply. */
+export interface RecordedAccount extends DesiredAccount {
+  /** Account status reported by the API at the last write or refresh. */
+  status?: string;
+}

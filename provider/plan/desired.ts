@@ -1,0 +1,19 @@
+import type { AccountFile } from "../accounts/account";
+import type { DesiredAccount } from "./account-state";
+import { fingerprintAll } from "./fingerprint";
+import type { ResolvedCredentials } from "../references/resolve";
+
+/** An account file with its references resolved, in the shape the provider receives. */
+export function toDesired(account: AccountFile, resolved: ResolvedCredentials, fingerprintKey: string): DesiredAccount {
+  const desired: DesiredAccount = {
+    nanoid: account.id,
+    toolkit: account.toolkit,
+    userId: account.userId,
+    authScheme: account.authScheme,
+    credentials: resolved.values,
+    removedCredentials: resolved.removed,
+    fingerprints: fingerprintAll(fingerprintKey, resolved.values),
+  };
+  if (account.alias !== undefined) desired.alias = account.alias;
+  return desired;
+}

@@ -1,0 +1,76 @@
+import { diff } from "deep-diff";
+import type { DesiredAccount, RecordedAccount } from "./account-state";
+
+/** Body of `PATCH /api/v3/connected_accounts/{nanoid}`: only what changes. */
+export interface PatchBody {
+  alias?: string;
+  connection?: { state: { authScheme: string; val: Record<string, string | null> } };
+}
+
+export interface CredentialChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** What one account needs: the request to send (if any) and what a reviewer should be told. */
+export interface PatchPlan {
+  nanoid: string;
+  /** undefined: nothing to send. */
+  body?: PatchBody;
+  alias?: { from?: string; to: string };
+  credentials: CredentialChanges;
+}
+
+/**
+ * Recorded × desired → the minimal PATCH. Without a recorded state (adoption) everything declared is
+ * sent once, because credentials cannot be read back to compare.
+ */
+export function planPatch(recorded: RecordedAccount | undefined, desired: DesiredAccount): PatchPlan {
+  const plan: PatchPlan = { nanoid: desired.nanoid, credentials: { added: [], changed: [], removed: [] } };
+  const body: PatchBody = {};
+  if (desired.alias !== undefined && desired.alias !== recorded?.alias) {
+    body.alias = desired.alias;
+    plan.alias = { from: recorded?.alias, to: desired.alias };
+  }
+  const val: Record<string, string | null> = {};
+  for (const change of diff(recorded?.credentials ?? {}, desired.credentials) ?? []) {
+    const key = String(change.path?.[0]);
+    if (change.kind === "N") {
+      plan.credentials.added.push(key);
+      val[key] = desired.credentials[key];
+    } else if (change.kind === "E") {
+      plan.credentials.changed.push(key);
+      val[key] = desired.credentials[key];
+    } else if (change.kind === "D" && !desired.removedCredentials.includes(key)) {
+      // Managed before, gone from the file now: remove it remotely rather than leave a stale secret.
+      plan.credentials.removed.push(key);
+      val[key] = null;
+    }
+  }
+  const alreadyRemoved = recorded?.removedCredentials ?? [];
+  for (const key of desired.removedCredentials) {
+    if (alreadyRemoved.includes(key) && recorded?.credentials[key] === undefined) continue;
+    plan.credentials.removed.push(key);
+    val[key] = null;
+  }
+  for (const list of Object.values(plan.credentials)) list.sort();
+  if (Object.keys(val).length > 0) {
+    body.connection = { state: { authScheme: desired.authScheme, val: sortKeys(val) } };
+  }
+  if (body.alias !== undefined || body.connection) plan.body = body;
+  return plan;
+}
+
+/** True when the recorded state differs from the desired one in anything Pulumi keeps, even without a request. */
+export function recordDiffers(recorded: RecordedAccount, desired: DesiredAccount): boolean {
+  const keep = (a: DesiredAccount) => ({
+    nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, alias: a.alias,
+    credentials: a.credentials, removedCredentials: a.removedCredentials, fingerprints: a.fingerprints,
+  });
+  return diff(keep(recorded), keep(desired)) !== undefined;
+}
+
+function sortKeys<T>(obj: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => a.localeCompare(b)));
+}

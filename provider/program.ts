@@ -1,0 +1,54 @@
+/**
+ * The Pulumi program (Pulumi.yaml `main`): load the account files, resolve their references, and
+ * register one ConnectedAccount per file. Any problem stops the program before a resource is
+ * registered, so nothing is sent to Composio.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadAccounts } from "./accounts/load";
+import { AccountProblemsError, formatProblem, type AccountProblem } from "./accounts/problem";
+import { toDesired } from "./plan/desired";
+import type { DesiredAccount } from "./plan/account-state";
+import { ConnectedAccount } from "./pulumi/connected-account";
+import { resolveCredentials } from "./references/resolve";
+import { CONFIG_NAMESPACE, DEFAULTS } from "./settings";
+
+const projectRoot = process.cwd();
+const config = (key: string) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
+const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
+
+const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
+const problems: AccountProblem[] = [...loaded.problems];
+const desired: DesiredAccount[] = [];
+const fingerprintKey = config("fingerprintKey");
+for (const account of loaded.accounts) {
+  const { resolved, problems: refProblems } = resolveCredentials(account, {
+    env: process.env,
+    config,
+    readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
+    realPath: (p) => fs.realpathSync(p),
+    repoRoot: projectRoot,
+  });
+  problems.push(...refProblems);
+  if (Object.keys(resolved.values).length > 0 && !fingerprintKey) {
+    problems.push({
+      file: account.file, ...account.locate(["credentials"]), field: "credentials",
+      message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; it keys the fingerprints that show reviewers which secret changed`,
+      fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"`,
+    });
+  }
+  desired.push(toDesired(account, resolved, fingerprintKey ?? ""));
+}
+
+if (problems.length > 0) {
+  for (const p of problems) pulumi.log.error(formatProblem(p));
+  throw new pulumi.RunError(new AccountProblemsError(problems).message);
+}
+
+const resources = desired.map(
+  (d) => new ConnectedAccount(d.nanoid, { ...d, credentials: pulumi.secret(d.credentials) }),
+);
+
+export const accountCount = resources.length;
+export const accounts = Object.fromEntries(resources.map((r, i) => [desired[i].nanoid, { alias: r.alias, status: r.status }]));

@@ -1,0 +1,60 @@
+/**
+ * Stack settings: every knob, its default and why, in one place. Read from stack config
+ * (`connected-accounts:<key>`) first, then the environment. Both the program and the provider
+ * process use this; the provider gets the whole stack config from the engine in `configure`.
+ */
+
+export const CONFIG_NAMESPACE = "connected-accounts";
+export const DEFAULT_BASE_URL = "https://backend.composio.dev";
+
+export const DEFAULTS = {
+  /** Account files live here, relative to the project root. */
+  accountsDir: "accounts",
+  /** Composio's TLS handshake is well under a second; 10 s means the network is down. */
+  connectTimeoutMs: 10_000,
+  /** One PATCH answers in well under a second; 30 s means the server hangs, fail that account only. */
+  requestTimeoutMs: 30_000,
+  /** Retries for 429 / 5xx / dropped connections, enough to ride out a rate-limit window. */
+  maxRetries: 6,
+  /** Bound on all retries of one request together, so a flaky API cannot stall `pulumi up` for long. */
+  retryBudgetMs: 120_000,
+  /** First backoff step; doubles each retry (with jitter). */
+  retryBaseMs: 500,
+  /** Concurrent requests per provider process (Pulumi runs resources in parallel); far below the 2,000/min plan limit. */
+  maxConcurrency: 8,
+} as const;
+
+export interface ApiSettings {
+  baseUrl: string;
+  apiKey?: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  retryBudgetMs: number;
+  retryBaseMs: number;
+  maxConcurrency: number;
+}
+
+/** Reads a `connected-accounts:*` value (full key) from stack config. */
+export type ConfigLookup = (fullKey: string) => string | undefined;
+
+export function apiSettings(config: ConfigLookup, env: Record<string, string | undefined>): ApiSettings {
+  const get = (key: string) => config(`${CONFIG_NAMESPACE}:${key}`);
+  const num = (key: keyof typeof DEFAULTS & string): number => {
+    const raw = get(key);
+    if (raw === undefined || raw === "") return DEFAULTS[key] as number;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`stack config ${CONFIG_NAMESPACE}:${key} must be a positive number, not "${raw}"`);
+    return n;
+  };
+  return {
+    baseUrl: (get("baseUrl") || env.COMPOSIO_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, ""),
+    apiKey: get("apiKey") || env.COMPOSIO_API_KEY || undefined,
+    connectTimeoutMs: num("connectTimeoutMs"),
+    requestTimeoutMs: num("requestTimeoutMs"),
+    maxRetries: num("maxRetries"),
+    retryBudgetMs: num("retryBudgetMs"),
+    retryBaseMs: num("retryBaseMs"),
+    maxConcurrency: num("maxConcurrency"),
+  };
+}
