@@ -31,14 +31,16 @@ for (const account of loaded.accounts) {
     repoRoot: projectRoot,
   });
   problems.push(...refProblems);
-  if (Object.keys(resolved.values).length > 0 && !fingerprintKey) {
-    problems.push({
-      file: account.file, ...account.locate(["credentials"]), field: "credentials",
-      message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; it keys the fingerprints that show reviewers which secret changed`,
-      fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"`,
-    });
-  }
   desired.push(toDesired(account, resolved, fingerprintKey ?? ""));
+}
+
+const needsKey = loaded.accounts.find((a) => Object.values(a.credentials).some((c) => c.kind !== "remove"));
+if (needsKey && !fingerprintKey) {
+  problems.push({
+    file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
+    message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; it keys the fingerprints that show reviewers which secret changed`,
+    fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"`,
+  });
 }
 
 if (problems.length > 0) {

@@ -24,7 +24,7 @@ export function parseAccountText(file: string, path: string, text: string): { pa
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const problems: AccountProblem[] = doc.errors.map((e) => {
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lineCounter.linePos(e.pos[0]);
     return {
       file,
       line: pos.line,
