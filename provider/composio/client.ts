@@ -1,7 +1,7 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
 import type { PatchBody } from "../plan/patch-plan";
 import type { ApiSettings } from "../settings";
-import { ComposioError, scrub, toComposioError } from "./errors";
+import { scrub, toComposioError } from "./errors";
 
 export interface PatchResult {
   id: string;
@@ -131,4 +131,3 @@ function secretsOf(body: unknown, apiKey: string | undefined): string[] {
   return out;
 }
 
-export { ComposioError };

@@ -1,26 +1,36 @@
-/** An error answered by the Composio API, with everything a user needs to act on it. */
-export class ComposioError extends Error {
-  constructor(
-    readonly status: number,
-    readonly slug: string,
-    readonly apiMessage: string,
-    readonly accountId: string,
-    readonly requestId?: string,
-    readonly suggestedFix?: string,
-    readonly details: string[] = [],
-    readonly operation = "update",
-  ) {
-    super(
-      [
-        `Composio could not ${operation} connected account ${accountId}: ${apiMessage}`,
-        `  slug: ${slug}, HTTP ${status}${requestId ? `, request_id: ${requestId}` : ""}`,
-        ...details.map((d) => `  - ${d}`),
-        ...(suggestedFix ? [`  suggested fix: ${suggestedFix}`] : []),
-        ...(hint(status) ? [`  ${hint(status)}`] : []),
-      ].join("\n"),
-    );
-    this.name = "ComposioError";
-  }
+/** What the Composio API answered when it refused a request. */
+export interface ComposioErrorInfo {
+  status: number;
+  slug: string;
+  apiMessage: string;
+  accountId: string;
+  requestId?: string;
+  suggestedFix?: string;
+  details: string[];
+  operation: string;
+}
+
+export type ComposioError = Error & ComposioErrorInfo;
+
+/**
+ * An Error carrying the API's answer, with a message that is the whole story for the user.
+ * Not a subclass of Error: Pulumi serializes the provider's code, and a serialized `extends Error`
+ * calls `Error.call(this, …)`, which leaves `message` empty.
+ */
+export function composioError(info: ComposioErrorInfo): ComposioError {
+  const { status, slug, apiMessage, accountId, requestId, suggestedFix, details, operation } = info;
+  const message = [
+    `Composio could not ${operation} connected account ${accountId}: ${apiMessage}`,
+    `  slug: ${slug}, HTTP ${status}${requestId ? `, request_id: ${requestId}` : ""}`,
+    ...details.map((d) => `  - ${d}`),
+    ...(suggestedFix ? [`  suggested fix: ${suggestedFix}`] : []),
+    ...(hint(status) ? [`  ${hint(status)}`] : []),
+  ].join("\n");
+  return Object.assign(new Error(message), info, { name: "ComposioError" });
+}
+
+export function isComposioError(err: unknown): err is ComposioError {
+  return err instanceof Error && err.name === "ComposioError";
 }
 
 function hint(status: number): string | undefined {
@@ -47,7 +57,7 @@ export function toComposioError(status: number, bodyText: string, accountId: str
   const message = str(envelope.message) ?? (bodyText.trim().slice(0, 300) || `HTTP ${status}`);
   const slug = str(envelope.slug) ?? `HTTP_${status}`;
   const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string") : [];
-  return new ComposioError(status, slug, message, accountId, requestId, str(envelope.suggested_fix), details, operation);
+  return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation: operation ?? "update" });
 }
 
 /** Replaces every known secret in a text; used on anything that may echo a request back. */

@@ -39,7 +39,7 @@ export class ConnectedAccountProvider implements Provider {
 
   async diff(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
     if (olds.nanoid !== news.nanoid) return { changes: true, replaces: ["nanoid"], deleteBeforeReplace: false };
-    if (JSON.stringify(news).includes(UNKNOWN)) return { changes: true };
+    if (hasUnknowns(news)) return { changes: true };
     const recorded = normalize(olds);
     const plan = planPatch(recorded, normalize(news));
     return { changes: plan.body !== undefined || recordDiffers(recorded, normalize(news)) };
@@ -73,6 +73,11 @@ export class ConnectedAccountProvider implements Provider {
     this.client ??= new ComposioClient(this.settings ?? apiSettings(() => undefined, process.env));
     return this.client;
   }
+}
+
+/** True when a value is not known yet (preview). `__provider` is skipped: its code holds the marker itself. */
+function hasUnknowns(inputs: DesiredAccount): boolean {
+  return Object.entries(inputs).some(([key, value]) => !key.startsWith("__") && JSON.stringify(value)?.includes(UNKNOWN));
 }
 
 /** State written by any earlier version of this provider, or by a preview, read the same way. */

@@ -72,6 +72,8 @@ export class ProviderServer {
     req.setArgs(Struct.fromJavaScript(variables as any));
     req.setAcceptsecrets(true);
     req.setAcceptresources(true);
+    req.setSendsOldInputs(true);
+    req.setSendsOldInputsToDelete(true);
     await this.call("configure", req);
   }
 
@@ -93,7 +95,7 @@ export class ProviderServer {
     req.setUrn(urn);
     req.setOlds(Struct.fromJavaScript(olds as any));
     req.setNews(Struct.fromJavaScript(news as any));
-    req.setOldinputs(Struct.fromJavaScript(oldInputs as any));
+    req.setOldInputs(Struct.fromJavaScript(oldInputs as any));
     const resp = await this.call("diff", req);
     const C = provproto.DiffResponse.DiffChanges;
     const changes = resp.getChanges() === C.DIFF_SOME ? "some" : resp.getChanges() === C.DIFF_NONE ? "none" : "unknown";
@@ -114,7 +116,7 @@ export class ProviderServer {
     req.setUrn(urn);
     req.setOlds(Struct.fromJavaScript(olds as any));
     req.setNews(Struct.fromJavaScript(news as any));
-    req.setOldinputs(Struct.fromJavaScript(oldInputs as any));
+    req.setOldInputs(Struct.fromJavaScript(oldInputs as any));
     const resp = await this.call("update", req);
     return resp.getProperties()?.toJavaScript() ?? {};
   }
