@@ -1,0 +1,193 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AUTH_SCHEMES, PATCHABLE_SCHEMES, type AuthScheme } from "../accounts/fields";
+import { accountNotFound, badRequest, duplicateAlias } from "./api-error";
+
+/** A connected account as a test or the account files describe it; everything else gets a default. */
+export interface SandboxAccountSeed {
+  id: string;
+  toolkit: string;
+  userId: string;
+  authScheme: AuthScheme;
+  alias?: string | null;
+  /** Default ACTIVE; INACTIVE also marks the account disabled. */
+  status?: string;
+  val?: Record<string, string>;
+}
+
+/** What the sandbox keeps for one connected account. Credential values are in plain: tests read them. */
+export interface SandboxAccount {
+  id: string;
+  toolkit: string;
+  userId: string;
+  authScheme: AuthScheme;
+  alias: string | null;
+  status: string;
+  statusReason: string | null;
+  isDisabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  authConfigId: string;
+  val: Record<string, string>;
+}
+
+/** A validated PATCH body: only what is present changes. */
+export interface AccountUpdate {
+  alias?: string;
+  connection?: { authScheme: string; val: Record<string, string | null> };
+}
+
+export interface AccountFilter {
+  toolkits: string[];
+  userIds: string[];
+  statuses: string[];
+}
+
+const STATE_FORMAT = "connected-accounts-sandbox/1";
+
+/**
+ * The sandbox's accounts, with Composio's rules for changing them. With a state path every change is
+ * on disk before it is answered, so a restarted sandbox continues where it stopped.
+ */
+export class AccountStore {
+  private readonly records = new Map<string, SandboxAccount>();
+
+  private constructor(private readonly statePath?: string) {}
+
+  /**
+   * Accounts from the state file when there is one, plus every seed whose id it does not hold yet,
+   * so an account file added between two runs still appears.
+   */
+  static open(seeds: readonly SandboxAccountSeed[], statePath?: string): AccountStore {
+    const store = new AccountStore(statePath && path.resolve(statePath));
+    for (const record of store.statePath ? readState(store.statePath) : []) store.records.set(record.id, record);
+    const seeded = new Set<string>();
+    for (const seed of seeds) {
+      if (seeded.has(seed.id)) throw new Error(`sandbox seed ${seed.id} is listed twice`);
+      seeded.add(seed.id);
+      if (!store.records.has(seed.id)) store.records.set(seed.id, fromSeed(seed));
+    }
+    store.save();
+    return store;
+  }
+
+  get(id: string): SandboxAccount | undefined {
+    return this.records.get(id);
+  }
+
+  /** Every account in id order, the order the list endpoint pages in. */
+  list(filter?: AccountFilter): SandboxAccount[] {
+    const match = (wanted: string[], value: string) => wanted.length === 0 || wanted.includes(value);
+    return [...this.records.values()]
+      .filter((a) => !filter || (match(filter.toolkits, a.toolkit) && match(filter.userIds, a.userId) && match(filter.statuses, a.status)))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Applies a PATCH all or nothing: every rule is checked before anything changes. */
+  update(id: string, update: AccountUpdate): SandboxAccount {
+    const account = this.require(id);
+    if (update.connection) {
+      const sent = update.connection.authScheme;
+      if (!PATCHABLE_SCHEMES.includes(account.authScheme)) {
+        throw badRequest(
+          `Credentials of ${account.authScheme} connected accounts cannot be updated; connection is accepted only for ${PATCHABLE_SCHEMES.join(", ")}`,
+          "send only the alias, or reconnect the account to change its credentials",
+        );
+      }
+      if (sent !== account.authScheme) {
+        throw badRequest(
+          `authScheme ${sent} does not match the connected account's auth scheme ${account.authScheme}`,
+          `send connection.state.authScheme "${account.authScheme}"`,
+        );
+      }
+    }
+    const alias = update.alias === undefined ? account.alias : update.alias === "" ? null : update.alias;
+    if (alias !== null && alias !== account.alias) {
+      const holder = [...this.records.values()].find((a) => a.id !== id && a.userId === account.userId && a.toolkit === account.toolkit && a.alias === alias);
+      if (holder) throw duplicateAlias(alias);
+    }
+    if (update.alias === undefined && !update.connection) return account;
+    account.alias = alias;
+    for (const [key, value] of Object.entries(update.connection?.val ?? {})) {
+      if (value === null) delete account.val[key];
+      else account.val[key] = value;
+    }
+    this.touch(account);
+    return account;
+  }
+
+  setEnabled(id: string, enabled: boolean): SandboxAccount {
+    const account = this.require(id);
+    account.isDisabled = !enabled;
+    account.status = enabled ? "ACTIVE" : "INACTIVE";
+    this.touch(account);
+    return account;
+  }
+
+  private require(id: string): SandboxAccount {
+    const account = this.records.get(id);
+    if (!account) throw accountNotFound(id);
+    return account;
+  }
+
+  private touch(account: SandboxAccount): void {
+    // Strictly later than the previous value, so two writes in one millisecond still read as two.
+    const previous = Date.parse(account.updatedAt);
+    account.updatedAt = new Date(Math.max(Date.now(), previous + 1)).toISOString();
+    this.save();
+  }
+
+  /** Temp file + rename: a crash mid-write leaves the previous state, never half a file. */
+  private save(): void {
+    if (!this.statePath) return;
+    const body = JSON.stringify({ format: STATE_FORMAT, accounts: this.list() }, null, 2) + "\n";
+    const temp = `${this.statePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    fs.mkdirSync(path.dirname(this.statePath), { recursive: true });
+    // The state holds credential values in plain: readable by its owner only.
+    fs.writeFileSync(temp, body, { mode: 0o600 });
+    fs.renameSync(temp, this.statePath);
+  }
+}
+
+function fromSeed(seed: SandboxAccountSeed): SandboxAccount {
+  if (!seed.id) throw new Error("a sandbox seed needs an id");
+  if (!AUTH_SCHEMES.includes(seed.authScheme)) throw new Error(`sandbox seed ${seed.id}: unknown auth scheme "${String(seed.authScheme)}"`);
+  const now = new Date().toISOString();
+  const status = seed.status ?? "ACTIVE";
+  return {
+    id: seed.id,
+    toolkit: seed.toolkit,
+    userId: seed.userId,
+    authScheme: seed.authScheme,
+    alias: seed.alias || null,
+    status,
+    statusReason: null,
+    isDisabled: status === "INACTIVE",
+    createdAt: now,
+    updatedAt: now,
+    authConfigId: `ac_sandbox_${seed.toolkit}`,
+    val: { ...seed.val },
+  };
+}
+
+function readState(statePath: string): SandboxAccount[] {
+  if (!fs.existsSync(statePath)) return [];
+  const invalid = (why: string) =>
+    new Error(`sandbox state file ${statePath} ${why}; delete it to start again from the seeded accounts`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(statePath, "utf8"));
+  } catch (err) {
+    throw invalid(`is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const doc = parsed as { format?: unknown; accounts?: unknown };
+  if (doc?.format !== STATE_FORMAT || !Array.isArray(doc.accounts)) throw invalid(`is not a sandbox state file (expected format "${STATE_FORMAT}")`);
+  for (const a of doc.accounts as Partial<SandboxAccount>[]) {
+    if (typeof a?.id !== "string" || typeof a.toolkit !== "string" || typeof a.userId !== "string" || !AUTH_SCHEMES.includes(a.authScheme as AuthScheme) ||
+      typeof a.val !== "object" || a.val === null) {
+      throw invalid(`has a malformed account record (${JSON.stringify(a?.id ?? null)})`);
+    }
+  }
+  return doc.accounts as SandboxAccount[];
+}
