@@ -126,7 +126,13 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
   return [...out.values()];
 }
 
+/** What `connected-accounts import` writes where only a person can say where the secret lives. */
+export const IMPORT_PLACEHOLDER_KEY = "todo";
+
 function describeCredentialValue(key: string, value: unknown): [string, string] {
+  if (value && typeof value === "object" && IMPORT_PLACEHOLDER_KEY in value) {
+    return [`"${key}" is still the placeholder written by import`, `replace it with a reference to where the secret lives, e.g. ${key}: { env: ${envName(key)} }, or delete the line to leave the field unmanaged`];
+  }
   if (typeof value === "string" && !isNonSecretField(key)) {
     return [
       `"${key}" is a literal secret: secrets must never be written in an account file`,

@@ -1,7 +1,16 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
 import type { PatchBody } from "../plan/patch-plan";
 import type { ApiSettings } from "../settings";
-import { scrub, toComposioError } from "./errors";
+import { scrub, toComposioError, type ComposioError } from "./errors";
+import { Pacer } from "./pacer";
+import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
+
+export interface AccountFilter {
+  ids?: string[];
+  toolkits?: string[];
+  userIds?: string[];
+  statuses?: string[];
+}
 
 export interface PatchResult {
   id: string;
@@ -21,6 +30,7 @@ const RETRIED_ERROR_CODES = [
  */
 export class ComposioClient {
   private readonly dispatcher: Dispatcher;
+  private readonly pacer = new Pacer();
 
   constructor(private readonly settings: ApiSettings) {
     const pool = new Agent({
@@ -50,6 +60,43 @@ export class ComposioClient {
     return { id: typeof parsed.id === "string" ? parsed.id : nanoid, status: typeof parsed.status === "string" ? parsed.status : undefined };
   }
 
+  async getConnectedAccount(nanoid: string): Promise<RemoteAccount> {
+    const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings.apiKey));
+    const account = toRemoteAccount(raw);
+    if (!account) throw new Error(`Composio answered an unreadable account for ${nanoid}`);
+    return account;
+  }
+
+  /** One page of the list endpoint; filters are sent comma separated, as the API documents them. */
+  async listConnectedAccounts(filter: AccountFilter, cursor?: string, limit = 100): Promise<AccountListPage> {
+    const query = new URLSearchParams();
+    const add = (name: string, values?: string[]) => values && values.length > 0 && query.set(name, values.join(","));
+    add("connected_account_ids", filter.ids);
+    add("toolkit_slugs", filter.toolkits);
+    add("user_ids", filter.userIds);
+    add("statuses", filter.statuses);
+    query.set("limit", String(limit));
+    if (cursor) query.set("cursor", cursor);
+    const raw = await this.send("GET", `/api/v3/connected_accounts?${query}`, "(list)", secretsOf(undefined, this.settings.apiKey));
+    return toAccountListPage(raw);
+  }
+
+  /**
+   * Every account matching the filter, following `next_cursor` to the end. (Not an async
+   * generator: this class travels inside the serialized provider, whose serializer rejects them.)
+   */
+  async listAll(filter: AccountFilter, pageSize = 100, onPage?: (page: AccountListPage) => void): Promise<RemoteAccount[]> {
+    const all: RemoteAccount[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listConnectedAccounts(filter, cursor, pageSize);
+      all.push(...page.items);
+      onPage?.(page);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
@@ -60,28 +107,47 @@ export class ComposioClient {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
     const operation = method === "PATCH" ? "update" : "read";
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(this.settings.baseUrl + path, {
-        method,
-        dispatcher: this.dispatcher,
-        headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs),
-      });
-    } catch (err) {
-      throw new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
-    }
-    const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    for (let attempt = 1; ; attempt++) {
+      await this.pacer.wait();
+      let res: Dispatcher.ResponseData;
       try {
-        return text ? JSON.parse(text) : {};
-      } catch {
-        return {};
+        res = await request(this.settings.baseUrl + path, {
+          method,
+          dispatcher: this.dispatcher,
+          headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs),
+        });
+      } catch (err) {
+        throw new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
       }
+      this.pacer.observe(res.headers);
+      const text = await res.body.text();
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        try {
+          return text ? JSON.parse(text) : {};
+        } catch {
+          return {};
+        }
+      }
+      const error = toComposioError(res.statusCode, scrub(text, secrets), accountId, res.headers, operation);
+      // A 409 is either a duplicate alias (permanent) or another write holding the connection's
+      // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
+      if (isLeaseConflict(error) && attempt <= this.settings.maxRetries) {
+        await sleep(Math.random() * this.settings.retryBaseMs * 2 ** attempt);
+        continue;
+      }
+      throw error;
     }
-    throw toComposioError(res.statusCode, scrub(text, secrets), accountId, res.headers, operation);
   }
+}
+
+export function isLeaseConflict(error: ComposioError): boolean {
+  return error.status === 409 && !/alias/i.test(`${error.slug} ${error.apiMessage}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -124,9 +190,9 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
   return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
 }
 
-function secretsOf(body: unknown, apiKey: string | undefined): string[] {
+function secretsOf(body: PatchBody | undefined, apiKey: string | undefined): string[] {
   const out: string[] = apiKey ? [apiKey] : [];
-  const val = (body as PatchBody | undefined)?.connection?.state.val ?? {};
+  const val = body?.connection?.state.val ?? {};
   for (const v of Object.values(val)) if (typeof v === "string") out.push(v);
   return out;
 }

@@ -73,7 +73,7 @@ function listAccounts(store: AccountStore, query: URLSearchParams): Record<strin
   // Filters are comma separated; a repeated parameter is accepted too.
   const list = (name: string) => query.getAll(name).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
   const limit = readLimit(query.get("limit"));
-  const matching = store.list({ toolkits: list("toolkit_slugs"), userIds: list("user_ids"), statuses: list("statuses") });
+  const matching = store.list({ ids: list("connected_account_ids"), toolkits: list("toolkit_slugs"), userIds: list("user_ids"), statuses: list("statuses") });
   const cursor = query.get("cursor");
   // The cursor names the last id already served: pages stay stable while accounts change between calls.
   const start = cursor ? matching.findIndex((a) => a.id > decodeCursor(cursor)) : 0;

@@ -39,6 +39,7 @@ export interface AccountUpdate {
 }
 
 export interface AccountFilter {
+  ids?: string[];
   toolkits: string[];
   userIds: string[];
   statuses: string[];
@@ -80,7 +81,7 @@ export class AccountStore {
   list(filter?: AccountFilter): SandboxAccount[] {
     const match = (wanted: string[], value: string) => wanted.length === 0 || wanted.includes(value);
     return [...this.records.values()]
-      .filter((a) => !filter || (match(filter.toolkits, a.toolkit) && match(filter.userIds, a.userId) && match(filter.statuses, a.status)))
+      .filter((a) => !filter || (match(filter.ids ?? [], a.id) && match(filter.toolkits, a.toolkit) && match(filter.userIds, a.userId) && match(filter.statuses, a.status)))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 

@@ -1,0 +1,41 @@
+/**
+ * Slows requests down before the rate limiter answers 429. Composio counts requests per
+ * organisation in a fixed window and tells how many remain (`X-RateLimit-Remaining`); when few
+ * remain, the next requests are spread over the window instead of spending it at once.
+ * One pacer per client, so every resource of a provider process shares it.
+ */
+export class Pacer {
+  private nextSlot = 0;
+
+  /** Resolves when the next request may start. */
+  async wait(): Promise<void> {
+    const now = Date.now();
+    if (this.nextSlot <= now) return;
+    const delay = this.nextSlot - now;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
+  /** Learns from a response's rate-limit headers. */
+  observe(headers: Record<string, string | string[] | undefined>): void {
+    const remaining = Number(first(headers["x-ratelimit-remaining"]));
+    const limit = Number(first(headers["x-ratelimit"]));
+    // Pace only the last fifth of the window's budget: until then full speed is safe.
+    const lowWater = Number.isFinite(limit) && limit > 0 ? limit / 5 : 50;
+    if (!Number.isFinite(remaining) || remaining >= lowWater) return;
+    const windowMs = parseWindow(first(headers["x-ratelimit-window-size"]));
+    const spacing = windowMs / Math.max(remaining, 1);
+    this.nextSlot = Math.max(this.nextSlot, Date.now()) + spacing;
+  }
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** "60s", "60000ms", "60" (seconds) or absent (Composio's window is one minute). */
+export function parseWindow(raw: string | undefined): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(raw ?? "");
+  if (!m) return 60_000;
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000;
+}

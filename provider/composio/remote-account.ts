@@ -1,0 +1,43 @@
+/** A connected account as the API shows it. Credentials are write-only: only their keys come back. */
+export interface RemoteAccount {
+  id: string;
+  alias: string | null;
+  status: string;
+  statusReason?: string;
+  isDisabled: boolean;
+  toolkit: string;
+  userId: string;
+  authScheme: string;
+  credentialKeys: string[];
+}
+
+export interface AccountListPage {
+  items: RemoteAccount[];
+  nextCursor: string | null;
+}
+
+/** Reads one account object defensively: the API's shape has moved between versions. */
+export function toRemoteAccount(raw: unknown): RemoteAccount | undefined {
+  if (!raw || typeof raw !== "object") return undefined;
+  const a = raw as Record<string, any>;
+  if (typeof a.id !== "string") return undefined;
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const val = a.state?.val && typeof a.state.val === "object" ? a.state.val : {};
+  return {
+    id: a.id,
+    alias: str(a.alias) ?? null,
+    status: str(a.status) ?? "UNKNOWN",
+    statusReason: str(a.status_reason),
+    isDisabled: a.is_disabled === true,
+    toolkit: str(a.toolkit?.slug) ?? str(a.toolkit) ?? "",
+    userId: str(a.user_id) ?? str(a.userId) ?? "",
+    authScheme: str(a.state?.authScheme) ?? str(a.auth_config?.auth_scheme) ?? "",
+    credentialKeys: Object.keys(val).sort(),
+  };
+}
+
+export function toAccountListPage(raw: unknown): AccountListPage {
+  const body = (raw ?? {}) as { items?: unknown; next_cursor?: unknown };
+  const items = Array.isArray(body.items) ? body.items.map(toRemoteAccount).filter((a): a is RemoteAccount => a !== undefined) : [];
+  return { items, nextCursor: typeof body.next_cursor === "string" && body.next_cursor !== "" ? body.next_cursor : null };
+}
