@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, formatProblem, type AccountProblem } from "./accounts/problem";
 import { toDesired } from "./plan/desired";
+import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { resolveCredentials } from "./references/resolve";
@@ -23,6 +24,11 @@ const problems: AccountProblem[] = [...loaded.problems];
 const desired: DesiredAccount[] = [];
 const fingerprintKey = config("fingerprintKey");
 for (const account of loaded.accounts) {
+  if (account.manage === "observe") {
+    // Observed accounts are only read: their credentials are never resolved or sent.
+    desired.push(toDesired(account, { values: {}, removed: [] }, ""));
+    continue;
+  }
   const { resolved, problems: refProblems } = resolveCredentials(account, {
     env: process.env,
     config,
@@ -30,11 +36,17 @@ for (const account of loaded.accounts) {
     realPath: (p) => fs.realpathSync(p),
     repoRoot: projectRoot,
   });
+  if (account.paused && refProblems.length > 0) {
+    // Pausing is how a team freezes an account during an incident, often one where a secret is missing.
+    pulumi.log.warn(`${account.file}: ${account.id} is paused; its references are not resolved until it is unpaused`);
+    desired.push(toDesired(account, { values: {}, removed: [] }, ""));
+    continue;
+  }
   problems.push(...refProblems);
   desired.push(toDesired(account, resolved, fingerprintKey ?? ""));
 }
 
-const needsKey = loaded.accounts.find((a) => Object.values(a.credentials).some((c) => c.kind !== "remove"));
+const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && Object.values(a.credentials).some((c) => c.kind !== "remove"));
 if (needsKey && !fingerprintKey) {
   problems.push({
     file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
@@ -54,3 +66,6 @@ const resources = desired.map(
 
 export const accountCount = resources.length;
 export const accounts = Object.fromEntries(resources.map((r, i) => [desired[i].nanoid, { alias: r.alias, status: r.status }]));
+export const fleet = pulumi
+  .all(resources.map((r, i) => pulumi.all([desired[i].nanoid, desired[i].toolkit, r.status])))
+  .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));

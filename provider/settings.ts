@@ -22,6 +22,10 @@ export const DEFAULTS = {
   retryBaseMs: 500,
   /** Concurrent requests per provider process (Pulumi runs resources in parallel); far below the 2,000/min plan limit. */
   maxConcurrency: 8,
+  /** Reads coalesced into one list call during a refresh (the list endpoint pages at most 1,000). */
+  refreshBatchSize: 100,
+  /** How long a read waits for others to join its batch; Pulumi issues a refresh's reads together. */
+  refreshBatchWindowMs: 25,
 } as const;
 
 export interface ApiSettings {
@@ -33,6 +37,8 @@ export interface ApiSettings {
   retryBudgetMs: number;
   retryBaseMs: number;
   maxConcurrency: number;
+  refreshBatchSize: number;
+  refreshBatchWindowMs: number;
 }
 
 /** Reads a `connected-accounts:*` value (full key) from stack config. */
@@ -56,5 +62,7 @@ export function apiSettings(config: ConfigLookup, env: Record<string, string | u
     retryBudgetMs: num("retryBudgetMs"),
     retryBaseMs: num("retryBaseMs"),
     maxConcurrency: num("maxConcurrency"),
+    refreshBatchSize: num("refreshBatchSize"),
+    refreshBatchWindowMs: num("refreshBatchWindowMs"),
   };
 }

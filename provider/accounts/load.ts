@@ -16,6 +16,8 @@ export interface LoadOptions {
   repoRoot: string;
   /** Base for the paths shown to the user (default: the working directory). */
   displayBase?: string;
+  /** Called as each file is taken up (`done` of `total`), for a progress display. */
+  onFile?: (done: number, total: number) => void;
 }
 
 export interface LoadedAccounts {
@@ -36,7 +38,8 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
   }
   const realDir = fs.realpathSync(dir);
   const files = listAccountFiles(dir);
-  for (const file of files) {
+  for (const [index, file] of files.entries()) {
+    opts.onFile?.(index + 1, files.length);
     const shown = display(file);
     const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
     const real = fs.realpathSync(file);

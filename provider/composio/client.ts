@@ -30,9 +30,11 @@ const RETRIED_ERROR_CODES = [
  */
 export class ComposioClient {
   private readonly dispatcher: Dispatcher;
-  private readonly pacer = new Pacer();
+  private readonly pacer: Pacer;
 
   constructor(private readonly settings: ApiSettings) {
+    // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
+    this.pacer = new Pacer();
     const pool = new Agent({
       connections: settings.maxConcurrency,
       connect: { timeout: settings.connectTimeoutMs },

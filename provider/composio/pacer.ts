@@ -5,7 +5,12 @@
  * One pacer per client, so every resource of a provider process shares it.
  */
 export class Pacer {
-  private nextSlot = 0;
+  private nextSlot: number;
+
+  constructor() {
+    // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
+    this.nextSlot = 0;
+  }
 
   /** Resolves when the next request may start. */
   async wait(): Promise<void> {

@@ -18,10 +18,15 @@ export interface DesiredAccount {
   removedCredentials: string[];
   /** Field → keyed HMAC of the value: lets a reviewer see which secret changed without seeing it. */
   fingerprints: Record<string, string>;
+  /** Present only for `manage: observe`: the account is read, never written. */
+  manage?: "observe";
+  /** Present only when the file says `paused: true`: no call, no diff, until it is unpaused. */
+  paused?: true;
 }
 
 /** What Pulumi recorded at the last successful apply. */
 export interface RecordedAccount extends DesiredAccount {
   /** Account status reported by the API at the last write or refresh. */
   status?: string;
+  statusReason?: string;
 }

@@ -15,5 +15,7 @@ export function toDesired(account: AccountFile, resolved: ResolvedCredentials, f
     fingerprints: fingerprintAll(fingerprintKey, resolved.values),
   };
   if (account.alias !== undefined) desired.alias = account.alias;
+  if (account.manage === "observe") desired.manage = "observe";
+  if (account.paused) desired.paused = true;
   return desired;
 }

@@ -66,7 +66,7 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
 export function recordDiffers(recorded: RecordedAccount, desired: DesiredAccount): boolean {
   const keep = (a: DesiredAccount) => ({
     nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, alias: a.alias,
-    credentials: a.credentials, removedCredentials: a.removedCredentials, fingerprints: a.fingerprints,
+    credentials: a.credentials, removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage,
   });
   return diff(keep(recorded), keep(desired)) !== undefined;
 }

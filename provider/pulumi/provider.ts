@@ -1,10 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { BatchedReader } from "../composio/batched-reader";
 import { ComposioClient } from "../composio/client";
+import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
 import { apiSettings, type ApiSettings } from "../settings";
 
-type dynamic = typeof pulumi.dynamic;
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
 
 /** What the engine sends during preview for a value not known yet. */
@@ -19,6 +20,7 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
   private client?: ComposioClient;
+  private reader?: BatchedReader;
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.settings = apiSettings((key) => req.config.get(key), process.env);
@@ -39,24 +41,55 @@ export class ConnectedAccountProvider implements Provider {
 
   async diff(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
     if (olds.nanoid !== news.nanoid) return { changes: true, replaces: ["nanoid"], deleteBeforeReplace: false };
+    // A paused account is frozen: whatever the file says waits until it is unpaused.
+    if (news.paused) return { changes: false };
+    if (olds.manage !== news.manage || olds.paused !== news.paused) return { changes: true };
+    if (news.manage === "observe") return { changes: false };
     if (hasUnknowns(news)) return { changes: true };
     const recorded = normalize(olds);
-    const plan = planPatch(recorded, normalize(news));
-    return { changes: plan.body !== undefined || recordDiffers(recorded, normalize(news)) };
+    const desired = normalize(news);
+    return { changes: planPatch(recorded, desired).body !== undefined || recordDiffers(recorded, desired) };
   }
 
   async create(inputs: DesiredAccount): Promise<pulumi.dynamic.CreateResult<RecordedAccount>> {
-    // Adoption: the account exists in Composio already; declare it by applying what the file says.
     const desired = normalize(inputs);
-    const status = await this.apply(undefined, desired);
+    if (desired.paused) {
+      // Nothing applied yet: record an empty account, so unpausing applies everything the file says.
+      return { id: desired.nanoid, outs: record({ ...desired, alias: undefined, credentials: {}, removedCredentials: [], fingerprints: {} }, undefined) };
+    }
+    if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
+    // Adoption: the account exists in Composio already; declare it by applying what the file says.
+    // With nothing to apply, a read at least proves the account exists and records its status.
+    const status = (await this.apply(undefined, desired)) ?? (await this.api().getConnectedAccount(desired.nanoid)).status;
     return { id: desired.nanoid, outs: record(desired, status) };
   }
 
   async update(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
     const recorded = normalize(olds);
     const desired = normalize(news);
+    if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     const status = await this.apply(recorded, desired);
-    return { outs: record(desired, status ?? recorded.status) };
+    return { outs: record(desired, status ?? recorded.status, recorded.statusReason) };
+  }
+
+  /**
+   * Refresh: the alias and status as Composio has them now. Credentials cannot be read back
+   * (the API answers "REDACTED"), so the recorded ones stay as they are.
+   */
+  async read(id: string, props?: RecordedAccount): Promise<pulumi.dynamic.ReadResult<RecordedAccount>> {
+    if (!props || props.paused) return { id, props };
+    const remote = await this.batchedReader().read(id);
+    if (!remote) {
+      // Returning no id tells the engine the resource is gone; it drops it from the state.
+      console.error(`connected account ${id} no longer exists in Composio (404): it was deleted. Reconnect it and update the file's id, or delete the file to stop managing it.`);
+      return {};
+    }
+    const out: RecordedAccount = { ...normalize(props), status: remote.status };
+    if (remote.statusReason) out.statusReason = remote.statusReason;
+    else delete out.statusReason;
+    // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
+    if (props.alias !== undefined || props.manage === "observe") out.alias = remote.alias ?? "";
+    return { id, props: out };
   }
 
   /** Deleting a file stops managing the account; the account itself stays in Composio. */
@@ -70,8 +103,15 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   private api(): ComposioClient {
-    this.client ??= new ComposioClient(this.settings ?? apiSettings(() => undefined, process.env));
+    this.settings ??= apiSettings(() => undefined, process.env);
+    this.client ??= new ComposioClient(this.settings);
     return this.client;
+  }
+
+  private batchedReader(): BatchedReader {
+    const client = this.api();
+    this.reader ??= new BatchedReader(client, this.settings!.refreshBatchSize, this.settings!.refreshBatchWindowMs);
+    return this.reader;
   }
 }
 
@@ -90,8 +130,13 @@ function normalize<T extends DesiredAccount>(a: T): T {
   };
 }
 
+/** An observed account records what Composio has; nothing of the file's credentials. */
+function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccount {
+  return record({ ...desired, alias: remote.alias ?? "", credentials: {}, removedCredentials: [], fingerprints: {} }, remote.status, remote.statusReason);
+}
+
 /** Outputs must be plain JSON with no undefined (they travel as protobuf Structs). */
-function record(desired: DesiredAccount, status: string | undefined): RecordedAccount {
+function record(desired: DesiredAccount, status: string | undefined, statusReason?: string): RecordedAccount {
   const out: RecordedAccount = {
     nanoid: desired.nanoid,
     toolkit: desired.toolkit,
@@ -102,6 +147,9 @@ function record(desired: DesiredAccount, status: string | undefined): RecordedAc
     fingerprints: desired.fingerprints,
   };
   if (desired.alias !== undefined) out.alias = desired.alias;
+  if (desired.manage) out.manage = desired.manage;
+  if (desired.paused) out.paused = desired.paused;
   if (status !== undefined) out.status = status;
+  if (statusReason !== undefined) out.statusReason = statusReason;
   return out;
 }

@@ -1,0 +1,147 @@
+/**
+ * What a pull request intends for each account: the account files at the base × at the head, matched
+ * by id. Pure and offline: references are compared as written (which variable, which key, which
+ * file), never resolved, so a review needs no secret and can show nothing secret.
+ */
+import * as path from "node:path";
+import { describeRef, type AccountFile, type CredentialSpec } from "../accounts/account";
+import { isNonSecretField } from "../accounts/fields";
+
+/**
+ * adopt: the account comes under management; release: its file is gone, so it is no longer managed
+ * (the account itself is never deleted); update: something it declares changes.
+ */
+export type PlanAction = "adopt" | "update" | "release" | "unchanged";
+export const PLAN_ACTIONS: readonly PlanAction[] = ["adopt", "update", "release", "unchanged"];
+
+export type CredentialChangeKind = "added" | "changed" | "removed";
+
+/** One credential key that changes, described by its references; a literal only for non-secret fields. */
+export interface CredentialChange {
+  key: string;
+  kind: CredentialChangeKind;
+  /** e.g. `env A`, `config key`, `file path`, `"literal"`, `null`; absent when the key was not in the file. */
+  from?: string;
+  to?: string;
+}
+
+/** Account settings besides alias and credentials, compared as they are. */
+const SETTINGS = ["toolkit", "userId", "authScheme", "manage", "paused"] as const;
+export type Setting = (typeof SETTINGS)[number];
+
+export interface AccountChange {
+  id: string;
+  /** The file at the head (the base file for a release), relative to the working directory. */
+  file: string;
+  /** The file at the base, when the account's file was renamed or moved. */
+  movedFrom?: string;
+  action: PlanAction;
+  /** Only when the alias changes; null: not managed. */
+  alias?: { from: string | null; to: string | null };
+  /** Only the settings that change. */
+  settings?: Partial<Record<Setting, { from: string | boolean; to: string | boolean }>>;
+  credentials: Record<CredentialChangeKind, string[]>;
+  /** The same keys as `credentials`, with what each reference was and becomes, sorted by key. */
+  credentialDetails: CredentialChange[];
+}
+
+export interface ReviewPlan {
+  summary: Record<PlanAction, number>;
+  /** Every account of either side, sorted by file then id. */
+  accounts: AccountChange[];
+}
+
+/** `display` turns an account into the path shown to the user. */
+export function compareAccounts(base: readonly AccountFile[], head: readonly AccountFile[], display: (a: AccountFile) => string): ReviewPlan {
+  const baseById = new Map(base.map((a) => [a.id, a]));
+  const headIds = new Set(head.map((a) => a.id));
+  const accounts: AccountChange[] = [];
+  for (const h of head) {
+    const b = baseById.get(h.id);
+    accounts.push(b ? compareOne(b, h, display) : adopt(h, display(h)));
+  }
+  for (const b of base) {
+    if (!headIds.has(b.id)) accounts.push({ id: b.id, file: display(b), action: "release", credentials: emptyCredentials(), credentialDetails: [] });
+  }
+  accounts.sort((x, y) => x.file.localeCompare(y.file) || x.id.localeCompare(y.id));
+  const summary = { adopt: 0, update: 0, release: 0, unchanged: 0 };
+  for (const a of accounts) summary[a.action]++;
+  return { summary, accounts };
+}
+
+function adopt(h: AccountFile, file: string): AccountChange {
+  const change: AccountChange = { id: h.id, file, action: "adopt", credentials: emptyCredentials(), credentialDetails: [] };
+  if (h.alias !== undefined) change.alias = { from: null, to: h.alias };
+  for (const key of Object.keys(h.credentials).sort()) {
+    const spec = h.credentials[key];
+    const kind = spec.kind === "remove" ? "removed" : "added";
+    change.credentials[kind].push(key);
+    change.credentialDetails.push({ key, kind, to: describeSpec(key, spec) });
+  }
+  return change;
+}
+
+function compareOne(b: AccountFile, h: AccountFile, display: (a: AccountFile) => string): AccountChange {
+  const change: AccountChange = { id: h.id, file: display(h), action: "unchanged", credentials: emptyCredentials(), credentialDetails: [] };
+  if (path.resolve(b.path) !== path.resolve(h.path)) change.movedFrom = display(b);
+  const fromAlias = b.alias ?? null;
+  const toAlias = h.alias ?? null;
+  if (fromAlias !== toAlias) change.alias = { from: fromAlias, to: toAlias };
+  for (const setting of SETTINGS) {
+    if (b[setting] !== h[setting]) (change.settings ??= {})[setting] = { from: b[setting], to: h[setting] };
+  }
+  const keys = [...new Set([...Object.keys(b.credentials), ...Object.keys(h.credentials)])].sort();
+  for (const key of keys) {
+    const from = b.credentials[key];
+    const to = h.credentials[key];
+    const kind = credentialChange(b, from, h, to);
+    if (!kind) continue;
+    change.credentials[kind].push(key);
+    const detail: CredentialChange = { key, kind };
+    if (from) detail.from = describeSpec(key, from);
+    if (to) detail.to = describeSpec(key, to);
+    change.credentialDetails.push(detail);
+  }
+  const changed = change.alias || change.settings || change.credentialDetails.length > 0;
+  if (changed) change.action = "update";
+  return change;
+}
+
+/**
+ * A key that stops being sent (set to null, or dropped from the file) is removed; one that starts
+ * being sent is added; one sent from another source, or with another literal, is changed. A key that
+ * was null and is now dropped changes nothing: it was already removed.
+ */
+function credentialChange(b: AccountFile, from: CredentialSpec | undefined, h: AccountFile, to: CredentialSpec | undefined): CredentialChangeKind | undefined {
+  const sentBefore = from !== undefined && from.kind !== "remove";
+  const sentNow = to !== undefined && to.kind !== "remove";
+  if (sentBefore && !sentNow) return "removed";
+  if (!sentBefore && sentNow) return "added";
+  if (sentBefore && sentNow) return sameSource(b, from, h, to) ? undefined : "changed";
+  // Neither side sends it: only a newly written `null` is news.
+  return to?.kind === "remove" && from === undefined ? "removed" : undefined;
+}
+
+function sameSource(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec): boolean {
+  if (from.kind === "literal" && to.kind === "literal") return from.value === to.value;
+  if (from.kind !== "ref" || to.kind !== "ref") return false;
+  const x = from.ref;
+  const y = to.ref;
+  if ("env" in x && "env" in y) return x.env === y.env;
+  if ("config" in x && "config" in y) return x.config === y.config;
+  // Relative to the account file: the same text names another file once the account file moves.
+  if ("file" in x && "file" in y) return path.resolve(path.dirname(b.path), x.file) === path.resolve(path.dirname(h.path), y.file);
+  return false;
+}
+
+/** How a credential is given, in words safe to print: never a secret, since secrets are never literals. */
+export function describeSpec(key: string, spec: CredentialSpec): string {
+  if (spec.kind === "remove") return "null";
+  if (spec.kind === "ref") return describeRef(spec.ref);
+  // Validation refuses literal secrets; the check here keeps that true even for a file that slipped by.
+  return isNonSecretField(key) ? JSON.stringify(spec.value) : "a literal value";
+}
+
+function emptyCredentials(): Record<CredentialChangeKind, string[]> {
+  return { added: [], changed: [], removed: [] };
+}

@@ -1,0 +1,122 @@
+/**
+ * `connected-accounts plan --base <rev>`: what a change to the account files intends, per account,
+ * from the files alone (base revision × head revision or working tree). No reference is resolved and
+ * no network is used, so it runs on any pull request, forks included. Exit 0 (changes or not), 1 when
+ * an account file is invalid on either side, 2 on a usage error.
+ */
+import * as path from "node:path";
+import { loadAccounts, type LoadedAccounts } from "../accounts/load";
+import { formatProblem } from "../accounts/problem";
+import { compareAccounts } from "./account-changes";
+import { parseFlags, parseFormat, UsageError } from "./flags";
+import { formatPlanMarkdown, formatPlanText, planToJson, type PlanSides } from "./format-plan";
+import { problemsToJson } from "./format-problems";
+import { resolveCommit } from "./git";
+import { startProgress, type Progress } from "./progress";
+import { loadAccountsAtRev } from "./rev-accounts";
+import { locateWorkspace, type Workspace } from "./workspace";
+
+const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--dir <folder>] [--format text|markdown|json]
+
+Shows what a change to the account files intends for each account (adopt, update, release,
+unchanged), comparing the files at --base with --head (default: the working tree). References are
+compared as written and never resolved: no secret and no network is needed.
+
+  --base    git revision to compare from, e.g. origin/main
+  --head    git revision to compare to (default: the working tree)
+  --dir     accounts folder (default: accounts/ at the repository root; relative to the working directory)
+  --format  text (default), markdown (a pull-request comment) or json
+
+Exit code: 0 (with or without changes), 1 invalid account files, 2 usage error.`;
+
+const FORMATS = ["text", "markdown", "json"] as const;
+
+interface PlanOptions {
+  base: string;
+  head?: string;
+  dir?: string;
+  format: (typeof FORMATS)[number];
+}
+
+function parseOptions(argv: string[]): PlanOptions | "help" {
+  const { values, help } = parseFlags(argv, ["base", "head", "dir", "format"]);
+  if (help) return "help";
+  if (values.base === undefined) throw new UsageError("missing --base <rev> (the revision to compare with, e.g. origin/main)");
+  return { base: values.base, head: values.head, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  try {
+    const options = parseOptions(argv);
+    if (options === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    return await plan(options);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(err.showUsage ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
+    return 2;
+  }
+}
+
+async function plan(options: PlanOptions): Promise<number> {
+  const ws = await locateWorkspace(options.dir);
+  if (!ws.inGit) throw new UsageError(`plan compares git revisions, but ${ws.cwd} is not inside a git repository`, false);
+  const dir = path.relative(ws.repoRoot, ws.accountsDir);
+  if (dir === ".." || dir.startsWith(`..${path.sep}`) || path.isAbsolute(dir)) throw new UsageError(`the accounts folder ${ws.accountsDir} is outside the repository ${ws.repoRoot}`, false);
+
+  // Both revisions are checked before reading either, so a typo in --head is reported at once.
+  const baseRev = { rev: options.base, commit: await commitOf(ws, options.base, "--base") };
+  const headRev = options.head === undefined ? undefined : { rev: options.head, commit: await commitOf(ws, options.head, "--head") };
+  const base = await readRev(ws, dir, baseRev);
+  const head = headRev ? await readRev(ws, dir, headRev) : readWorkingTree(ws);
+  const problems = [...base.problems, ...head.problems];
+  if (problems.length > 0) {
+    const files = base.files + head.files;
+    if (options.format === "json") {
+      process.stdout.write(`${JSON.stringify(problemsToJson(problems, files), null, 2)}\n`);
+    } else {
+      process.stderr.write(`${problems.map(formatProblem).join("\n")}\n` +
+        `${problems.length} error${problems.length === 1 ? "" : "s"}: the plan needs valid account files on both sides\n`);
+    }
+    return 1;
+  }
+
+  const result = compareAccounts(base.accounts, head.accounts, (a) => path.relative(ws.cwd, a.path));
+  const sides: PlanSides = { base: options.base, head: options.head };
+  if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result), null, 2)}\n`);
+  else if (options.format === "markdown") process.stdout.write(formatPlanMarkdown(result, sides));
+  else process.stdout.write(formatPlanText(result, sides));
+  return 0;
+}
+
+async function commitOf(ws: Workspace, rev: string, flag: string): Promise<string> {
+  const commit = await resolveCommit(ws.repoRoot, rev);
+  if (!commit) {
+    throw new UsageError(`cannot read ${flag} ${rev}: no such commit in this repository (fetch it first; in GitHub Actions check out with fetch-depth: 0)`, false);
+  }
+  return commit;
+}
+
+async function readRev(ws: Workspace, dir: string, { rev, commit }: { rev: string; commit: string }): Promise<LoadedAccounts> {
+  let progress: Progress | undefined;
+  const loaded = await loadAccountsAtRev(
+    { repoRoot: ws.repoRoot, rev, commit, dir: dir.split(path.sep).join("/") },
+    (_done, total) => (progress ??= startProgress(`reading ${rev}`, total)).tick(),
+  );
+  progress?.done();
+  return loaded;
+}
+
+function readWorkingTree(ws: Workspace): LoadedAccounts {
+  let progress: Progress | undefined;
+  const loaded = loadAccounts({
+    dir: ws.accountsDir,
+    repoRoot: ws.repoRoot,
+    displayBase: ws.cwd,
+    onFile: (_done, total) => (progress ??= startProgress("reading the working tree", total)).tick(),
+  });
+  progress?.done();
+  return loaded;
+}

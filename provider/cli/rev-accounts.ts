@@ -1,0 +1,109 @@
+/**
+ * The account files as they were at a git revision, read from the object database (no checkout),
+ * parsed and validated by the same code as the working tree. Mirrors `loadAccounts`: same file
+ * selection, same order, same limits, same problems.
+ */
+import * as path from "node:path";
+import type { AccountFile } from "../accounts/account";
+import { checkFleet } from "../accounts/fleet";
+import { MAX_ACCOUNT_FILE_BYTES, type LoadedAccounts } from "../accounts/load";
+import { parseAccountText } from "../accounts/parse";
+import { sortProblems, type AccountProblem } from "../accounts/problem";
+import { validateAccount } from "../accounts/validate";
+import { listTree, readBlobs, type TreeEntry } from "./git";
+
+/** Symbolic links pointing at links: a chain this long is a loop. */
+const MAX_LINK_HOPS = 8;
+const SYMLINK_MODE = "120000";
+
+export interface RevSource {
+  repoRoot: string;
+  /** The revision as the user wrote it, for messages. */
+  rev: string;
+  commit: string;
+  /** Accounts folder, repository-relative with `/`; "" for the repository root. */
+  dir: string;
+}
+
+/** Reads, parses and validates every `*.yaml` / `*.yml` under the accounts folder at a revision. */
+export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, total: number) => void): Promise<LoadedAccounts> {
+  const entries = await listTree(src.repoRoot, src.commit, src.dir);
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const files = entries.filter((e) => isAccountFile(src.dir, e)).sort((a, b) => comparePaths(a.path, b.path));
+  const problems: AccountProblem[] = [];
+  const accounts: AccountFile[] = [];
+
+  const links = await readBlobs(src.repoRoot, entries.filter((e) => e.mode === SYMLINK_MODE).map((e) => e.oid));
+  const targets = new Map<string, TreeEntry | { problem: string; fix: string }>();
+  for (const file of files) targets.set(file.path, followLinks(src.dir, file, byPath, links));
+  const contents = await readBlobs(
+    src.repoRoot,
+    [...targets.values()].flatMap((t) => ("oid" in t && t.size <= MAX_ACCOUNT_FILE_BYTES ? [t.oid] : [])),
+  );
+
+  for (const [index, file] of files.entries()) {
+    onFile?.(index + 1, files.length);
+    const shown = `${src.rev}:${file.path}`;
+    const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
+    const target = targets.get(file.path)!;
+    if (!("oid" in target)) {
+      fileProblem(target.problem, target.fix);
+      continue;
+    }
+    if (target.size > MAX_ACCOUNT_FILE_BYTES) {
+      fileProblem(`is ${target.size} bytes; account files are limited to ${MAX_ACCOUNT_FILE_BYTES} bytes`, "one account per file; move anything else out of the accounts folder");
+      continue;
+    }
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(contents.get(target.oid)!);
+    } catch {
+      fileProblem("is not valid UTF-8 text", "save the file as UTF-8");
+      continue;
+    }
+    const { parsed, problems: parseProblems } = parseAccountText(shown, path.join(src.repoRoot, ...file.path.split("/")), text);
+    problems.push(...parseProblems);
+    if (!parsed) continue;
+    const { account, problems: accountProblems } = validateAccount(parsed, src.repoRoot);
+    problems.push(...accountProblems);
+    if (account) accounts.push(account);
+  }
+  problems.push(...checkFleet(accounts));
+  return { accounts, problems: sortProblems(problems), files: files.length };
+}
+
+/** Same selection as `listAccountFiles`: YAML files, nothing under a dot-named file or folder. */
+function isAccountFile(dir: string, e: TreeEntry): boolean {
+  if (e.type !== "blob") return false;
+  const rel = dir === "" ? e.path : e.path.slice(dir.length + 1);
+  const segments = rel.split("/");
+  return /\.ya?ml$/i.test(segments[segments.length - 1]) && !segments.some((s) => s.startsWith("."));
+}
+
+/** Same order as `listAccountFiles`, which sorts each folder's entries by name while walking. */
+function comparePaths(a: string, b: string): number {
+  const sa = a.split("/");
+  const sb = b.split("/");
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const c = sa[i].localeCompare(sb[i]);
+    if (c !== 0) return c;
+  }
+  return sa.length - sb.length;
+}
+
+/** Like the working-tree loader, a link may point at another file inside the accounts folder, nowhere else. */
+function followLinks(dir: string, file: TreeEntry, byPath: Map<string, TreeEntry>, links: Map<string, Buffer>): TreeEntry | { problem: string; fix: string } {
+  const outside = (target: string) => ({ problem: `is a symbolic link to ${target}, outside the accounts folder`, fix: "copy the file into the accounts folder instead of linking to it" });
+  let current = file;
+  for (let hop = 0; current.mode === SYMLINK_MODE; hop++) {
+    if (hop === MAX_LINK_HOPS) return { problem: "is a symbolic link in a loop", fix: "replace the link with the file itself" };
+    const text = links.get(current.oid)?.toString("utf8") ?? "";
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(current.path), text));
+    const inside = dir === "" ? !target.startsWith("../") && target !== ".." : target.startsWith(`${dir}/`);
+    if (text.startsWith("/") || !inside) return outside(text);
+    const next = byPath.get(target);
+    if (!next || next.type !== "blob") return { problem: `is a symbolic link to ${text}, which does not exist in this revision`, fix: "point the link at an existing account file, or replace it with the file" };
+    current = next;
+  }
+  return current;
+}

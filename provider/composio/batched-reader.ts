@@ -1,0 +1,67 @@
+import type { ComposioClient } from "./client";
+import type { RemoteAccount } from "./remote-account";
+
+interface Waiting {
+  id: string;
+  resolve(account: RemoteAccount | undefined): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Coalesces the per-resource reads of a refresh into list calls. Pulumi asks the provider to read
+ * every resource at once; reads arriving within a short window become one
+ * `GET /connected_accounts?connected_account_ids=…`, so refreshing 1,000 accounts costs ten
+ * requests instead of a thousand. An id the list does not return is confirmed with a GET, so a
+ * list endpoint that ignored the filter would cost speed, never correctness.
+ */
+export class BatchedReader {
+  private waiting: Waiting[];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly client: ComposioClient, private readonly maxBatch: number, private readonly windowMs: number) {
+    // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
+    this.waiting = [];
+  }
+
+  /** The account, or undefined when Composio no longer has it (404). */
+  read(id: string): Promise<RemoteAccount | undefined> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ id, resolve, reject });
+      if (this.waiting.length >= this.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting.splice(0, this.maxBatch);
+    if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.windowMs);
+    if (batch.length > 0) void this.load(batch);
+  }
+
+  private async load(batch: Waiting[]): Promise<void> {
+    let found = new Map<string, RemoteAccount>();
+    if (batch.length > 1) {
+      try {
+        const ids = [...new Set(batch.map((w) => w.id))];
+        const listed = await this.client.listAll({ ids }, Math.min(ids.length, 1000));
+        found = new Map(listed.map((a) => [a.id, a]));
+      } catch {
+        // Fall through to one GET per account: it reports each account's own error precisely.
+      }
+    }
+    await Promise.all(
+      batch.map(async (w) => {
+        const hit = found.get(w.id);
+        if (hit) return w.resolve(hit);
+        try {
+          w.resolve(await this.client.getConnectedAccount(w.id));
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) w.resolve(undefined);
+          else w.reject(err);
+        }
+      }),
+    );
+  }
+}

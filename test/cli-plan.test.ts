@@ -1,0 +1,349 @@
+/**
+ * `connected-accounts plan` end to end: real git repositories, the compiled CLI as a child process.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GitRepo, runCli, type CliResult } from "./support/git-repo";
+
+/** Values the references point to: none may ever appear in what the CLI prints. */
+const SECRETS = {
+  GH_TOKEN: "ghp_SECRETbotToken111",
+  SHOP_KEY_A: "shpat_SECRET_A_222",
+  SHOP_KEY_B: "shpat_SECRET_B_333",
+  PROXY_PW: "proxy-SECRET-444",
+  newToken: "file-SECRET-555",
+  bigquery: '{"private_key":"bq-SECRET-666"}',
+};
+
+const BASE_FILES: Record<string, string> = {
+  "accounts/github/bot.yaml": `id: ca_bot
+toolkit: github
+userId: team-platform
+alias: bot-old
+authScheme: BEARER_TOKEN
+credentials:
+  token: { env: GH_TOKEN }
+  base_url: https://api.github.com
+`,
+  "accounts/shopify/store.yaml": `id: ca_shop
+toolkit: shopify
+userId: acme
+alias: acme-store
+authScheme: API_KEY
+credentials:
+  api_key: { env: SHOP_KEY_A }
+  shop: acme
+`,
+  "accounts/jira/desk.yaml": `id: ca_jira
+toolkit: jira
+userId: support
+authScheme: BASIC
+credentials:
+  username: bot@example.com
+  password: { config: jiraPassword }
+  proxy_password: { env: PROXY_PW }
+  subdomain: example
+`,
+  "accounts/legacy/old.yaml": `id: ca_old
+toolkit: notion
+userId: team-docs
+alias: old-notion
+authScheme: OAUTH2
+`,
+  "accounts/slack/ws.yaml": `id: ca_slack
+toolkit: slack
+userId: team-platform
+alias: slack-main
+authScheme: OAUTH2
+`,
+  "accounts/google/bq.yaml": `id: ca_bq
+toolkit: googlebigquery
+userId: team-data
+authScheme: GOOGLE_SERVICE_ACCOUNT
+credentials:
+  credentials_json: { file: ../../secrets/bq.json }
+`,
+};
+
+const NEW_ACCOUNT = `# adopted in this change
+id: ca_new
+toolkit: github
+userId: team-release
+alias: release-app
+authScheme: SERVICE_ACCOUNT
+credentials:
+  application_id: "412233"
+  private_key: { file: ../../secrets/new-token.txt }
+  proxy_password: null
+`;
+
+/** base: BASE_FILES; head: one account of each kind of change. */
+function buildRepo(): GitRepo {
+  const repo = new GitRepo("plan");
+  repo.write(".gitignore", "secrets/\n");
+  repo.write("secrets/new-token.txt", SECRETS.newToken);
+  repo.write("secrets/bq.json", SECRETS.bigquery);
+  for (const [file, text] of Object.entries(BASE_FILES)) repo.write(file, text);
+  repo.commit("base");
+  // adopt
+  repo.write("accounts/github/app.yaml", NEW_ACCOUNT);
+  // alias change
+  repo.write("accounts/github/bot.yaml", BASE_FILES["accounts/github/bot.yaml"].replace("alias: bot-old", "alias: bot-new"));
+  // reference change, and a non-secret literal change
+  repo.write("accounts/shopify/store.yaml", BASE_FILES["accounts/shopify/store.yaml"].replace("SHOP_KEY_A", "SHOP_KEY_B").replace("shop: acme", "shop: acme-outdoor"));
+  // key set to null, and a key dropped
+  repo.write("accounts/jira/desk.yaml", BASE_FILES["accounts/jira/desk.yaml"].replace("password: { config: jiraPassword }", "password: null").replace("  proxy_password: { env: PROXY_PW }\n", ""));
+  // release
+  repo.remove("accounts/legacy/old.yaml");
+  // rename without content change
+  repo.move("accounts/slack/ws.yaml", "accounts/slack/workspace.yaml");
+  repo.commit("head");
+  return repo;
+}
+
+const EXPECTED_ACCOUNTS = [
+  {
+    id: "ca_new", file: "accounts/github/app.yaml", action: "adopt",
+    alias: { from: null, to: "release-app" },
+    credentials: { added: ["application_id", "private_key"], changed: [], removed: ["proxy_password"] },
+  },
+  {
+    id: "ca_bot", file: "accounts/github/bot.yaml", action: "update",
+    alias: { from: "bot-old", to: "bot-new" },
+    credentials: { added: [], changed: [], removed: [] },
+  },
+  { id: "ca_bq", file: "accounts/google/bq.yaml", action: "unchanged", credentials: { added: [], changed: [], removed: [] } },
+  { id: "ca_jira", file: "accounts/jira/desk.yaml", action: "update", credentials: { added: [], changed: [], removed: ["password", "proxy_password"] } },
+  { id: "ca_old", file: "accounts/legacy/old.yaml", action: "release", credentials: { added: [], changed: [], removed: [] } },
+  { id: "ca_shop", file: "accounts/shopify/store.yaml", action: "update", credentials: { added: [], changed: ["api_key", "shop"], removed: [] } },
+  {
+    id: "ca_slack", file: "accounts/slack/workspace.yaml", action: "unchanged", movedFrom: "accounts/slack/ws.yaml",
+    credentials: { added: [], changed: [], removed: [] },
+  },
+];
+const EXPECTED_SUMMARY = { adopt: 1, update: 3, release: 1, unchanged: 2 };
+
+const EXPECTED_MARKDOWN = `<!-- connected-accounts-plan -->
+### Connected accounts plan
+
+**1 to adopt, 3 to update, 1 to release, 2 unchanged** (\`base\` → working tree)
+
+| Account | File | Action | Alias | Credentials |
+| --- | --- | --- | --- | --- |
+| \`ca_new\` | \`accounts/github/app.yaml\` | adopt | _unmanaged_ → \`release-app\` | added \`application_id\`, \`private_key\`; removed \`proxy_password\` |
+| \`ca_bot\` | \`accounts/github/bot.yaml\` | update | \`bot-old\` → \`bot-new\` |  |
+| \`ca_jira\` | \`accounts/jira/desk.yaml\` | update |  | removed \`password\`, \`proxy_password\` |
+| \`ca_old\` | \`accounts/legacy/old.yaml\` | release |  |  |
+| \`ca_shop\` | \`accounts/shopify/store.yaml\` | update |  | changed \`api_key\`, \`shop\` |
+
+<details>
+<summary>References and settings</summary>
+
+- \`ca_new\` adopt
+  - \`application_id\` added: \`"412233"\`
+  - \`private_key\` added: \`file ../../secrets/new-token.txt\`
+  - \`proxy_password\` removed: \`null\`
+- \`ca_jira\` update
+  - \`password\` removed: \`config jiraPassword\` → \`null\`
+  - \`proxy_password\` removed: \`env PROXY_PW\`
+- \`ca_shop\` update
+  - \`api_key\` changed: \`env SHOP_KEY_A\` → \`env SHOP_KEY_B\`
+  - \`shop\` changed: \`"acme"\` → \`"acme-outdoor"\`
+
+</details>
+
+_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written; no secret was read._
+`;
+
+const EXPECTED_TEXT = `adopt     ca_new   accounts/github/app.yaml: alias unmanaged → "release-app"; added application_id ("412233"), private_key (file ../../secrets/new-token.txt); removed proxy_password (null)
+update    ca_bot   accounts/github/bot.yaml: alias "bot-old" → "bot-new"
+update    ca_jira  accounts/jira/desk.yaml: removed password (config jiraPassword → null), proxy_password (env PROXY_PW)
+release   ca_old   accounts/legacy/old.yaml: no longer managed (the account is kept in Composio)
+update    ca_shop  accounts/shopify/store.yaml: changed api_key (env SHOP_KEY_A → env SHOP_KEY_B), shop ("acme" → "acme-outdoor")
+Plan (base → working tree): 1 to adopt, 3 to update, 1 to release, 2 unchanged.
+`;
+
+describe("connected-accounts plan", () => {
+  let repo: GitRepo;
+  const outputs: CliResult[] = [];
+  /** Every run gets the secrets the references point to, as CI would. */
+  const plan = (args: string[], cwd = repo.dir): CliResult => {
+    const result = runCli(["plan", ...args], { cwd, env: { GH_TOKEN: SECRETS.GH_TOKEN, SHOP_KEY_A: SECRETS.SHOP_KEY_A, SHOP_KEY_B: SECRETS.SHOP_KEY_B, PROXY_PW: SECRETS.PROXY_PW } });
+    outputs.push(result);
+    return result;
+  };
+
+  beforeAll(() => {
+    repo = buildRepo();
+  });
+  afterAll(() => repo.cleanup());
+
+  it("says per account what the change intends (JSON, working tree as head)", () => {
+    const r = plan(["--base", "base", "--format", "json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ summary: EXPECTED_SUMMARY, accounts: EXPECTED_ACCOUNTS });
+  });
+
+  it("reads --head from git exactly like the working tree", () => {
+    const r = plan(["--base", "base", "--head", "head", "--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ summary: EXPECTED_SUMMARY, accounts: EXPECTED_ACCOUNTS });
+  });
+
+  it("renders the pull-request comment (golden)", () => {
+    const r = plan(["--base", "base", "--format", "markdown"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(EXPECTED_MARKDOWN);
+  });
+
+  it("prints one line per changed account and the summary", () => {
+    const r = plan(["--base", "base"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(EXPECTED_TEXT);
+  });
+
+  it("works from a subfolder, with paths relative to it", () => {
+    const r = plan(["--base", "base", "--format", "json"], path.join(repo.dir, "accounts/github"));
+    expect(r.code).toBe(0);
+    const rel = (file: string) => path.relative("accounts/github", file);
+    const expected = EXPECTED_ACCOUNTS.map((a) => ({ ...a, file: rel(a.file), ...(a.movedFrom && { movedFrom: rel(a.movedFrom) }) }));
+    const byId = (list: { id: string }[]) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+    const out = JSON.parse(r.stdout);
+    expect(out.summary).toEqual(EXPECTED_SUMMARY);
+    expect(byId(out.accounts)).toEqual(byId(expected));
+    expect(out.accounts.find((a: { id: string }) => a.id === "ca_bq").file).toBe("../google/bq.yaml");
+  });
+
+  it("takes --dir relative to the working directory", () => {
+    const r = plan(["--base", "base", "--head", "head", "--dir", "shopify", "--format", "json"], path.join(repo.dir, "accounts"));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      summary: { adopt: 0, update: 1, release: 0, unchanged: 0 },
+      accounts: [{ ...EXPECTED_ACCOUNTS.find((a) => a.id === "ca_shop"), file: "shopify/store.yaml" }],
+    });
+  });
+
+  it("reports no change between a revision and itself", () => {
+    const r = plan(["--base", "head", "--format", "markdown"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`<!-- connected-accounts-plan -->
+### Connected accounts plan
+
+**0 to adopt, 0 to update, 0 to release, 6 unchanged** (\`head\` → working tree)
+
+No account changes.
+
+_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written; no secret was read._
+`);
+  });
+
+  it("exits 2 on usage errors and names the revision it could not read", () => {
+    const missing = plan(["--format", "json"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/missing --base/);
+    expect(missing.stdout).toBe("");
+
+    const badBase = plan(["--base", "no-such-branch"]);
+    expect(badBase.code).toBe(2);
+    expect(badBase.stderr).toMatch(/cannot read --base no-such-branch/);
+
+    const badHead = plan(["--base", "base", "--head", "origin/nowhere"]);
+    expect(badHead.code).toBe(2);
+    expect(badHead.stderr).toMatch(/cannot read --head origin\/nowhere/);
+
+    expect(plan(["--base", "base", "--format", "yaml"]).code).toBe(2);
+    expect(plan(["--base", "base", "--verbose"]).code).toBe(2);
+    expect(plan(["--base", "base", "extra"]).code).toBe(2);
+    expect(plan(["--base", "-x"]).code).toBe(2);
+  });
+
+  it("prints help and exits 0", () => {
+    const r = plan(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: connected-accounts plan --base <rev>/);
+  });
+
+  it("exits 1 when a file is invalid at the head, naming the file, line and field", () => {
+    repo.write("accounts/github/leak.yaml", `id: ca_leak
+toolkit: github
+userId: team-platform
+authScheme: BEARER_TOKEN
+credentials:
+  token: ${SECRETS.GH_TOKEN}
+`);
+    try {
+      const text = plan(["--base", "base"]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toBe("");
+      expect(text.stderr).toContain("accounts/github/leak.yaml:6:3 credentials.token: \"token\" is a literal secret");
+
+      const json = plan(["--base", "base", "--format", "json"]);
+      expect(json.code).toBe(1);
+      const out = JSON.parse(json.stdout);
+      expect(out.ok).toBe(false);
+      expect(out.errors).toEqual([
+        expect.objectContaining({ file: "accounts/github/leak.yaml", line: 6, column: 3, field: "credentials.token" }),
+      ]);
+    } finally {
+      repo.remove("accounts/github/leak.yaml");
+    }
+  });
+
+  it("exits 1 when a file is invalid at the base revision, naming the revision", () => {
+    const broken = new GitRepo("plan-broken");
+    try {
+      broken.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: NOT_A_SCHEME\n");
+      broken.commit("base");
+      broken.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\n");
+      const r = runCli(["plan", "--base", "base", "--format", "json"], { cwd: broken.dir });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).errors).toEqual([expect.objectContaining({ file: "base:accounts/a.yaml", line: 4, field: "authScheme" })]);
+    } finally {
+      broken.cleanup();
+    }
+  });
+
+  it("exits 2 outside a git repository", () => {
+    const dir = fs.mkdtempSync(path.join(repo.dir, "..", "ca-nogit-"));
+    try {
+      const r = runCli(["plan", "--base", "main"], { cwd: dir, env: { GIT_CEILING_DIRECTORIES: path.dirname(dir) } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/not inside a git repository/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("never prints a secret value the references point to", () => {
+    expect(outputs.length).toBeGreaterThan(5);
+    const printed = outputs.map((o) => o.stdout + o.stderr).join("\n");
+    for (const secret of Object.values(SECRETS)) expect(printed).not.toContain(secret);
+    expect(printed).not.toContain("bq-SECRET-666");
+  });
+});
+
+describe("connected-accounts plan with many files", () => {
+  it("reads hundreds of files through git quickly and stays quiet when stderr is not a terminal", () => {
+    const repo = new GitRepo("plan-many");
+    try {
+      const account = (i: number, alias: string) => `id: ca_${i}\ntoolkit: github\nuserId: user-${i}\nalias: ${alias}\nauthScheme: OAUTH2\n`;
+      for (let i = 0; i < 300; i++) repo.write(`accounts/team-${i % 7}/account-${i}.yaml`, account(i, `a-${i}`));
+      repo.commit("base");
+      for (let i = 0; i < 300; i += 3) repo.write(`accounts/team-${i % 7}/account-${i}.yaml`, account(i, `b-${i}`));
+      repo.commit("head");
+      for (const env of [{} as Record<string, string>, { CI: "true" }]) {
+        const r = runCli(["plan", "--base", "base", "--head", "head", "--format", "json"], { cwd: repo.dir, env });
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout).summary).toEqual({ adopt: 0, update: 100, release: 0, unchanged: 200 });
+      }
+      const md = runCli(["plan", "--base", "base", "--format", "markdown"], { cwd: repo.dir });
+      expect(md.stderr).toBe("");
+      expect(md.stdout.length).toBeLessThanOrEqual(65_536);
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
