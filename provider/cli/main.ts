@@ -8,6 +8,7 @@ const COMMANDS: Record<string, Command> = {
   validate: { summary: "check the account files offline: schema, secrets, ids, aliases, references", load: () => import("./validate.js") },
   plan: { summary: "what a change to the account files intends, per account (git base vs head)", load: () => import("./plan.js") },
   sandbox: { summary: "run a local stand-in for the Composio API, seeded from the account files", load: () => import("../sandbox/command.js") },
+  import: { summary: "write account files for connected accounts that already exist in Composio", load: () => import("./import.js") },
 };
 
 async function main(argv: string[]): Promise<number> {

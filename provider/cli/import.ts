@@ -1,0 +1,231 @@
+/**
+ * `connected-accounts import`: writes an account file for each connected account that already exists
+ * in Composio, so a team can start managing it as code. (Pulumi's own `import` does not work for
+ * dynamic providers.) Reads only; nothing is sent to Composio but list requests.
+ * Exit 0 when done, 1 on an API error, 2 on a usage error or a missing API key.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { ManageMode } from "../accounts/account";
+import { declaredAccountIds } from "../accounts/declared-ids";
+import { ComposioClient, type AccountFilter } from "../composio/client";
+import type { RemoteAccount } from "../composio/remote-account";
+import { apiSettings, DEFAULTS } from "../settings";
+import { parseFormat, UsageError } from "./flags";
+import { cannotImport, importFilePath, renderImportedAccount } from "./import-file";
+import { locateWorkspace } from "./workspace";
+
+/** The connected-account statuses Composio documents; anything else is a typo that would silently match nothing. */
+const STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
+/** A few requests for most projects, each answer a few hundred kB at most. */
+const DEFAULT_PAGE_SIZE = 100;
+/** The largest page the sandbox serves; larger pages buy nothing but longer answers. */
+const MAX_PAGE_SIZE = 1000;
+/** Where the schema sits in this project, for the editor modeline of each written file. */
+const SCHEMA_PATH = "provider/schema/account.schema.json";
+
+const FORMATS = ["text", "json"] as const;
+
+const USAGE = `usage: connected-accounts import [options]
+
+Writes <dir>/<toolkit>/<id>.yaml for each connected account in the Composio project, so existing
+accounts can be managed from here. Credentials come out as { todo: ... } placeholders that
+\`connected-accounts validate\` flags until each says where its value lives.
+
+The API key is read from COMPOSIO_API_KEY only (a flag would show it in ps); the API from
+COMPOSIO_BASE_URL (default https://backend.composio.dev).
+
+  --dir        folder to write into (default: ${DEFAULTS.accountsDir}/ at the repository root, like validate and plan)
+  --toolkit    only these toolkit slugs, comma separated
+  --user-id    only these user ids, comma separated
+  --status     only these statuses, comma separated (${STATUSES.join(", ")})
+  --observe    write manage: observe (recorded, never written) instead of credential placeholders
+  --force      overwrite a file already at <dir>/<toolkit>/<id>.yaml
+  --page-size  accounts per list request, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})
+  --format     text (default) or json: {"written": [paths], "skipped": [{"id", "reason"}], "total"}
+
+An account already declared by any file under the folder is skipped, --force or not.
+
+Exit code: 0 done, 1 API error, 2 usage error or no API key.`;
+
+interface ImportOptions {
+  dir: string | undefined;
+  filter: AccountFilter;
+  manage: ManageMode;
+  force: boolean;
+  pageSize: number;
+  format: (typeof FORMATS)[number];
+}
+
+/** What one run did, paths as shown to the user; `total` counts the accounts the API listed. */
+export interface ImportReport {
+  written: string[];
+  skipped: { id: string; reason: string }[];
+  total: number;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let options: ImportOptions | "help";
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`connected-accounts import: ${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const settings = apiSettings(() => undefined, process.env);
+  if (!settings.apiKey) {
+    process.stderr.write(
+      "connected-accounts import: no Composio API key: export COMPOSIO_API_KEY=<project API key> (it is read from the environment only, never from a flag)\n",
+    );
+    return 2;
+  }
+  const ws = await locateWorkspace(options.dir);
+  const declared = declaredAccountIds(ws.accountsDir, ws.repoRoot);
+
+  const client = new ComposioClient(settings);
+  let remote: RemoteAccount[];
+  try {
+    remote = await client.listAll(options.filter, options.pageSize);
+  } catch (err) {
+    process.stderr.write(`connected-accounts import: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+
+  const display = (p: string) => path.relative(ws.cwd, p) || p;
+  const report = writeAccountFiles(remote, declared, ws.accountsDir, options, display);
+  process.stdout.write(options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatReportText(report, options.manage));
+  return 0;
+}
+
+function parseOptions(argv: string[]): ImportOptions | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        dir: { type: "string" },
+        toolkit: { type: "string", multiple: true },
+        "user-id": { type: "string", multiple: true },
+        status: { type: "string", multiple: true },
+        observe: { type: "boolean" },
+        force: { type: "boolean" },
+        "page-size": { type: "string" },
+        format: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    // parseArgs explains at length (positionals after `--`, ...); its first sentence says it.
+    throw new UsageError((err instanceof Error ? err.message : String(err)).split(". ")[0]);
+  }
+  if (values.help) return "help";
+  if (values.dir === "") throw new UsageError("option --dir needs a value");
+  const statuses = list("--status", values.status);
+  const unknown = statuses?.find((s) => !STATUSES.includes(s));
+  if (unknown !== undefined) throw new UsageError(`unknown status "${unknown}" (use ${STATUSES.join(", ")})`);
+  return {
+    dir: values.dir,
+    filter: { toolkits: list("--toolkit", values.toolkit), userIds: list("--user-id", values["user-id"]), statuses },
+    manage: values.observe ? "observe" : "full",
+    force: values.force ?? false,
+    pageSize: pageSize(values["page-size"]),
+    format: parseFormat(values.format, FORMATS, "text"),
+  };
+}
+
+/** `--toolkit a,b --toolkit c` → [a, b, c]; undefined when the flag is absent. */
+function list(flag: string, raw: string[] | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  if (items.length === 0) throw new UsageError(`option ${flag} needs at least one value`);
+  return items;
+}
+
+function pageSize(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_PAGE_SIZE;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_PAGE_SIZE) throw new UsageError(`--page-size must be a whole number from 1 to ${MAX_PAGE_SIZE}, not "${raw}"`);
+  return n;
+}
+
+/**
+ * One file per account, never over an existing file without --force, and never for an account
+ * another file already declares (a second file for one id fails validation).
+ */
+function writeAccountFiles(
+  remote: readonly RemoteAccount[],
+  declared: Map<string, string>,
+  dir: string,
+  options: ImportOptions,
+  shown: (absolute: string) => string,
+): ImportReport {
+  const report: ImportReport = { written: [], skipped: [], total: remote.length };
+  const schemaFile = findSchemaFile(dir);
+  for (const account of remote) {
+    const refused = cannotImport(account);
+    if (refused) {
+      report.skipped.push({ id: account.id, reason: `cannot be imported: ${refused}` });
+      continue;
+    }
+    const target = path.join(dir, importFilePath(account));
+    const declaredIn = declared.get(account.id);
+    if (declaredIn !== undefined && declaredIn !== target) {
+      report.skipped.push({ id: account.id, reason: `already declared in ${shown(declaredIn)}` });
+      continue;
+    }
+    const exists = fs.existsSync(target) || isSymlink(target);
+    if (exists && !options.force) {
+      report.skipped.push({ id: account.id, reason: `${shown(target)} exists (--force overwrites it)` });
+      continue;
+    }
+    const folder = path.dirname(target);
+    const schemaRef = schemaFile && path.relative(folder, schemaFile).split(path.sep).join("/");
+    const text = renderImportedAccount(account, { manage: options.manage, schemaRef });
+    fs.mkdirSync(folder, { recursive: true });
+    // Remove, then create exclusively: a symbolic link at the target is replaced, never followed.
+    if (exists) fs.rmSync(target, { force: true });
+    fs.writeFileSync(target, text, { flag: "wx" });
+    declared.set(account.id, target);
+    report.written.push(shown(target));
+  }
+  return report;
+}
+
+/** The project's account schema, looked for from `dir` upwards, so editors can check the files. */
+function findSchemaFile(dir: string): string | undefined {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const candidate = path.join(at, SCHEMA_PATH);
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(at) === at) return undefined;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function formatReportText(report: ImportReport, manage: ManageMode): string {
+  const lines = [
+    ...report.written.map((p) => `wrote ${p}`),
+    ...report.skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
+    `${report.total} ${report.total === 1 ? "account" : "accounts"} listed: ${report.written.length} written, ${report.skipped.length} skipped`,
+  ];
+  if (report.written.length > 0 && manage === "full") {
+    lines.push("next: replace each todo placeholder with where its value lives (or delete its line), then run connected-accounts validate");
+  }
+  return `${lines.join("\n")}\n`;
+}

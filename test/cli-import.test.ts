@@ -1,0 +1,286 @@
+/**
+ * `connected-accounts import` end to end: the sandbox on loopback, the compiled CLI as a child process
+ * working in a scratch folder inside the project (git-ignored), so the schema modeline resolves as it
+ * does for a user.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { listAccountFiles, loadAccounts } from "../provider/accounts/load";
+import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
+import { CLI, PROJECT_ROOT, type CliResult } from "./support/git-repo";
+
+const KEY = "import-test-key-5Hq2vT";
+/** Stored in the sandbox as every credential value: must never reach a file or the output. */
+const SECRET = "ghp_IMPORTsecret4242";
+
+const SECRET_TODO = '{ todo: "replace with { env: NAME }, { config: key } or { file: path }" }';
+const CONFIG_TODO = '{ todo: "replace with the value (not a secret), or { env: NAME }, { config: key } or { file: path }" }';
+const MODELINE = "# yaml-language-server: $schema=../../../../../provider/schema/account.schema.json";
+
+/**
+ * 45 accounts, by index: github (bearer token + base_url) for team-a, shopify (api key + shop) for
+ * team-b, slack (OAuth) for team-a, in turn. Even indexes have an alias; every fourth is EXPIRED.
+ */
+const SEEDS: SandboxAccountSeed[] = Array.from({ length: 45 }, (_, i): SandboxAccountSeed => {
+  const n = String(i).padStart(2, "0");
+  const common = { id: `ca_imp${n}`, status: i % 4 === 0 ? "EXPIRED" : "ACTIVE" };
+  if (i % 3 === 0) return { ...common, toolkit: "github", userId: "team-a", authScheme: "BEARER_TOKEN", alias: i % 2 === 0 ? `gh-${n}` : null, val: { token: SECRET, base_url: SECRET } };
+  if (i % 3 === 1) return { ...common, toolkit: "shopify", userId: "team-b", authScheme: "API_KEY", alias: i % 2 === 0 ? `shop-${n}` : null, val: { api_key: SECRET, shop: SECRET } };
+  return { ...common, toolkit: "slack", userId: "team-a", authScheme: "OAUTH2", alias: i % 2 === 0 ? `slack-${n}` : null, val: { access_token: SECRET } };
+});
+
+const GITHUB_00 = `${MODELINE}
+# Imported by connected-accounts import. Replace each todo with where the value lives (or delete the line to leave that field unmanaged), then run connected-accounts validate.
+id: ca_imp00
+toolkit: github
+userId: team-a
+alias: gh-00
+authScheme: BEARER_TOKEN
+credentials:
+  base_url: ${CONFIG_TODO}
+  token: ${SECRET_TODO}
+`;
+
+const SLACK_05 = `${MODELINE}
+# Imported by connected-accounts import. Composio does not accept OAUTH2 credentials through its API, so only the alias is managed here.
+id: ca_imp05
+toolkit: slack
+userId: team-a
+authScheme: OAUTH2
+`;
+
+const SHOPIFY_04_OBSERVED = `${MODELINE}
+# Imported by connected-accounts import. Observed only: refreshed from Composio, never written; set manage: full to manage its alias and credentials.
+id: ca_imp04
+toolkit: shopify
+userId: team-b
+alias: shop-04
+authScheme: API_KEY
+manage: observe
+`;
+
+const WORK = path.join(PROJECT_ROOT, "test/.work");
+
+describe("connected-accounts import", () => {
+  let sandbox: Sandbox;
+  let cwd: string;
+  const outputs: CliResult[] = [];
+
+  /** The environment a user would have: the key and the API in the environment, nothing else of ours. */
+  const env = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
+    const base: NodeJS.ProcessEnv = { ...process.env, COMPOSIO_API_KEY: KEY, COMPOSIO_BASE_URL: sandbox.url, ...overrides };
+    for (const [name, value] of Object.entries(base)) if (value === undefined) delete base[name];
+    return base;
+  };
+
+  /** Async, not spawnSync: the sandbox answers from this process's event loop. */
+  const importCli = (args: string[], envOverrides?: Record<string, string | undefined>): Promise<CliResult> =>
+    new Promise((resolve, reject) => {
+      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first with npx tsc -p .`);
+      // This scratch folder sits inside the project's repository, whose own accounts/ is the default: name ours.
+      const dirArgs = args.includes("--dir") ? [] : ["--dir", "accounts"];
+      const child = spawn(process.execPath, [CLI, "import", ...dirArgs, ...args], { cwd, env: env(envOverrides), stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      child.once("error", reject);
+      child.once("close", (code) => {
+        const result = { code, stdout, stderr };
+        outputs.push(result);
+        resolve(result);
+      });
+    });
+
+  const listRequests = () => sandbox.requests.filter((r) => r.method === "GET" && r.path.startsWith("/api/v3/connected_accounts?"));
+  const query = (p: string) => Object.fromEntries(new URL(p, "http://sandbox").searchParams);
+  const accountsDir = () => path.join(cwd, "accounts");
+  const read = (rel: string) => fs.readFileSync(path.join(cwd, rel), "utf8");
+  const writtenFiles = () => (fs.existsSync(accountsDir()) ? listAccountFiles(accountsDir()).map((f) => path.relative(cwd, f)) : []);
+  const load = () => loadAccounts({ dir: accountsDir(), repoRoot: PROJECT_ROOT, displayBase: cwd });
+  const seedsWhere = (keep: (s: SandboxAccountSeed) => boolean) => SEEDS.filter(keep).map((s) => `accounts/${s.toolkit}/${s.id}.yaml`).sort();
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ apiKey: KEY, accounts: SEEDS });
+    fs.mkdirSync(WORK, { recursive: true });
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    // Whatever a run printed, the credential values and the API key never appear in it.
+    for (const out of outputs) {
+      expect(out.stdout + out.stderr).not.toContain(SECRET);
+      expect(out.stdout + out.stderr).not.toContain(KEY);
+    }
+  });
+  beforeEach(() => {
+    cwd = fs.mkdtempSync(path.join(WORK, "import-"));
+    sandbox.clearRequests();
+  });
+  afterEach(() => {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("pages through every account and writes one file each, secrets as placeholders that validate flags until filled", async () => {
+    const r = await importCli(["--page-size", "20"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+
+    const pages = listRequests();
+    expect(pages).toHaveLength(3);
+    expect(pages.map((p) => query(p.path).limit)).toEqual(["20", "20", "20"]);
+    expect(query(pages[0].path).cursor).toBeUndefined();
+    expect(query(pages[1].path).cursor).toEqual(expect.any(String));
+    expect(query(pages[2].path).cursor).toEqual(expect.any(String));
+    expect(pages.every((p) => p.headers["x-api-key"] === KEY)).toBe(true);
+    expect(sandbox.requests.filter((q) => q.method !== "GET")).toEqual([]);
+
+    const all = seedsWhere(() => true);
+    expect(writtenFiles()).toEqual(all);
+    expect(r.stdout.split("\n")).toEqual([
+      ...SEEDS.map((s) => `wrote accounts/${s.toolkit}/${s.id}.yaml`),
+      "45 accounts listed: 45 written, 0 skipped",
+      "next: replace each todo placeholder with where its value lives (or delete its line), then run connected-accounts validate",
+      "",
+    ]);
+    expect(read("accounts/github/ca_imp00.yaml")).toBe(GITHUB_00);
+    expect(read("accounts/slack/ca_imp05.yaml")).toBe(SLACK_05);
+    for (const file of all) {
+      const text = read(file);
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain("REDACTED");
+      // OAuth accounts: Composio takes no credentials for them, so none are written.
+      if (file.startsWith("accounts/slack/")) expect(text).not.toMatch(/^credentials:/m);
+    }
+
+    const before = load();
+    const placeholderProblems = SEEDS.flatMap((s) =>
+      s.toolkit === "slack" ? [] : Object.keys(s.val ?? {}).sort().map((key) => ({ file: `accounts/${s.toolkit}/${s.id}.yaml`, field: `credentials.${key}` })),
+    );
+    expect(before.problems.map(({ file, field }) => ({ file, field }))).toEqual(
+      [...placeholderProblems].sort((a, b) => a.file.localeCompare(b.file)),
+    );
+    expect(before.problems).toHaveLength(60);
+    for (const p of before.problems) expect(p.message).toBe(`"${p.field.split(".")[1]}" is still the placeholder written by import`);
+
+    // What the user does next: say where each value lives.
+    for (const file of all) {
+      const full = path.join(cwd, file);
+      const filled = fs.readFileSync(full, "utf8").replace(/^( {2})([a-z_]+): \{ todo: .*\}$/gm, (_m, indent: string, key: string) => `${indent}${key}: { env: ${key.toUpperCase()} }`);
+      fs.writeFileSync(full, filled);
+    }
+    const after = load();
+    expect(after.problems).toEqual([]);
+    expect(after.accounts).toHaveLength(45);
+    const gh = after.accounts.find((a) => a.id === "ca_imp00");
+    expect(gh).toMatchObject({ toolkit: "github", userId: "team-a", alias: "gh-00", authScheme: "BEARER_TOKEN", manage: "full" });
+    expect(gh?.credentials).toEqual({ base_url: { kind: "ref", ref: { env: "BASE_URL" } }, token: { kind: "ref", ref: { env: "TOKEN" } } });
+    // No alias in Composio: no alias in the file, so the alias stays unmanaged.
+    expect(after.accounts.find((a) => a.id === "ca_imp01")?.alias).toBeUndefined();
+  });
+
+  it("sends --toolkit, --user-id and --status to the API and writes only what matches", async () => {
+    const r = await importCli(["--toolkit", "github,shopify", "--user-id", "team-a", "--status=EXPIRED,ACTIVE", "--status", "FAILED", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const pages = listRequests();
+    expect(pages).toHaveLength(1);
+    expect(query(pages[0].path)).toEqual({ toolkit_slugs: "github,shopify", user_ids: "team-a", statuses: "EXPIRED,ACTIVE,FAILED", limit: "100" });
+    const expected = seedsWhere((s) => s.toolkit === "github" && s.userId === "team-a");
+    expect(JSON.parse(r.stdout)).toEqual({ written: expected, skipped: [], total: 15 });
+    expect(writtenFiles()).toEqual(expected);
+
+    fs.rmSync(accountsDir(), { recursive: true });
+    const expired = await importCli(["--toolkit", "github", "--status", "EXPIRED", "--dir", "imported"]);
+    expect(expired.code).toBe(0);
+    expect(query(listRequests()[1].path)).toEqual({ toolkit_slugs: "github", statuses: "EXPIRED", limit: "100" });
+    const files = listAccountFiles(path.join(cwd, "imported")).map((f) => path.relative(cwd, f));
+    expect(files).toEqual(["imported/github/ca_imp00.yaml", "imported/github/ca_imp12.yaml", "imported/github/ca_imp24.yaml", "imported/github/ca_imp36.yaml"]);
+  });
+
+  it("--observe writes manage: observe without credentials, valid at once", async () => {
+    const r = await importCli(["--observe", "--toolkit", "shopify", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const expected = seedsWhere((s) => s.toolkit === "shopify");
+    expect(JSON.parse(r.stdout)).toEqual({ written: expected, skipped: [], total: 15 });
+    expect(read("accounts/shopify/ca_imp04.yaml")).toBe(SHOPIFY_04_OBSERVED);
+    const loaded = load();
+    expect(loaded.problems).toEqual([]);
+    expect(loaded.accounts).toHaveLength(15);
+    expect(loaded.accounts.every((a) => a.manage === "observe" && Object.keys(a.credentials).length === 0)).toBe(true);
+  });
+
+  it("leaves an existing file alone unless --force", async () => {
+    const mine = "# my own notes\nid: ca_imp00\ntoolkit: github\nuserId: team-a\nalias: keep-me\nauthScheme: BEARER_TOKEN\n";
+    fs.mkdirSync(path.join(accountsDir(), "github"), { recursive: true });
+    fs.writeFileSync(path.join(accountsDir(), "github/ca_imp00.yaml"), mine);
+
+    const kept = await importCli(["--toolkit", "github", "--format", "json"]);
+    expect(kept.code).toBe(0);
+    const report = JSON.parse(kept.stdout) as { written: string[]; skipped: unknown[]; total: number };
+    expect(report.skipped).toEqual([{ id: "ca_imp00", reason: "accounts/github/ca_imp00.yaml exists (--force overwrites it)" }]);
+    expect(report.written).toHaveLength(14);
+    expect(report.total).toBe(15);
+    expect(read("accounts/github/ca_imp00.yaml")).toBe(mine);
+
+    const again = await importCli(["--toolkit", "github"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("skipped ca_imp03: accounts/github/ca_imp03.yaml exists (--force overwrites it)\n");
+    expect(again.stdout).toContain("15 accounts listed: 0 written, 15 skipped\n");
+    expect(again.stdout).not.toContain("wrote ");
+
+    const forced = await importCli(["--toolkit", "github", "--force", "--format", "json"]);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)).toEqual({ written: seedsWhere((s) => s.toolkit === "github"), skipped: [], total: 15 });
+    expect(read("accounts/github/ca_imp00.yaml")).toBe(GITHUB_00);
+  });
+
+  it("skips an account another file already declares, valid or not, even with --force", async () => {
+    // Valid, under another name.
+    fs.mkdirSync(path.join(accountsDir(), "legacy"), { recursive: true });
+    fs.writeFileSync(path.join(accountsDir(), "legacy/store.yaml"), "id: ca_imp01\ntoolkit: shopify\nuserId: team-b\nauthScheme: API_KEY\ncredentials:\n  api_key: { env: SHOP_KEY }\n");
+    // A file from an earlier import, moved and still holding its placeholders (so it fails validation).
+    const first = await importCli(["--toolkit", "shopify", "--user-id", "team-b"]);
+    expect(first.code).toBe(0);
+    fs.renameSync(path.join(accountsDir(), "shopify/ca_imp04.yaml"), path.join(accountsDir(), "legacy/moved.yaml"));
+
+    const r = await importCli(["--toolkit", "shopify", "--force", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { written: string[]; skipped: unknown[]; total: number };
+    expect(report.skipped).toEqual([
+      { id: "ca_imp01", reason: "already declared in accounts/legacy/store.yaml" },
+      { id: "ca_imp04", reason: "already declared in accounts/legacy/moved.yaml" },
+    ]);
+    expect(report.written).toEqual(seedsWhere((s) => s.toolkit === "shopify" && s.id !== "ca_imp01" && s.id !== "ca_imp04"));
+    expect(fs.existsSync(path.join(accountsDir(), "shopify/ca_imp04.yaml"))).toBe(false);
+    expect(load().problems.filter((p) => p.field === "id")).toEqual([]);
+  });
+
+  it("without COMPOSIO_API_KEY: exit 2, says how to set it, asks nothing of the API", async () => {
+    const r = await importCli([], { COMPOSIO_API_KEY: undefined });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("export COMPOSIO_API_KEY=");
+    expect(r.stdout).toBe("");
+    expect(sandbox.requests).toEqual([]);
+    expect(fs.existsSync(accountsDir())).toBe(false);
+  });
+
+  it("with a wrong key: exit 1 with the API's slug and request_id, nothing written", async () => {
+    const r = await importCli([], { COMPOSIO_API_KEY: "not-the-key-31Zp" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Invalid API key/);
+    expect(r.stderr).toMatch(/slug: Unauthorized, HTTP 401, request_id: req_[A-Za-z0-9_-]+/);
+    expect(r.stderr).not.toContain("not-the-key-31Zp");
+    expect(r.stdout).toBe("");
+    expect(writtenFiles()).toEqual([]);
+  });
+
+  it("refuses usage mistakes with exit 2, including a key on the command line", async () => {
+    for (const args of [["--api-key", KEY], ["--status", "ACTIV"], ["--page-size", "0"], ["--format", "yaml"], ["stray"], ["--dir"]]) {
+      const r = await importCli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain("usage: connected-accounts import");
+    }
+    expect(sandbox.requests).toEqual([]);
+  });
+});
