@@ -41,8 +41,9 @@ export class ConnectedAccountProvider implements Provider {
 
   async diff(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
     if (olds.nanoid !== news.nanoid) return { changes: true, replaces: ["nanoid"], deleteBeforeReplace: false };
-    // A paused account is frozen: whatever the file says waits until it is unpaused.
-    if (news.paused) return { changes: false };
+    // A paused account is frozen: whatever the file says waits until it is unpaused. Pausing itself
+    // is recorded (without a call), so that a refresh knows to leave the account alone too.
+    if (news.paused) return { changes: !olds.paused };
     if (olds.manage !== news.manage || olds.paused !== news.paused) return { changes: true };
     if (news.manage === "observe") return { changes: false };
     if (hasUnknowns(news)) return { changes: true };
@@ -67,6 +68,7 @@ export class ConnectedAccountProvider implements Provider {
   async update(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
     const recorded = normalize(olds);
     const desired = normalize(news);
+    if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     const status = await this.apply(recorded, desired);
     return { outs: record(desired, status ?? recorded.status, recorded.statusReason) };

@@ -27,6 +27,8 @@ export interface Step {
   op: StepOp;
   diff: PropertyDiff[];
   error?: string;
+  /** Refresh only: the provider reported the resource no longer exists. */
+  gone?: boolean;
 }
 
 export interface Deployment {
@@ -79,11 +81,18 @@ export class Engine {
     const state = this.state.read();
     const server = await this.startServer(opts);
     const steps: Step[] = [];
+    const gone = new Set<string>();
     try {
       await Promise.all(
         state.resources.map(async (r, i) => {
           try {
             const read = await server.read(r.id, r.urn, unmarked(r.outputs) as Record<string, unknown>, unmarked(r.inputs) as Record<string, unknown>);
+            if (!read.id) {
+              // No id back means the resource no longer exists: the engine drops it from the state.
+              steps.push({ urn: r.urn, name: r.name, op: "refresh", diff: [], gone: true });
+              gone.add(r.urn);
+              return;
+            }
             const outputs = annotateSecrets(read.outputs, r.inputs) as Record<string, unknown>;
             const inputs = read.inputs ? (annotateSecrets(read.inputs, r.inputs) as Record<string, unknown>) : r.inputs;
             steps.push({ urn: r.urn, name: r.name, op: "refresh", diff: propertyDiff(r.outputs, outputs) });
@@ -93,7 +102,7 @@ export class Engine {
           }
         }),
       );
-      if (!opts.preview) this.state.write(state);
+      if (!opts.preview) this.state.write({ resources: state.resources.filter((r) => !gone.has(r.urn)) });
     } finally {
       await server.stop();
     }
@@ -105,7 +114,7 @@ export class Engine {
       const refreshed = await this.refresh({ ...opts, preview: opts.preview });
       if (!refreshed.ok) return refreshed;
     }
-    const program = await this.runProgram(opts);
+    const program = await this.runProgram(opts, this.state.read());
     if (!program.result.ok) {
       return { ok: false, programError: program.result.error, steps: [], summary: countSteps([]), log: program.log };
     }
@@ -215,7 +224,7 @@ export class Engine {
     };
   }
 
-  private async runProgram(opts: DeployOptions): Promise<{ result: ProgramResult; log: string }> {
+  private async runProgram(opts: DeployOptions, state: StackState): Promise<{ result: ProgramResult; log: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ca-program-"));
     const jobPath = path.join(dir, "job.json");
     const resultPath = path.join(dir, "result.json");
@@ -225,6 +234,7 @@ export class Engine {
       project: PROJECT,
       stack: this.stack,
       preview: !!opts.preview,
+      recorded: Object.fromEntries(state.resources.map((r) => [r.urn, unmarked(r.outputs)])),
     }));
     const runner = path.join(this.projectRoot, "dist/test/harness/program-runner.js");
     let log = "";

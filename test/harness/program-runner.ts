@@ -14,6 +14,8 @@ interface Job {
   project: string;
   stack: string;
   preview: boolean;
+  /** URN → outputs recorded by the last deployment: what the engine hands back to the program for resources already in the state. */
+  recorded: Record<string, Record<string, unknown>>;
 }
 
 export interface Registration {
@@ -42,7 +44,12 @@ async function main(): Promise<void> {
   const registrations: Registration[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: args.custom ? String(args.inputs.nanoid ?? `${args.name}-id`) : undefined, state: args.inputs }),
+      // The engine answers a registration with the resource's outputs; for a resource already in the
+      // state those are its recorded outputs (exact for unchanged and refreshed resources).
+      newResource: (args) => ({
+        id: args.custom ? String(args.inputs.nanoid ?? `${args.name}-id`) : undefined,
+        state: job.recorded[`urn:pulumi:${job.stack}::${job.project}::${args.type}::${args.name}`] ?? args.inputs,
+      }),
       call: () => ({}),
     },
     job.project,
