@@ -46,11 +46,11 @@ export type ConfigLookup = (fullKey: string) => string | undefined;
 
 export function apiSettings(config: ConfigLookup, env: Record<string, string | undefined>): ApiSettings {
   const get = (key: string) => config(`${CONFIG_NAMESPACE}:${key}`);
-  const num = (key: keyof typeof DEFAULTS & string): number => {
+  const num = (key: keyof typeof DEFAULTS & string, min = 1): number => {
     const raw = get(key);
     if (raw === undefined || raw === "") return DEFAULTS[key] as number;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`stack config ${CONFIG_NAMESPACE}:${key} must be a positive number, not "${raw}"`);
+    if (!Number.isFinite(n) || n < min) throw new Error(`stack config ${CONFIG_NAMESPACE}:${key} must be a number of at least ${min}, not "${raw}"`);
     return n;
   };
   return {
@@ -58,7 +58,7 @@ export function apiSettings(config: ConfigLookup, env: Record<string, string | u
     apiKey: get("apiKey") || env.COMPOSIO_API_KEY || undefined,
     connectTimeoutMs: num("connectTimeoutMs"),
     requestTimeoutMs: num("requestTimeoutMs"),
-    maxRetries: num("maxRetries"),
+    maxRetries: num("maxRetries", 0),
     retryBudgetMs: num("retryBudgetMs"),
     retryBaseMs: num("retryBaseMs"),
     maxConcurrency: num("maxConcurrency"),
