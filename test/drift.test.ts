@@ -106,7 +106,7 @@ describe("refresh", () => {
     const refreshed = await stack.refresh();
     expect(refreshed.steps.every((s) => !s.error && !s.gone)).toBe(true);
     const calls = sandbox.requests.map((r) => `${r.method} ${r.path.split("?")[0]}`);
-    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.length).toBeLessThanOrEqual(5);
     expect(calls.every((c) => c === "GET /api/v3/connected_accounts")).toBe(true);
     const asked = sandbox.requests.flatMap((r) => new URL(r.path, sandbox.url).searchParams.get("connected_account_ids")!.split(","));
     expect(asked.sort()).toEqual(seeds.map((s) => s.id));

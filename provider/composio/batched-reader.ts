@@ -17,18 +17,25 @@ interface Waiting {
 export class BatchedReader {
   private waiting: Waiting[];
   private timer: NodeJS.Timeout | undefined;
+  private batchStartedAt: number;
 
   constructor(private readonly client: ComposioClient, private readonly maxBatch: number, private readonly windowMs: number) {
     // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
     this.waiting = [];
+    this.batchStartedAt = 0;
   }
 
   /** The account, or undefined when Composio no longer has it (404). */
   read(id: string): Promise<RemoteAccount | undefined> {
     return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) this.batchStartedAt = Date.now();
       this.waiting.push({ id, resolve, reject });
-      if (this.waiting.length >= this.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+      if (this.waiting.length >= this.maxBatch) return this.flush();
+      // Wait for a quiet moment rather than a fixed tick, so reads trickling in from a busy engine
+      // still share a call; but never hold the first read longer than ten windows.
+      clearTimeout(this.timer);
+      const wait = Math.min(this.windowMs, this.batchStartedAt + 10 * this.windowMs - Date.now());
+      this.timer = setTimeout(() => this.flush(), Math.max(0, wait));
     });
   }
 
@@ -36,7 +43,10 @@ export class BatchedReader {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.waiting.splice(0, this.maxBatch);
-    if (this.waiting.length > 0) this.timer = setTimeout(() => this.flush(), this.windowMs);
+    if (this.waiting.length > 0) {
+      this.batchStartedAt = Date.now();
+      this.timer = setTimeout(() => this.flush(), this.windowMs);
+    }
     if (batch.length > 0) void this.load(batch);
   }
 
