@@ -112,6 +112,14 @@ describe("account files: one problem per mistake, with file, line, field and fix
     ]);
   });
 
+  it("reports a link to a missing file instead of failing the whole load", () => {
+    fs.symlinkSync(ws.path("nowhere.yaml"), path.join(ws.accountsDir, "dangling.yaml"));
+    ws.write("ok.yaml", valid(""));
+    const { problems, accounts } = load();
+    expect(problems.map((p) => `${p.file}: ${p.message}`)).toEqual(["accounts/dangling.yaml: is a symbolic link to a file that does not exist"]);
+    expect(accounts.map((a) => a.id)).toEqual(["ca_abc123"]);
+  });
+
   it("refuses file references that leave the repository", () => {
     ws.write("a.yaml", valid("credentials:\n  api_key: { file: ../../../../../etc/passwd }\n"));
     const [p] = load().problems;

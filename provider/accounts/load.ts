@@ -42,33 +42,49 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
     const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
-    const real = fs.realpathSync(file);
+    let real: string;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      fileProblem("is a symbolic link to a file that does not exist", "remove the link, or copy the account file into the accounts folder");
+      continue;
+    }
     if (!isInside(realDir, real)) {
       fileProblem(`is a symbolic link to ${real}, outside the accounts folder`, "copy the file into the accounts folder instead of linking to it");
       continue;
     }
     const size = fs.statSync(real).size;
     if (size > MAX_ACCOUNT_FILE_BYTES) {
-      fileProblem(`is ${size} bytes; account files are limited to ${MAX_ACCOUNT_FILE_BYTES} bytes`, "one account per file; move anything else out of the accounts folder");
+      problems.push(tooLarge(shown, size));
       continue;
     }
-    const bytes = fs.readFileSync(real);
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    } catch {
-      fileProblem("is not valid UTF-8 text", "save the file as UTF-8");
-      continue;
-    }
-    const { parsed, problems: parseProblems } = parseAccountText(shown, file, text);
-    problems.push(...parseProblems);
-    if (!parsed) continue;
-    const { account, problems: accountProblems } = validateAccount(parsed, opts.repoRoot);
-    problems.push(...accountProblems);
-    if (account) accounts.push(account);
+    const checked = accountFromBytes(shown, file, fs.readFileSync(real), opts.repoRoot);
+    problems.push(...checked.problems);
+    if (checked.account) accounts.push(checked.account);
   }
   problems.push(...checkFleet(accounts));
   return { accounts, problems: sortProblems(problems), files: files.length };
+}
+
+/** An account file over the size limit, reported without reading it. */
+export function tooLarge(shown: string, size: number): AccountProblem {
+  return { file: shown, line: 1, column: 1, field: "", message: `is ${size} bytes; account files are limited to ${MAX_ACCOUNT_FILE_BYTES} bytes`, fix: "one account per file; move anything else out of the accounts folder" };
+}
+
+/**
+ * One file's bytes → a validated account or its problems: decoding, parsing and validation shared
+ * by the working tree and by files read from a git revision.
+ */
+export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Array, repoRoot: string): { account?: AccountFile; problems: AccountProblem[] } {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { problems: [{ file: shown, line: 1, column: 1, field: "", message: "is not valid UTF-8 text", fix: "save the file as UTF-8" }] };
+  }
+  const { parsed, problems } = parseAccountText(shown, absPath, text);
+  if (!parsed) return { problems };
+  return validateAccount(parsed, repoRoot);
 }
 
 /** Account files in a stable order, so plans and errors read the same on every machine. */

@@ -6,10 +6,8 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import { checkFleet } from "../accounts/fleet";
-import { MAX_ACCOUNT_FILE_BYTES, type LoadedAccounts } from "../accounts/load";
-import { parseAccountText } from "../accounts/parse";
+import { accountFromBytes, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
-import { validateAccount } from "../accounts/validate";
 import { listTree, readBlobs, type TreeEntry } from "./git";
 
 /** Symbolic links pointing at links: a chain this long is a loop. */
@@ -51,22 +49,12 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
       continue;
     }
     if (target.size > MAX_ACCOUNT_FILE_BYTES) {
-      fileProblem(`is ${target.size} bytes; account files are limited to ${MAX_ACCOUNT_FILE_BYTES} bytes`, "one account per file; move anything else out of the accounts folder");
+      problems.push(tooLarge(shown, target.size));
       continue;
     }
-    let text: string;
-    try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(contents.get(target.oid)!);
-    } catch {
-      fileProblem("is not valid UTF-8 text", "save the file as UTF-8");
-      continue;
-    }
-    const { parsed, problems: parseProblems } = parseAccountText(shown, path.join(src.repoRoot, ...file.path.split("/")), text);
-    problems.push(...parseProblems);
-    if (!parsed) continue;
-    const { account, problems: accountProblems } = validateAccount(parsed, src.repoRoot);
-    problems.push(...accountProblems);
-    if (account) accounts.push(account);
+    const checked = accountFromBytes(shown, path.join(src.repoRoot, ...file.path.split("/")), contents.get(target.oid)!, src.repoRoot);
+    problems.push(...checked.problems);
+    if (checked.account) accounts.push(checked.account);
   }
   problems.push(...checkFleet(accounts));
   return { accounts, problems: sortProblems(problems), files: files.length };
