@@ -1,6 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
-import * as path from "node:path";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -90,13 +89,7 @@ export class ProviderServer {
   }
 
   async diff(id: string, urn: string, olds: Props, news: Props, oldInputs: Props): Promise<DiffAnswer> {
-    const req = new provproto.DiffRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setOlds(Struct.fromJavaScript(olds as any));
-    req.setNews(Struct.fromJavaScript(news as any));
-    req.setOldInputs(Struct.fromJavaScript(oldInputs as any));
-    const resp = await this.call("diff", req);
+    const resp = await this.call("diff", change(new provproto.DiffRequest(), id, urn, olds, news, oldInputs));
     const C = provproto.DiffResponse.DiffChanges;
     const changes = resp.getChanges() === C.DIFF_SOME ? "some" : resp.getChanges() === C.DIFF_NONE ? "none" : "unknown";
     return { changes, replaces: resp.getReplacesList(), deleteBeforeReplace: resp.getDeletebeforereplace() };
@@ -111,13 +104,7 @@ export class ProviderServer {
   }
 
   async update(id: string, urn: string, olds: Props, news: Props, oldInputs: Props): Promise<Props> {
-    const req = new provproto.UpdateRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setOlds(Struct.fromJavaScript(olds as any));
-    req.setNews(Struct.fromJavaScript(news as any));
-    req.setOldInputs(Struct.fromJavaScript(oldInputs as any));
-    const resp = await this.call("update", req);
+    const resp = await this.call("update", change(new provproto.UpdateRequest(), id, urn, olds, news, oldInputs));
     return resp.getProperties()?.toJavaScript() ?? {};
   }
 
@@ -158,4 +145,12 @@ export class ProviderServer {
   }
 }
 
-export const harnessDir = path.resolve(__dirname);
+/** Diff and Update carry the same fields: the recorded outputs, the checked inputs, the recorded inputs. */
+function change(req: any, id: string, urn: string, olds: Props, news: Props, oldInputs: Props): any {
+  req.setId(id);
+  req.setUrn(urn);
+  req.setOlds(Struct.fromJavaScript(olds as any));
+  req.setNews(Struct.fromJavaScript(news as any));
+  req.setOldInputs(Struct.fromJavaScript(oldInputs as any));
+  return req;
+}
