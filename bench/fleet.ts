@@ -1,0 +1,188 @@
+/**
+ * The benchmark fleet: N generated account files in the shapes the project's own examples use
+ * (env, config and file references, literal configuration fields, alias-only OAuth accounts), and
+ * two deployments of them. The second deployment changes a known share of accounts in known ways, so
+ * the smallest possible traffic it needs is computed here independently of the provider's planner.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AuthScheme } from "../provider/accounts/fields";
+import type { PatchBody } from "../provider/plan/patch-plan";
+
+export type ChangeKind = "alias" | "rotate" | "remove";
+export type Deployment = "initial" | "changed";
+
+/** Percentages of accounts changed by the second deployment, per kind; the rest stay unchanged. */
+export interface ChangeMix {
+  alias: number;
+  rotate: number;
+  remove: number;
+}
+
+export interface FleetSpec {
+  n: number;
+  mix: ChangeMix;
+}
+
+/** 5% renamed, 5% with a rotated key, 2% with a credential key removed from the file. */
+export const REALISTIC_MIX: ChangeMix = { alias: 5, rotate: 5, remove: 2 };
+
+export interface FleetAccount {
+  index: number;
+  id: string;
+  toolkit: string;
+  userId: string;
+  authScheme: AuthScheme;
+  change?: ChangeKind;
+}
+
+/** Where each account's secrets come from, as the program's ReferenceSources would find them. */
+export interface FleetSecrets {
+  env: Record<string, string>;
+  /** Keys within the connected-accounts namespace. */
+  config: Record<string, string>;
+}
+
+/** One of every kind of account file, by index modulo 10: mostly API keys, as in a real fleet. */
+const SHAPES: { authScheme: AuthScheme; toolkit: string }[] = [
+  { authScheme: "API_KEY", toolkit: "openai" },
+  { authScheme: "API_KEY", toolkit: "sendgrid" },
+  { authScheme: "API_KEY", toolkit: "shopify" },
+  { authScheme: "API_KEY", toolkit: "openai" },
+  { authScheme: "API_KEY", toolkit: "sendgrid" },
+  { authScheme: "API_KEY", toolkit: "shopify" },
+  { authScheme: "BEARER_TOKEN", toolkit: "github" },
+  { authScheme: "BEARER_TOKEN", toolkit: "github" },
+  { authScheme: "BASIC", toolkit: "jira" },
+  { authScheme: "OAUTH2", toolkit: "slack" },
+];
+
+/** The credential field a rotation changes, per scheme. */
+const ROTATED_FIELD: Partial<Record<AuthScheme, string>> = { API_KEY: "api_key", BEARER_TOKEN: "token", BASIC: "password" };
+/** The field a removal deletes from the file (API_KEY accounts only). */
+const REMOVED_FIELD = "webhook_secret";
+
+export function fleetAccounts(spec: FleetSpec): FleetAccount[] {
+  return Array.from({ length: spec.n }, (_, index) => {
+    const change = changeOf(index, spec.mix);
+    let shape = SHAPES[index % SHAPES.length];
+    // A removal needs a removable secret; a rotation needs credentials at all (OAuth has none).
+    if (change === "remove") shape = SHAPES[0];
+    else if (change === "rotate" && shape.authScheme === "OAUTH2") shape = SHAPES[6];
+    return { index, id: `ca_bench${pad(index)}`, toolkit: shape.toolkit, userId: `team-${index % 50}`, authScheme: shape.authScheme, change };
+  });
+}
+
+/**
+ * Which change an account gets. 7919 is coprime with 100, so every 100 consecutive accounts hold the
+ * mix exactly, spread over every shape instead of clustered at the start of the fleet.
+ */
+function changeOf(index: number, mix: ChangeMix): ChangeKind | undefined {
+  const h = (index * 7919) % 100;
+  if (h < mix.alias) return "alias";
+  if (h < mix.alias + mix.rotate) return "rotate";
+  if (h < mix.alias + mix.rotate + mix.remove) return "remove";
+  return undefined;
+}
+
+/**
+ * Writes the fleet under `root` (accounts/ and secrets/). With `onlyChanged`, rewrites just what the
+ * deployment changes, as a commit would.
+ */
+export function writeFleet(root: string, spec: FleetSpec, deployment: Deployment, onlyChanged = false): FleetAccount[] {
+  const accounts = fleetAccounts(spec);
+  for (const a of accounts) {
+    if (onlyChanged && !a.change) continue;
+    const file = accountPath(root, a);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, accountYaml(a, deployment));
+    if (a.authScheme === "BEARER_TOKEN") {
+      fs.mkdirSync(path.join(root, "secrets"), { recursive: true });
+      // Written with a trailing newline, as `echo token > file` would.
+      fs.writeFileSync(path.join(root, "secrets", `${a.id}.token`), `${secretValue(a, "token", versionOf(a, "token", deployment))}\n`);
+    }
+  }
+  return accounts;
+}
+
+export function accountsDirOf(root: string): string {
+  return path.join(root, "accounts");
+}
+
+function accountPath(root: string, a: FleetAccount): string {
+  return path.join(accountsDirOf(root), a.toolkit, `${a.id}.yaml`);
+}
+
+function accountYaml(a: FleetAccount, deployment: Deployment): string {
+  const changed = deployment === "changed";
+  const lines = [
+    "# yaml-language-server: $schema=../../../../provider/schema/account.schema.json",
+    `# Benchmark fleet account ${a.index}, generated by npm run bench.`,
+    `id: ${a.id}`,
+    `toolkit: ${a.toolkit}`,
+    `userId: ${a.userId}`,
+    `alias: ${aliasOf(a, deployment)}`,
+    `authScheme: ${a.authScheme}`,
+  ];
+  if (a.authScheme === "API_KEY") {
+    lines.push("credentials:", `  api_key: { env: ${envName(a, "api_key")} }`, `  subdomain: tenant-${a.index}`);
+    if (!(changed && a.change === "remove")) lines.push(`  ${REMOVED_FIELD}: { config: ${configKey(a, REMOVED_FIELD)} }`);
+  } else if (a.authScheme === "BEARER_TOKEN") {
+    lines.push("credentials:", `  token: { file: ../../secrets/${a.id}.token }`, `  base_url: https://ghe-${a.index % 7}.example.com/api/v3`);
+  } else if (a.authScheme === "BASIC") {
+    lines.push("credentials:", `  username: svc-${a.index}@example.com`, `  password: { env: ${envName(a, "password")} }`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Every env and config value the deployment's references point at (file references are on disk). */
+export function fleetSecrets(spec: FleetSpec, deployment: Deployment): FleetSecrets {
+  const env: Record<string, string> = {};
+  const config: Record<string, string> = {};
+  for (const a of fleetAccounts(spec)) {
+    if (a.authScheme === "API_KEY") {
+      env[envName(a, "api_key")] = secretValue(a, "api_key", versionOf(a, "api_key", deployment));
+      config[configKey(a, REMOVED_FIELD)] = secretValue(a, REMOVED_FIELD, 1);
+    } else if (a.authScheme === "BASIC") {
+      env[envName(a, "password")] = secretValue(a, "password", versionOf(a, "password", deployment));
+    }
+  }
+  return { env, config };
+}
+
+/** The smallest PATCH body that carries the account's change: only the changed field, nothing else. */
+export function minimalBody(a: FleetAccount): PatchBody | undefined {
+  if (a.change === "alias") return { alias: aliasOf(a, "changed") };
+  if (a.change === "rotate") {
+    const field = ROTATED_FIELD[a.authScheme]!;
+    return { connection: { state: { authScheme: a.authScheme, val: { [field]: secretValue(a, field, 2) } } } };
+  }
+  if (a.change === "remove") return { connection: { state: { authScheme: a.authScheme, val: { [REMOVED_FIELD]: null } } } };
+  return undefined;
+}
+
+function aliasOf(a: FleetAccount, deployment: Deployment): string {
+  return deployment === "changed" && a.change === "alias" ? `${a.toolkit}-${a.index}-renamed` : `${a.toolkit}-${a.index}`;
+}
+
+function versionOf(a: FleetAccount, field: string, deployment: Deployment): number {
+  return deployment === "changed" && a.change === "rotate" && ROTATED_FIELD[a.authScheme] === field ? 2 : 1;
+}
+
+/** A 40-character token-like value, different per account, field and version. */
+function secretValue(a: FleetAccount, field: string, version: number): string {
+  return `sk_${createHash("sha256").update(`${a.id}/${field}/${version}`).digest("base64url").slice(0, 37)}`;
+}
+
+function envName(a: FleetAccount, field: string): string {
+  return `BENCH_${field.toUpperCase()}_${pad(a.index)}`;
+}
+
+function configKey(a: FleetAccount, field: string): string {
+  return `bench.${field}.${pad(a.index)}`;
+}
+
+function pad(index: number): string {
+  return String(index).padStart(5, "0");
+}

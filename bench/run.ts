@@ -1,0 +1,71 @@
+/**
+ * `npm run bench [-- --quick]`: every measurement in one run, printed as one Markdown table and written to
+ * bench/RESULTS.md with the machine it ran on. Fixtures live in a scratch folder under the git-ignored
+ * test/.work/ (so `file:` references resolve inside the repository) and are removed at the end.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { measureApplyThroughput } from "./apply-throughput";
+import { PROJECT_ROOT } from "./desired-fleet";
+import { measureEngineCost } from "./engine-cost";
+import { measureLoadCost } from "./load-cost";
+import { measureRefreshEconomy } from "./refresh-economy";
+import { machine, renderResults, renderTable, type Row } from "./report";
+import { measureRequestEconomy } from "./request-economy";
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: "boolean" } } });
+  const quick = values.quick ?? false;
+  const base = path.join(PROJECT_ROOT, "test/.work");
+  fs.mkdirSync(base, { recursive: true });
+  const workDir = fs.mkdtempSync(path.join(base, "bench-"));
+  // Interrupted runs must not leave thousands of generated files behind either.
+  process.once("SIGINT", () => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const take = (m: { rows: Row[]; notes: string[] }) => {
+    rows.push(...m.rows);
+    notes.push(...m.notes);
+    for (const r of m.rows) console.error(`  ${r.measurement} (${r.scale}): ${r.measured} vs ${r.baseline}`);
+  };
+  try {
+    for (const n of quick ? [100, 1_000] : [100, 1_000, 10_000]) {
+      console.error(`request economy, N = ${n}`);
+      take(await measureRequestEconomy(workDir, n));
+    }
+    for (const n of quick ? [1_000] : [1_000, 10_000]) {
+      console.error(`load, validate and plan, N = ${n}`);
+      take(await measureLoadCost(workDir, n));
+    }
+    console.error("check + diff through the dynamic-provider server, N = 1000");
+    take(await measureEngineCost(workDir, 1_000));
+    for (const r of [50, 200]) {
+      console.error(`apply throughput, R = ${r}/s`);
+      take(await measureApplyThroughput(workDir, r));
+    }
+    console.error("refresh economy, N = 1000");
+    take(await measureRefreshEconomy(workDir, 1_000));
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  const table = renderTable(rows);
+  console.log(table);
+  const command = quick ? "npm run bench -- --quick" : "npm run bench";
+  const results = path.join(PROJECT_ROOT, "bench/RESULTS.md");
+  fs.writeFileSync(results, renderResults(machine(), rows, notes, command));
+  console.error(`written to ${path.relative(process.cwd(), results)}; ${rows.filter((r) => r.met === false).length} target(s) missed`);
+  // A missed target is a result, not a failure of the bench: the exit code says only whether it ran.
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);
