@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
-import { AccountProblemsError, formatProblem, type AccountProblem } from "./accounts/problem";
+import { AccountProblemsError, type AccountProblem } from "./accounts/problem";
 import { toDesired } from "./plan/desired";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
@@ -37,7 +37,8 @@ for (const account of loaded.accounts) {
     repoRoot: projectRoot,
   });
   if (account.paused && refProblems.length > 0) {
-    // Pausing is how a team freezes an account during an incident, often one where a secret is missing.
+    // Pausing is how a team freezes an account during an incident, often one where a secret is
+    // missing: a paused account's references may fail without blocking anything.
     pulumi.log.warn(`${account.file}: ${account.id} is paused; its references are not resolved until it is unpaused`);
     desired.push(toDesired(account, { values: {}, removed: [] }, ""));
     continue;
@@ -46,7 +47,7 @@ for (const account of loaded.accounts) {
   desired.push(toDesired(account, resolved, fingerprintKey ?? ""));
 }
 
-const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && Object.values(a.credentials).some((c) => c.kind !== "remove"));
+const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
 if (needsKey && !fingerprintKey) {
   problems.push({
     file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
@@ -56,7 +57,7 @@ if (needsKey && !fingerprintKey) {
 }
 
 if (problems.length > 0) {
-  for (const p of problems) pulumi.log.error(formatProblem(p));
+  // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
   throw new pulumi.RunError(new AccountProblemsError(problems).message);
 }
 

@@ -151,6 +151,7 @@ describe("a sequence of deployments", () => {
     stack.ws.write("slack.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-main", authScheme: "OAUTH2" });
     await stack.up();
     expect(patches()).toEqual([{ path: "/api/v3/connected_accounts/ca_oauth", body: { alias: "slack-main" } }]);
+    expect(sandbox.requests.map((r) => r.method)).toEqual(["GET", "PATCH"]);
   });
 });
 
@@ -210,6 +211,16 @@ describe("what a user reads when something is wrong", () => {
     const d = await stack.preview();
     expect(d.steps[0].error).toContain("authScheme: connected account ca_seq1: authScheme cannot change from API_KEY to BEARER_TOKEN");
     expect(sandbox.requests).toHaveLength(0);
+  });
+
+  it("checks an alias-only adoption against the account Composio has, before writing anything", async () => {
+    stack.ws.write("slack.yaml", { id: "ca_oauth", toolkit: "slack", userId: "someone-else", alias: "slack-main", authScheme: "BEARER_TOKEN" });
+    const d = await stack.up();
+    expect(d.steps[0].error).toBe(
+      "connected account ca_oauth is not what its file says: authScheme is OAUTH2 in Composio, BEARER_TOKEN in the file; userId is team in Composio, someone-else in the file. Correct the file (nothing was changed in Composio).",
+    );
+    expect(sandbox.requests.map((r) => r.method)).toEqual(["GET"]);
+    expect(stack.stateText()).not.toContain("ca_oauth");
   });
 
   it("reports a refused API key without echoing it", async () => {

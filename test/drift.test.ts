@@ -99,6 +99,17 @@ describe("refresh", () => {
     }
   });
 
+  it("does not take a proxy's HTML 404 for a deleted account", async () => {
+    stack.ws.write("a.yaml", file());
+    await stack.up();
+    sandbox.inject({ status: 404, method: "GET", body: "<html><body>404 Not Found</body></html>", times: 3 });
+    const refreshed = await stack.refresh();
+    expect(refreshed.steps[0].gone).toBeUndefined();
+    expect(refreshed.steps[0].error).toContain("HTTP_404");
+    expect(JSON.parse(stack.stateText()).resources.map((r: { id: string }) => r.id)).toEqual(["ca_drift"]);
+    sandbox.clearFaults();
+  });
+
   it("refreshes many accounts with a few list calls instead of one GET each", async () => {
     for (const s of seeds) stack.ws.write(`${s.id}.yaml`, { ...s, alias: `alias-${s.id}` });
     await stack.up();

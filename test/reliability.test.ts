@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ComposioClient } from "../provider/composio/client";
+import { Pacer } from "../provider/composio/pacer";
 import { apiSettings } from "../provider/settings";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
 import { API_KEY, TestStack } from "./support/stack";
@@ -159,6 +160,29 @@ describe("bounded", () => {
     expect(peak).toBeLessThanOrEqual(3);
   });
 
+  it("starts each request's time budget when it may run, not while it waits its turn", async () => {
+    const client = clientWith({ maxConcurrency: "1", requestTimeoutMs: "400", retryBudgetMs: "100", maxRetries: "0" });
+    sandbox.inject({ delayMs: 150, method: "PATCH", times: 5 });
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => client.patchConnectedAccount(`ca_bulk${i}`, { alias: `queued-${i}` })));
+      expect(results.map((r) => r.status)).toEqual(Array(5).fill("fulfilled"));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("spreads requests over the window once few remain, each waiter in its own slot", async () => {
+    const pacer = new Pacer();
+    pacer.observe({ "x-ratelimit": "100", "x-ratelimit-remaining": "10", "x-ratelimit-window-size": "1s" });
+    const started = Date.now();
+    const woke = await Promise.all(Array.from({ length: 4 }, () => pacer.wait().then(() => Date.now() - started)));
+    expect(woke[3] - woke[0]).toBeGreaterThanOrEqual(250);
+    pacer.observe({ "x-ratelimit": "100", "x-ratelimit-remaining": "90", "x-ratelimit-window-size": "1s" });
+    const t = Date.now();
+    await pacer.wait();
+    expect(Date.now() - t).toBeLessThan(20);
+  });
+
   it("paces itself when X-RateLimit-Remaining runs low, so a burst finishes without failures", async () => {
     const limited = await startSandbox({
       apiKey: API_KEY,
@@ -190,6 +214,11 @@ describe("secrets on every failure path", () => {
     texts.push((await attempt(clientWith({ maxRetries: "1" }))).text);
     sandbox.inject({ delayMs: 2_000, path: ACCOUNT, times: 1 });
     texts.push((await attempt(clientWith({ requestTimeoutMs: "200", maxRetries: "0" }))).text);
+    const pem = "-----BEGIN DEMO KEY-----\nline-one-Qz81\nline-two-Vb22\n-----END DEMO KEY-----";
+    sandbox.inject({ status: 400, path: ACCOUNT, body: { error: { message: `could not parse private_key ${JSON.stringify(pem)}`, code: 600, slug: "ConnectedAccount_BadRequest", status: 400 } } });
+    texts.push((await attempt(clientWith(), { connection: { state: { authScheme: "API_KEY", val: { private_key: pem } } } })).text);
+    expect(texts[4]).toContain("could not parse private_key \"[secret]\"");
+    expect(texts[4]).not.toContain("line-one-Qz81");
     expect(texts[0]).toContain("invalid api_key [secret] for key [secret]");
     expect(texts[1]).toContain("upstream echoed [secret]");
     for (const t of texts) {

@@ -42,18 +42,23 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
     const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
-    let real: string;
-    try {
-      real = fs.realpathSync(file);
-    } catch {
-      fileProblem("is a symbolic link to a file that does not exist", "remove the link, or copy the account file into the accounts folder");
-      continue;
+    // One lstat per file: only a symbolic link needs resolving (the walk never enters linked folders).
+    const info = fs.lstatSync(file);
+    let real = path.join(realDir, path.relative(dir, file));
+    let size = info.size;
+    if (info.isSymbolicLink()) {
+      try {
+        real = fs.realpathSync(file);
+        size = fs.statSync(real).size;
+      } catch {
+        fileProblem("is a symbolic link to a file that does not exist", "remove the link, or copy the account file into the accounts folder");
+        continue;
+      }
+      if (!isInside(realDir, real)) {
+        fileProblem(`is a symbolic link to ${real}, outside the accounts folder`, "copy the file into the accounts folder instead of linking to it");
+        continue;
+      }
     }
-    if (!isInside(realDir, real)) {
-      fileProblem(`is a symbolic link to ${real}, outside the accounts folder`, "copy the file into the accounts folder instead of linking to it");
-      continue;
-    }
-    const size = fs.statSync(real).size;
     if (size > MAX_ACCOUNT_FILE_BYTES) {
       problems.push(tooLarge(shown, size));
       continue;
@@ -65,6 +70,8 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
   problems.push(...checkFleet(accounts));
   return { accounts, problems: sortProblems(problems), files: files.length };
 }
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** An account file over the size limit, reported without reading it. */
 export function tooLarge(shown: string, size: number): AccountProblem {
@@ -78,7 +85,7 @@ export function tooLarge(shown: string, size: number): AccountProblem {
 export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Array, repoRoot: string): { account?: AccountFile; problems: AccountProblem[] } {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     return { problems: [{ file: shown, line: 1, column: 1, field: "", message: "is not valid UTF-8 text", fix: "save the file as UTF-8" }] };
   }

@@ -54,9 +54,14 @@ export class BatchedReader {
     let found = new Map<string, RemoteAccount>();
     if (batch.length > 1) {
       try {
-        const ids = [...new Set(batch.map((w) => w.id))];
-        const listed = await this.client.listAll({ ids }, Math.min(ids.length, 1000));
-        found = new Map(listed.map((a) => [a.id, a]));
+        const ids = new Set(batch.map((w) => w.id));
+        let cursor: string | undefined;
+        // Stop as soon as every id is in: an API that ignored the filter must not page the whole project.
+        do {
+          const page = await this.client.listConnectedAccounts({ ids: [...ids] }, cursor, Math.min(ids.size, 1000));
+          for (const a of page.items) if (ids.has(a.id)) found.set(a.id, a);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && found.size < ids.size);
       } catch {
         // Fall through to one GET per account: it reports each account's own error precisely.
       }
@@ -68,10 +73,19 @@ export class BatchedReader {
         try {
           w.resolve(await this.client.getConnectedAccount(w.id));
         } catch (err) {
-          if ((err as { status?: number }).status === 404) w.resolve(undefined);
+          if (isAccountGone(err)) w.resolve(undefined);
           else w.reject(err);
         }
       }),
     );
   }
+}
+
+/**
+ * Only the API's own "not found" (its JSON error envelope) means the account is gone: a proxy's
+ * HTML 404 or a wrong base URL must not make a refresh drop every account from the state.
+ */
+function isAccountGone(err: unknown): boolean {
+  const e = err as { status?: number; slug?: string };
+  return e.status === 404 && e.slug !== undefined && e.slug !== "HTTP_404";
 }

@@ -1,7 +1,9 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
+import { isNonSecretField } from "../accounts/fields";
 import type { PatchBody } from "../plan/patch-plan";
 import type { ApiSettings } from "../settings";
 import { scrub, toComposioError, type ComposioError } from "./errors";
+import { Limiter } from "./limiter";
 import { Pacer } from "./pacer";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
 
@@ -31,10 +33,12 @@ const RETRIED_ERROR_CODES = [
 export class ComposioClient {
   private readonly dispatcher: Dispatcher;
   private readonly pacer: Pacer;
+  private readonly limiter: Limiter;
 
   constructor(private readonly settings: ApiSettings) {
     // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
     this.pacer = new Pacer();
+    this.limiter = new Limiter(settings.maxConcurrency);
     const pool = new Agent({
       connections: settings.maxConcurrency,
       connect: { timeout: settings.connectTimeoutMs },
@@ -51,7 +55,7 @@ export class ComposioClient {
       maxRetries,
       // Answer with the last response once retries are spent, so the user reads the API's own error.
       throwOnError: false,
-      retry: backoff({ maxRetries, baseMs: retryBaseMs, budgetMs: retryBudgetMs }),
+      retry: backoff({ maxRetries, baseMs: retryBaseMs, budgetMs: retryBudgetMs }, (headers) => this.pacer.observe(headers)),
     });
   }
 
@@ -109,38 +113,46 @@ export class ComposioClient {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
     const operation = method === "PATCH" ? "update" : "read";
-    for (let attempt = 1; ; attempt++) {
-      await this.pacer.wait();
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(this.settings.baseUrl + path, {
-          method,
-          dispatcher: this.dispatcher,
-          headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs),
-        });
-      } catch (err) {
-        throw new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
-      }
-      this.pacer.observe(res.headers);
-      const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) {
+    const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
+    return this.limiter.run(async () => {
+      // One time budget for the whole call, retries included; it starts once the call may run.
+      const signal = AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs);
+      for (let attempt = 1; ; attempt++) {
+        await this.pacer.wait();
+        let status: number;
+        let text: string;
+        let headers: Dispatcher.ResponseData["headers"];
         try {
-          return text ? JSON.parse(text) : {};
-        } catch {
-          return {};
+          const res = await request(this.settings.baseUrl + path, {
+            method,
+            dispatcher: this.dispatcher,
+            headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal,
+          });
+          ({ statusCode: status, headers } = res);
+          text = await res.body.text();
+        } catch (err) {
+          throw fail(err);
         }
+        this.pacer.observe(headers);
+        if (status >= 200 && status < 300) {
+          try {
+            return text ? JSON.parse(text) : {};
+          } catch {
+            return {};
+          }
+        }
+        const error = toComposioError(status, text, accountId, headers, operation, secrets);
+        // A 409 is either a duplicate alias (permanent) or another write holding the connection's
+        // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
+        if (isLeaseConflict(error) && attempt <= this.settings.maxRetries) {
+          await sleep(Math.random() * this.settings.retryBaseMs * 2 ** attempt);
+          continue;
+        }
+        throw error;
       }
-      const error = toComposioError(res.statusCode, scrub(text, secrets), accountId, res.headers, operation);
-      // A 409 is either a duplicate alias (permanent) or another write holding the connection's
-      // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
-      if (isLeaseConflict(error) && attempt <= this.settings.maxRetries) {
-        await sleep(Math.random() * this.settings.retryBaseMs * 2 ** attempt);
-        continue;
-      }
-      throw error;
-    }
+    });
   }
 }
 
@@ -156,9 +168,14 @@ function sleep(ms: number): Promise<void> {
  * Exponential backoff with full jitter (so parallel resources do not retry in lockstep), honouring
  * Retry-After (seconds or HTTP date). The total time per request is bounded by the request's signal.
  */
-export function backoff(opts: { maxRetries: number; baseMs: number; budgetMs: number }): RetryHandler.RetryCallback {
+export function backoff(
+  opts: { maxRetries: number; baseMs: number; budgetMs: number },
+  observe: (headers: Record<string, string>) => void,
+): RetryHandler.RetryCallback {
   return (err, { state, opts: req }, cb) => {
     const { statusCode, code, headers } = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string> };
+    // Responses retried here never reach the caller: let the pacer learn from their rate-limit headers.
+    if (headers) observe(headers);
     const retry = req.retryOptions ?? {};
     const retriable =
       (statusCode !== undefined ? retry.statusCodes?.includes(statusCode) : code !== undefined && retry.errorCodes?.includes(code)) &&
@@ -192,10 +209,11 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
   return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
 }
 
+/** What must never appear in an error: the API key and every secret value sent (configuration fields may). */
 function secretsOf(body: PatchBody | undefined, apiKey: string | undefined): string[] {
   const out: string[] = apiKey ? [apiKey] : [];
   const val = body?.connection?.state.val ?? {};
-  for (const v of Object.values(val)) if (typeof v === "string") out.push(v);
+  for (const [key, v] of Object.entries(val)) if (typeof v === "string" && !isNonSecretField(key)) out.push(v);
   return out;
 }
 

@@ -6,30 +6,31 @@
  */
 export class Pacer {
   private nextSlot: number;
+  private spacingMs: number;
 
   constructor() {
-    // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
+    // Set here, not as field initializers: Pulumi's closure serializer drops initializers.
     this.nextSlot = 0;
+    this.spacingMs = 0;
   }
 
-  /** Resolves when the next request may start. */
+  /** Resolves when the next request may start; each caller claims its own slot. */
   async wait(): Promise<void> {
+    if (this.spacingMs === 0) return;
     const now = Date.now();
-    if (this.nextSlot <= now) return;
-    const delay = this.nextSlot - now;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    const slot = Math.max(this.nextSlot, now);
+    this.nextSlot = slot + this.spacingMs;
+    if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
   }
 
-  /** Learns from a response's rate-limit headers. */
+  /** Learns from a response's rate-limit headers (a 429's too). */
   observe(headers: Record<string, string | string[] | undefined>): void {
     const remaining = Number(first(headers["x-ratelimit-remaining"]));
+    if (!Number.isFinite(remaining)) return;
     const limit = Number(first(headers["x-ratelimit"]));
     // Pace only the last fifth of the window's budget: until then full speed is safe.
     const lowWater = Number.isFinite(limit) && limit > 0 ? limit / 5 : 50;
-    if (!Number.isFinite(remaining) || remaining >= lowWater) return;
-    const windowMs = parseWindow(first(headers["x-ratelimit-window-size"]));
-    const spacing = windowMs / Math.max(remaining, 1);
-    this.nextSlot = Math.max(this.nextSlot, Date.now()) + spacing;
+    this.spacingMs = remaining >= lowWater ? 0 : parseWindow(first(headers["x-ratelimit-window-size"])) / Math.max(remaining, 1);
   }
 }
 
@@ -37,7 +38,7 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** "60s", "60000ms", "60" (seconds) or absent (Composio's window is one minute). */
+/** "60s", "60000ms", "1m", "60" (seconds) or absent (Composio's window is one minute). */
 export function parseWindow(raw: string | undefined): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(raw ?? "");
   if (!m) return 60_000;

@@ -60,8 +60,12 @@ export class ConnectedAccountProvider implements Provider {
     }
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     // Adoption: the account exists in Composio already; declare it by applying what the file says.
-    // With nothing to apply, a read at least proves the account exists and records its status.
-    const status = (await this.apply(undefined, desired)) ?? (await this.api().getConnectedAccount(desired.nanoid)).status;
+    // Without credentials to send, nothing on the wire would check the file's scheme, toolkit and
+    // user: a read does, before anything is written or recorded.
+    const plan = planPatch(undefined, desired);
+    let status: string | undefined;
+    if (!plan.body?.connection) status = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid)).status;
+    if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
     return { id: desired.nanoid, outs: record(desired, status) };
   }
 
@@ -71,7 +75,8 @@ export class ConnectedAccountProvider implements Provider {
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     const status = await this.apply(recorded, desired);
-    return { outs: record(desired, status ?? recorded.status, recorded.statusReason) };
+    // A new status from the API makes the recorded reason stale.
+    return { outs: status ? record(desired, status) : record(desired, recorded.status, recorded.statusReason) };
   }
 
   /**
@@ -115,6 +120,25 @@ export class ConnectedAccountProvider implements Provider {
     this.reader ??= new BatchedReader(client, this.settings!.refreshBatchSize, this.settings!.refreshBatchWindowMs);
     return this.reader;
   }
+}
+
+/** The file must describe the account Composio has: a wrong scheme would otherwise be recorded and stick. */
+function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount): RemoteAccount {
+  const mismatches = (
+    [
+      ["authScheme", desired.authScheme, remote.authScheme],
+      ["toolkit", desired.toolkit, remote.toolkit],
+      ["userId", desired.userId, remote.userId],
+    ] as const
+  ).filter(([, declared, actual]) => actual !== "" && actual !== declared);
+  if (mismatches.length > 0) {
+    throw new Error(
+      `connected account ${desired.nanoid} is not what its file says: ` +
+        mismatches.map(([field, declared, actual]) => `${field} is ${actual} in Composio, ${declared} in the file`).join("; ") +
+        ". Correct the file (nothing was changed in Composio).",
+    );
+  }
+  return remote;
 }
 
 /** True when a value is not known yet (preview). `__provider` is skipped: its code holds the marker itself. */

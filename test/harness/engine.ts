@@ -242,8 +242,11 @@ export class Engine {
       const out = await run(process.execPath, [runner, jobPath, resultPath], { cwd: this.projectRoot, env: this.processEnv(opts) as NodeJS.ProcessEnv, maxBuffer: 64 * 1024 * 1024 });
       log = out.stdout + out.stderr;
     } catch (err) {
+      // A failed program still writes its result; the runtime's exit hook then reports leaked
+      // promises with a non-zero code, as it does under the real language host.
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`program runner failed: ${e.message}\n${e.stdout ?? ""}${e.stderr ?? ""}`);
+      log = (e.stdout ?? "") + (e.stderr ?? "");
+      if (!fs.existsSync(resultPath)) throw new Error(`program runner failed: ${e.message}\n${log}`);
     }
     const result = JSON.parse(fs.readFileSync(resultPath, "utf8")) as ProgramResult;
     fs.rmSync(dir, { recursive: true, force: true });
