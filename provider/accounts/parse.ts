@@ -21,8 +21,7 @@ export interface ParsedFile {
  * Duplicate keys, tabs and syntax errors come back as problems with the parser's own position.
  */
 export function parseAccountText(file: string, path: string, text: string): { parsed?: ParsedFile; problems: AccountProblem[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const { doc, lineCounter } = parseWithPositions(text);
   const problems: AccountProblem[] = doc.errors.map((e) => {
     const pos = lineCounter.linePos(e.pos[0]);
     return {
@@ -35,11 +34,27 @@ export function parseAccountText(file: string, path: string, text: string): { pa
     };
   });
   if (problems.length > 0) return { problems };
+  // Positions are wanted only for problems, which are rare: keep the text (a few hundred bytes) and
+  // parse again on demand, rather than keep every file's syntax tree alive through a large load.
+  let positions: ReturnType<typeof positionFinder> | undefined;
+  const locate = (field: readonly (string | number)[]): Position => (positions ??= positionFinder(text))(field);
+  return { parsed: { file, path, data: doc.toJS({ maxAliasCount: 50 }), locate }, problems: [] };
+}
+
+function parseWithPositions(text: string) {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  return { doc, lineCounter };
+}
+
+/** Maps a field path to the line and column of its key (or of the closest parent present). */
+function positionFinder(text: string): (field: readonly (string | number)[]) => Position {
+  const { doc, lineCounter } = parseWithPositions(text);
   const at = (offset: number | undefined): Position => {
     const p = lineCounter.linePos(offset ?? 0);
     return { line: p.line, column: p.col };
   };
-  const locate = (field: readonly (string | number)[]): Position => {
+  return (field: readonly (string | number)[]): Position => {
     let node: unknown = doc.contents;
     let last = at((doc.contents as Node | null)?.range?.[0]);
     for (const segment of field) {
@@ -59,7 +74,6 @@ export function parseAccountText(file: string, path: string, text: string): { pa
     }
     return last;
   };
-  return { parsed: { file, path, data: doc.toJS({ maxAliasCount: 50 }), locate }, problems: [] };
 }
 
 function firstLine(message: string): string {
