@@ -37,19 +37,18 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     return { accounts, files: 0, problems: [{ file: display(dir), line: 1, column: 1, field: "", message: "the accounts folder does not exist", fix: "create it, or set connected-accounts:accountsDir (or --dir) to the folder holding your account files" }] };
   }
   const realDir = fs.realpathSync(dir);
-  const files = listAccountFiles(dir);
+  const links = new Set<string>();
+  const files = listAccountFiles(dir, links);
   for (const [index, file] of files.entries()) {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
     const fileProblem = (message: string, fix: string) => problems.push({ file: shown, line: 1, column: 1, field: "", message, fix });
-    // One lstat per file: only a symbolic link needs resolving (the walk never enters linked folders).
-    const info = fs.lstatSync(file);
-    let real = path.join(realDir, path.relative(dir, file));
-    let size = info.size;
-    if (info.isSymbolicLink()) {
+    // Only a symbolic link needs resolving (the walk never enters linked folders), and the size
+    // comes from the open file itself: no path lookup beyond the one a read needs anyway.
+    let real = file;
+    if (links.has(file)) {
       try {
         real = fs.realpathSync(file);
-        size = fs.statSync(real).size;
       } catch {
         fileProblem("is a symbolic link to a file that does not exist", "remove the link, or copy the account file into the accounts folder");
         continue;
@@ -59,11 +58,12 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
         continue;
       }
     }
-    if (size > MAX_ACCOUNT_FILE_BYTES) {
-      problems.push(tooLarge(shown, size));
+    const bytes = readBounded(real);
+    if (typeof bytes === "number") {
+      problems.push(tooLarge(shown, bytes));
       continue;
     }
-    const checked = accountFromBytes(shown, file, fs.readFileSync(real), opts.repoRoot);
+    const checked = accountFromBytes(shown, file, bytes, opts.repoRoot);
     problems.push(...checked.problems);
     if (checked.account) accounts.push(checked.account);
   }
@@ -72,6 +72,17 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The file's bytes, or its size when over the limit (then it is not read at all). */
+function readBounded(file: string): Buffer | number {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    return size > MAX_ACCOUNT_FILE_BYTES ? size : fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** An account file over the size limit, reported without reading it. */
 export function tooLarge(shown: string, size: number): AccountProblem {
@@ -94,15 +105,26 @@ export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Arr
   return validateAccount(parsed, repoRoot);
 }
 
+/**
+ * File names in code-point order: the same on every machine whatever its locale, and far cheaper
+ * than `localeCompare` over ten thousand files.
+ */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Account files in a stable order, so plans and errors read the same on every machine. */
-export function listAccountFiles(dir: string): string[] {
+export function listAccountFiles(dir: string, links?: Set<string>): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name))) {
       if (entry.name.startsWith(".")) continue;
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) out.push(full);
+      else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) {
+        out.push(full);
+        if (entry.isSymbolicLink()) links?.add(full);
+      }
     }
   };
   walk(dir);

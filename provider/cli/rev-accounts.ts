@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import { checkFleet } from "../accounts/fleet";
-import { accountFromBytes, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
+import { accountFromBytes, compareNames, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { listTree, readBlobs, type TreeEntry } from "./git";
 
@@ -73,7 +73,7 @@ function comparePaths(a: string, b: string): number {
   const sa = a.split("/");
   const sb = b.split("/");
   for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
-    const c = sa[i].localeCompare(sb[i]);
+    const c = compareNames(sa[i], sb[i]);
     if (c !== 0) return c;
   }
   return sa.length - sb.length;
