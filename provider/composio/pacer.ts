@@ -28,9 +28,10 @@ export class Pacer {
     const remaining = Number(first(headers["x-ratelimit-remaining"]));
     if (!Number.isFinite(remaining)) return;
     const limit = Number(first(headers["x-ratelimit"]));
-    // Pace only the last fifth of the window's budget: until then full speed is safe.
+    // Pace only the last fifth of the window's budget, spread evenly over a whole window: the reset
+    // time is not told, and a whole window is the longest the budget can last.
     const lowWater = Number.isFinite(limit) && limit > 0 ? limit / 5 : 50;
-    this.spacingMs = remaining >= lowWater ? 0 : parseWindow(first(headers["x-ratelimit-window-size"])) / Math.max(remaining, 1);
+    this.spacingMs = remaining >= lowWater ? 0 : parseWindow(first(headers["x-ratelimit-window-size"])) / lowWater;
   }
 }
 
