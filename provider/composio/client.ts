@@ -27,7 +27,7 @@ const RETRIED_ERROR_CODES = [
 
 /**
  * The Composio connected-accounts API over one pooled undici dispatcher. One instance serves every
- * resource of a provider process, so its pool size is the process-wide concurrency limit.
+ * resource of a provider process, so its limiter bounds the requests of the whole process.
  * Created lazily in the provider, never captured in its closure (Pulumi serializes the closure).
  */
 export class ComposioClient {
