@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
-import { AccountProblemsError, type AccountProblem } from "./accounts/problem";
+import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
 import { toDesired } from "./plan/desired";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
@@ -58,7 +58,7 @@ if (needsKey && !fingerprintKey) {
 
 if (problems.length > 0) {
   // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
-  throw new pulumi.RunError(new AccountProblemsError(problems).message);
+  throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
 }
 
 const resources = desired.map(
