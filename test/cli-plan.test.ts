@@ -239,6 +239,14 @@ _Releasing an account only stops managing it: the account is never deleted from 
 `);
   });
 
+  it("takes a tree as the base: against git's empty tree every account is adopted", () => {
+    const r = plan(["--base", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.summary).toEqual({ adopt: 6, update: 0, release: 0, unchanged: 0 });
+    expect(json.accounts.every((a: { action: string }) => a.action === "adopt")).toBe(true);
+  });
+
   it("exits 2 on usage errors and names the revision it could not read", () => {
     const missing = plan(["--format", "json"]);
     expect(missing.code).toBe(2);

@@ -32,7 +32,6 @@ import { seedFromAccountsDir } from "../sandbox/seed";
 import { startSandbox, type Sandbox } from "../sandbox/server";
 import { DEFAULTS } from "../settings";
 import { formatAccountsTable } from "./demo/accounts-table";
-import { emptyBaseCommit } from "./demo/empty-base";
 import { prepareDemoInputs } from "./demo/inputs";
 import { obtainPulumiCli } from "./demo/pulumi-cli";
 import { StepRunner } from "./demo/steps";
@@ -75,6 +74,9 @@ interface DemoSettings {
   port: number;
   pulumiTimeoutMs: number;
 }
+
+/** Git's well-known empty tree: against it, every account file is an adoption. */
+const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export async function run(argv: string[]): Promise<number> {
   let settings: DemoSettings | "help";
@@ -143,8 +145,7 @@ async function runSteps(settings: DemoSettings, root: string, steps: StepRunner)
   for (const note of inputs.notes) console.log(note);
   if (inputs.notes.length === 0) console.log("none needed");
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...inputs.env };
-  const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
-    steps.run({ command: process.execPath, args: [path.join(__dirname, "main.js"), ...args], cwd: root, env: { ...childEnv, ...extraEnv } });
+  const cli = (args: string[]) => steps.run({ command: process.execPath, args: [path.join(__dirname, "main.js"), ...args], cwd: root, env: childEnv });
 
   heading("connected-accounts validate");
   const validated = await cli(["validate"]);
@@ -155,16 +156,11 @@ async function runSteps(settings: DemoSettings, root: string, steps: StepRunner)
   if (!(await findRepoTopLevel(root))) {
     heading(`connected-accounts plan: skipped, ${root} is not a git checkout (plan compares git revisions)`);
   } else {
-    const base = await emptyBaseCommit(root, childEnv);
-    try {
-      heading("connected-accounts plan: every account against an empty base (a commit of git's empty tree)");
-      const planned = await cli(["plan", "--base", base.commit, "--format", "text"], base.env);
-      if (steps.interrupted) return EXIT.interrupted;
-      if (planned !== 0) return failed("plan", planned);
-      planRan = true;
-    } finally {
-      base.dispose();
-    }
+    heading("connected-accounts plan: every account against an empty base (git's empty tree)");
+    const planned = await cli(["plan", "--base", EMPTY_TREE, "--format", "text"]);
+    if (steps.interrupted) return EXIT.interrupted;
+    if (planned !== 0) return failed("plan", planned);
+    planRan = true;
   }
 
   if (settings.skipPulumi) {

@@ -46,20 +46,20 @@ export async function findRepoTopLevel(cwd: string): Promise<string | undefined>
   }
 }
 
-/** The commit a revision names, or undefined when the repository cannot read it. */
-export async function resolveCommit(repoRoot: string, rev: string): Promise<string | undefined> {
+/** The tree a revision names (a commit, branch, tag, or a tree itself such as git's empty tree), or undefined when the repository cannot read it. */
+export async function resolveTree(repoRoot: string, rev: string): Promise<string | undefined> {
   // A revision starting with "-" would be taken as an option; no real revision does.
   if (rev.startsWith("-")) return undefined;
   try {
-    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`])).trim() || undefined;
+    return (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${rev}^{tree}`])).trim() || undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Every file under `dir` (repository-relative; "" for the root) in the tree of `commit`. */
-export async function listTree(repoRoot: string, commit: string, dir: string): Promise<TreeEntry[]> {
-  const out = await git(repoRoot, ["ls-tree", "-r", "-l", "-z", commit, "--", dir === "" ? "." : dir]);
+/** Every file under `dir` (repository-relative; "" for the root) in `tree`. */
+export async function listTree(repoRoot: string, tree: string, dir: string): Promise<TreeEntry[]> {
+  const out = await git(repoRoot, ["ls-tree", "-r", "-l", "-z", tree, "--", dir === "" ? "." : dir]);
   const entries: TreeEntry[] = [];
   for (const record of out.split("\0")) {
     if (record === "") continue;

@@ -11,7 +11,7 @@ import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, UsageError } from "./flags";
 import { formatPlanMarkdown, formatPlanText, planToJson, type PlanSides } from "./format-plan";
 import { problemsToJson } from "./format-problems";
-import { resolveCommit } from "./git";
+import { resolveTree } from "./git";
 import { startProgress, type Progress } from "./progress";
 import { loadAccountsAtRev } from "./rev-accounts";
 import { locateWorkspace, type Workspace } from "./workspace";
@@ -67,8 +67,8 @@ async function plan(options: PlanOptions): Promise<number> {
   if (dir === ".." || dir.startsWith(`..${path.sep}`) || path.isAbsolute(dir)) throw new UsageError(`the accounts folder ${ws.accountsDir} is outside the repository ${ws.repoRoot}`, false);
 
   // Both revisions are checked before reading either, so a typo in --head is reported at once.
-  const baseRev = { rev: options.base, commit: await commitOf(ws, options.base, "--base") };
-  const headRev = options.head === undefined ? undefined : { rev: options.head, commit: await commitOf(ws, options.head, "--head") };
+  const baseRev = { rev: options.base, tree: await treeOf(ws, options.base, "--base") };
+  const headRev = options.head === undefined ? undefined : { rev: options.head, tree: await treeOf(ws, options.head, "--head") };
   const base = await readRev(ws, dir, baseRev);
   const head = headRev ? await readRev(ws, dir, headRev) : readWorkingTree(ws);
   const problems = [...base.problems, ...head.problems];
@@ -91,18 +91,18 @@ async function plan(options: PlanOptions): Promise<number> {
   return 0;
 }
 
-async function commitOf(ws: Workspace, rev: string, flag: string): Promise<string> {
-  const commit = await resolveCommit(ws.repoRoot, rev);
-  if (!commit) {
-    throw new UsageError(`cannot read ${flag} ${rev}: no such commit in this repository (fetch it first; in GitHub Actions check out with fetch-depth: 0)`, false);
+async function treeOf(ws: Workspace, rev: string, flag: string): Promise<string> {
+  const tree = await resolveTree(ws.repoRoot, rev);
+  if (!tree) {
+    throw new UsageError(`cannot read ${flag} ${rev}: no such revision in this repository (fetch it first; in GitHub Actions check out with fetch-depth: 0)`, false);
   }
-  return commit;
+  return tree;
 }
 
-async function readRev(ws: Workspace, dir: string, { rev, commit }: { rev: string; commit: string }): Promise<LoadedAccounts> {
+async function readRev(ws: Workspace, dir: string, { rev, tree }: { rev: string; tree: string }): Promise<LoadedAccounts> {
   let progress: Progress | undefined;
   const loaded = await loadAccountsAtRev(
-    { repoRoot: ws.repoRoot, rev, commit, dir: dir.split(path.sep).join("/") },
+    { repoRoot: ws.repoRoot, rev, tree, dir: dir.split(path.sep).join("/") },
     (_done, total) => (progress ??= startProgress(`reading ${rev}`, total)).tick(),
   );
   progress?.done();

@@ -18,14 +18,15 @@ export interface RevSource {
   repoRoot: string;
   /** The revision as the user wrote it, for messages. */
   rev: string;
-  commit: string;
+  /** The tree the revision names. */
+  tree: string;
   /** Accounts folder, repository-relative with `/`; "" for the repository root. */
   dir: string;
 }
 
 /** Reads, parses and validates every `*.yaml` / `*.yml` under the accounts folder at a revision. */
 export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, total: number) => void): Promise<LoadedAccounts> {
-  const entries = await listTree(src.repoRoot, src.commit, src.dir);
+  const entries = await listTree(src.repoRoot, src.tree, src.dir);
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const files = entries.filter((e) => isAccountFile(src.dir, e)).sort((a, b) => comparePaths(a.path, b.path));
   const problems: AccountProblem[] = [];
