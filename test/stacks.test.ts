@@ -1,0 +1,27 @@
+import { createDecipheriv, pbkdf2Sync } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { PROJECT_ROOT } from "./support/workspace";
+
+const dev = parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as { encryptionsalt: string; config: Record<string, string> };
+
+describe("the dev stack", () => {
+  it("points at the sandbox's default port and key", () => {
+    expect(dev.config["connected-accounts:baseUrl"]).toBe("http://127.0.0.1:8787");
+    expect(dev.config["connected-accounts:apiKey"]).toBe("sandbox-demo-key");
+    expect(dev.config["connected-accounts:fingerprintKey"]).toBeTruthy();
+  });
+
+  it("carries a passphrase salt that opens with the documented demo passphrase", () => {
+    // Pulumi's passphrase provider: v1:<salt>:v1:<nonce>:<AES-256-GCM("pulumi")>, key = PBKDF2-SHA256(passphrase, salt, 1e6).
+    const [v1, salt, v1b, nonce, sealed] = dev.encryptionsalt.split(":");
+    expect([v1, v1b]).toEqual(["v1", "v1"]);
+    const key = pbkdf2Sync("dev-demo", Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
+    const raw = Buffer.from(sealed, "base64");
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    expect(Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]).toString()).toBe("pulumi");
+  });
+});
