@@ -256,6 +256,16 @@ describe("connected-accounts import", () => {
     expect(load().problems.filter((p) => p.field === "id")).toEqual([]);
   });
 
+  it("skips an account whose alias another file already declares for the same user and toolkit", async () => {
+    fs.mkdirSync(path.join(accountsDir(), "legacy"), { recursive: true });
+    fs.writeFileSync(path.join(accountsDir(), "legacy/other.yaml"), "id: ca_someone\ntoolkit: github\nuserId: team-a\nalias: gh-00\nauthScheme: OAUTH2\n");
+    const r = await importCli(["--toolkit", "github", "--observe", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { skipped: { id: string; reason: string }[] };
+    expect(report.skipped).toEqual([{ id: "ca_imp00", reason: 'its alias "gh-00" is already declared for user team-a and toolkit github in accounts/legacy/other.yaml' }]);
+    expect(load().problems).toEqual([]);
+  });
+
   it("without COMPOSIO_API_KEY: exit 2, says how to set it, asks nothing of the API", async () => {
     const r = await importCli([], { COMPOSIO_API_KEY: undefined });
     expect(r.code).toBe(2);

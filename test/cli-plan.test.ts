@@ -299,6 +299,21 @@ credentials:
     }
   });
 
+  it("releases every account when a change deletes the whole accounts folder", () => {
+    const gone = new GitRepo("plan-gone");
+    try {
+      gone.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\n");
+      gone.write("accounts/b.yaml", "id: ca_b\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\n");
+      gone.commit("base");
+      gone.remove("accounts");
+      const r = runCli(["plan", "--base", "base", "--format", "json"], { cwd: gone.dir });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).summary).toEqual({ adopt: 0, update: 0, release: 2, unchanged: 0 });
+    } finally {
+      gone.cleanup();
+    }
+  });
+
   it("exits 1 when a file is invalid at the base revision, naming the revision", () => {
     const broken = new GitRepo("plan-broken");
     try {

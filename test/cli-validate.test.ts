@@ -74,6 +74,26 @@ describe("connected-accounts validate", () => {
     expect(JSON.parse(r.stdout)).toEqual({ ok: true, files: 3, errors: [] });
   });
 
+  it("in a larger repository, uses the accounts/ and the bounds of the project holding Pulumi.yaml", () => {
+    const mono = new GitRepo("validate-mono");
+    try {
+      mono.write("infra/ca/Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\n");
+      for (const [file, text] of Object.entries(VALID)) mono.write(`infra/ca/${file}`, text);
+      mono.write("infra/ca/secrets/app.pem", FILE_SECRET);
+      // Inside the repository but outside the project: as `pulumi up` would, validate refuses it.
+      mono.write("infra/ca/accounts/shared.yaml", "id: ca_shared\ntoolkit: jira\nuserId: team\nauthScheme: API_KEY\ncredentials:\n  api_key: { file: ../../../shared.key }\n");
+      mono.commit("v1");
+      const r = validate(["--format", "json"], path.join(mono.dir, "infra/ca/accounts/github"));
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        ok: false, files: 4,
+        errors: [{ file: "../shared.yaml", field: "credentials.api_key.file", message: 'file reference "../../../shared.key" points outside the repository' }],
+      });
+    } finally {
+      mono.cleanup();
+    }
+  });
+
   it("takes --dir relative to the working directory", () => {
     const r = validate(["--dir", "github"], path.join(valid.dir, "accounts"));
     expect(r).toEqual({ code: 0, stdout: "2 account files valid\n", stderr: "" });

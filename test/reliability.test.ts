@@ -161,11 +161,12 @@ describe("bounded", () => {
   });
 
   it("starts each request's time budget when it may run, not while it waits its turn", async () => {
-    const client = clientWith({ maxConcurrency: "1", requestTimeoutMs: "400", retryBudgetMs: "100", maxRetries: "0" });
-    sandbox.inject({ delayMs: 150, method: "PATCH", times: 5 });
+    // Each call may take 1.1 s in all; queued one behind the other, the eighth finishes after 1.6 s.
+    const client = clientWith({ maxConcurrency: "1", requestTimeoutMs: "1000", retryBudgetMs: "100", maxRetries: "0" });
+    sandbox.inject({ delayMs: 200, method: "PATCH", times: 8 });
     try {
-      const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => client.patchConnectedAccount(`ca_bulk${i}`, { alias: `queued-${i}` })));
-      expect(results.map((r) => r.status)).toEqual(Array(5).fill("fulfilled"));
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => client.patchConnectedAccount(`ca_bulk${i}`, { alias: `queued-${i}` })));
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill("fulfilled"));
     } finally {
       await client.close();
     }

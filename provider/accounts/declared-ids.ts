@@ -1,34 +1,48 @@
 /**
- * Which connected account ids the files under a folder already declare, whether or not those files are
- * valid yet: a freshly imported file fails validation until its placeholders are filled, and must
- * still count as declaring its account.
+ * What the files under a folder already declare (account ids, and aliases per user and toolkit),
+ * whether or not those files are valid yet: a freshly imported file fails validation until its
+ * placeholders are filled, and must still count as declaring its account and its alias.
  */
 import * as fs from "node:fs";
-import { loadAccounts, listAccountFiles, MAX_ACCOUNT_FILE_BYTES } from "./load";
+import { listAccountFiles, MAX_ACCOUNT_FILE_BYTES } from "./load";
 import { parseAccountText } from "./parse";
 
-/** Account id → absolute path of the (first) file declaring it. Empty when `dir` does not exist. */
-export function declaredAccountIds(dir: string, repoRoot: string): Map<string, string> {
-  const ids = new Map<string, string>();
-  if (!fs.existsSync(dir)) return ids;
-  const { accounts } = loadAccounts({ dir, repoRoot });
-  for (const a of accounts) if (!ids.has(a.id)) ids.set(a.id, a.path);
-  const valid = new Set(accounts.map((a) => a.path));
-  for (const file of listAccountFiles(dir)) {
-    if (valid.has(file)) continue;
-    const id = readDeclaredId(file);
-    if (id !== undefined && !ids.has(id)) ids.set(id, file);
-  }
-  return ids;
+export interface Declared {
+  /** Account id → absolute path of the (first) file declaring it. */
+  ids: Map<string, string>;
+  /** aliasScope(userId, toolkit, alias) → absolute path of the file declaring it. */
+  aliases: Map<string, string>;
 }
 
-/** The top-level `id` of a file that failed validation, when its YAML is still readable. */
-function readDeclaredId(file: string): string | undefined {
+/** The key under which an alias must be unique, as Composio scopes it. */
+export function aliasScope(userId: string, toolkit: string, alias: string): string {
+  return JSON.stringify([userId, toolkit, alias]);
+}
+
+/** Everything declared under each of `dirs` (folders that do not exist add nothing). */
+export function declaredAccounts(...dirs: string[]): Declared {
+  const declared: Declared = { ids: new Map(), aliases: new Map() };
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) continue;
+    for (const file of listAccountFiles(dir)) {
+      const doc = readDeclared(file);
+      if (typeof doc?.id === "string" && !declared.ids.has(doc.id)) declared.ids.set(doc.id, file);
+      if (typeof doc?.alias === "string" && doc.alias !== "" && typeof doc.userId === "string" && typeof doc.toolkit === "string") {
+        const scope = aliasScope(doc.userId, doc.toolkit, doc.alias);
+        if (!declared.aliases.has(scope)) declared.aliases.set(scope, file);
+      }
+    }
+  }
+  return declared;
+}
+
+/** The top-level fields of a file, when its YAML is readable, valid or not. */
+function readDeclared(file: string): Record<string, unknown> | undefined {
   try {
     if (fs.statSync(file).size > MAX_ACCOUNT_FILE_BYTES) return undefined;
     const { parsed } = parseAccountText(file, file, fs.readFileSync(file, "utf8"));
-    const id = (parsed?.data as { id?: unknown } | null | undefined)?.id;
-    return typeof id === "string" ? id : undefined;
+    const data = parsed?.data;
+    return data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

@@ -36,6 +36,7 @@ import { prepareDemoInputs } from "./demo/inputs";
 import { obtainPulumiCli } from "./demo/pulumi-cli";
 import { StepRunner } from "./demo/steps";
 import { findRepoTopLevel } from "./git";
+import { findProjectRoot } from "./workspace";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this address with this key. */
 const SANDBOX_HOST = "127.0.0.1";
@@ -92,7 +93,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const steps = new StepRunner();
   try {
-    return await runDemo(settings, findProjectRoot(process.cwd()), steps);
+    const root = findProjectRoot(process.cwd());
+    if (!root) throw new Error(`no Pulumi.yaml in ${process.cwd()} or above: run the demo inside the project`);
+    return await runDemo(settings, root, steps);
   } finally {
     steps.dispose();
   }
@@ -241,13 +244,6 @@ function describeUsageError(err: unknown): string {
 }
 
 /** The Pulumi project: the nearest folder holding Pulumi.yaml, from the working directory up, as pulumi finds it. */
-function findProjectRoot(from: string): string {
-  for (let dir = fs.realpathSync(from); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no Pulumi.yaml in ${from} or above: run the demo inside the project`);
-  }
-}
-
 function heading(text: string): void {
   console.log(`\n==> ${text}`);
 }

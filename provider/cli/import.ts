@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { ManageMode } from "../accounts/account";
-import { declaredAccountIds } from "../accounts/declared-ids";
+import { aliasScope, declaredAccounts, type Declared } from "../accounts/declared-ids";
 import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import { apiSettings, DEFAULTS } from "../settings";
@@ -86,7 +86,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const ws = await locateWorkspace(options.dir);
-  const declared = declaredAccountIds(ws.accountsDir, ws.repoRoot);
+  // The whole project counts, not only --dir: a second file for an id or an alias fails validation.
+  const declared = declaredAccounts(ws.accountsDir, path.join(ws.projectRoot, DEFAULTS.accountsDir));
 
   const client = new ComposioClient(settings);
   let remote: RemoteAccount[];
@@ -164,7 +165,7 @@ function pageSize(raw: string | undefined): number {
  */
 function writeAccountFiles(
   remote: readonly RemoteAccount[],
-  declared: Map<string, string>,
+  declared: Declared,
   dir: string,
   options: ImportOptions,
   shown: (absolute: string) => string,
@@ -178,9 +179,15 @@ function writeAccountFiles(
       continue;
     }
     const target = path.join(dir, importFilePath(account));
-    const declaredIn = declared.get(account.id);
+    const declaredIn = declared.ids.get(account.id);
     if (declaredIn !== undefined && declaredIn !== target) {
       report.skipped.push({ id: account.id, reason: `already declared in ${shown(declaredIn)}` });
+      continue;
+    }
+    const scope = account.alias ? aliasScope(account.userId, account.toolkit, account.alias) : undefined;
+    const aliasIn = scope && declared.aliases.get(scope);
+    if (aliasIn && aliasIn !== target) {
+      report.skipped.push({ id: account.id, reason: `its alias "${account.alias}" is already declared for user ${account.userId} and toolkit ${account.toolkit} in ${shown(aliasIn)}` });
       continue;
     }
     const exists = fs.existsSync(target) || isSymlink(target);
@@ -195,7 +202,8 @@ function writeAccountFiles(
     // Remove, then create exclusively: a symbolic link at the target is replaced, never followed.
     if (exists) fs.rmSync(target, { force: true });
     fs.writeFileSync(target, text, { flag: "wx" });
-    declared.set(account.id, target);
+    declared.ids.set(account.id, target);
+    if (scope) declared.aliases.set(scope, target);
     report.written.push(shown(target));
   }
   return report;

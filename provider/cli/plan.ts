@@ -4,6 +4,7 @@
  * no network is used, so it runs on any pull request, forks included. Exit 0 (changes or not), 1 when
  * an account file is invalid on either side, 2 on a usage error.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts, type LoadedAccounts } from "../accounts/load";
 import { formatProblem } from "../accounts/problem";
@@ -102,7 +103,7 @@ async function treeOf(ws: Workspace, rev: string, flag: string): Promise<string>
 async function readRev(ws: Workspace, dir: string, { rev, tree }: { rev: string; tree: string }): Promise<LoadedAccounts> {
   let progress: Progress | undefined;
   const loaded = await loadAccountsAtRev(
-    { repoRoot: ws.repoRoot, rev, tree, dir: dir.split(path.sep).join("/") },
+    { repoRoot: ws.repoRoot, projectRoot: ws.projectRoot, rev, tree, dir: dir.split(path.sep).join("/") },
     (_done, total) => (progress ??= startProgress(`reading ${rev}`, total)).tick(),
   );
   progress?.done();
@@ -110,10 +111,12 @@ async function readRev(ws: Workspace, dir: string, { rev, tree }: { rev: string;
 }
 
 function readWorkingTree(ws: Workspace): LoadedAccounts {
+  // A change that deletes the whole folder releases every account, as it would at a revision.
+  if (!fs.existsSync(ws.accountsDir)) return { accounts: [], problems: [], files: 0 };
   let progress: Progress | undefined;
   const loaded = loadAccounts({
     dir: ws.accountsDir,
-    repoRoot: ws.repoRoot,
+    repoRoot: ws.projectRoot,
     displayBase: ws.cwd,
     onFile: (_done, total) => (progress ??= startProgress("reading the working tree", total)).tick(),
   });

@@ -16,6 +16,8 @@ const SYMLINK_MODE = "120000";
 
 export interface RevSource {
   repoRoot: string;
+  /** Bounds `file:` references, as for the working tree. */
+  projectRoot: string;
   /** The revision as the user wrote it, for messages. */
   rev: string;
   /** The tree the revision names. */
@@ -53,7 +55,7 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
       problems.push(tooLarge(shown, target.size));
       continue;
     }
-    const checked = accountFromBytes(shown, path.join(src.repoRoot, ...file.path.split("/")), contents.get(target.oid)!, src.repoRoot);
+    const checked = accountFromBytes(shown, path.join(src.repoRoot, ...file.path.split("/")), contents.get(target.oid)!, src.projectRoot);
     problems.push(...checked.problems);
     if (checked.account) accounts.push(checked.account);
   }

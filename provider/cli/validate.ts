@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   let progress: Progress | undefined;
   const loaded = loadAccounts({
     dir: ws.accountsDir,
-    repoRoot: ws.repoRoot,
+    repoRoot: ws.projectRoot,
     displayBase: ws.cwd,
     onFile: (_done, total) => (progress ??= startProgress("checking account files", total)).tick(),
   });

@@ -1,7 +1,8 @@
 /**
- * Where the commands work: the repository root (bounds `file:` references, anchors the default
- * accounts folder, so a command behaves the same from any folder inside the repository) and the
- * accounts folder.
+ * Where the commands work: the project root (the folder of `Pulumi.yaml`, as for the Pulumi
+ * program: it anchors the default accounts folder and bounds `file:` references, so a command
+ * behaves the same from any folder of the project, also when the project is one folder of a larger
+ * repository), the repository root (for git), and the accounts folder.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,18 +14,29 @@ export interface Workspace {
   cwd: string;
   /** The git top-level of `cwd`, or `cwd` itself outside a repository. */
   repoRoot: string;
+  /** The nearest folder with a Pulumi.yaml from `cwd` up to `repoRoot`; else `repoRoot`. */
+  projectRoot: string;
   inGit: boolean;
   /** Absolute, symbolic links resolved when it exists. */
   accountsDir: string;
 }
 
-/** `dirFlag`: `--dir` as given, relative to `cwd`; default: `accounts` at the repository root. */
+/** `dirFlag`: `--dir` as given, relative to `cwd`; default: `accounts` at the project root. */
 export async function locateWorkspace(dirFlag: string | undefined, cwd = process.cwd()): Promise<Workspace> {
   const realCwd = realOrSelf(cwd);
   const topLevel = await findRepoTopLevel(realCwd);
   const repoRoot = topLevel ? realOrSelf(topLevel) : realCwd;
-  const dir = dirFlag === undefined ? path.join(repoRoot, DEFAULTS.accountsDir) : path.resolve(realCwd, dirFlag);
-  return { cwd: realCwd, repoRoot, inGit: topLevel !== undefined, accountsDir: realOrSelf(dir) };
+  const projectRoot = findProjectRoot(realCwd, repoRoot) ?? repoRoot;
+  const dir = dirFlag === undefined ? path.join(projectRoot, DEFAULTS.accountsDir) : path.resolve(realCwd, dirFlag);
+  return { cwd: realCwd, repoRoot, projectRoot, inGit: topLevel !== undefined, accountsDir: realOrSelf(dir) };
+}
+
+/** The nearest folder holding a Pulumi.yaml, from `from` upwards, not above `stopAt` (when given). */
+export function findProjectRoot(from: string, stopAt?: string): string | undefined {
+  for (let dir = realOrSelf(from); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    if (dir === stopAt || path.dirname(dir) === dir) return undefined;
+  }
 }
 
 function realOrSelf(p: string): string {

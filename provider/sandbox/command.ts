@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { locateWorkspace } from "../cli/workspace";
 import { seedFromAccountsDir } from "./seed";
 import { startSandbox, type Sandbox } from "./server";
 
@@ -29,7 +30,8 @@ interface SandboxFlags {
   statePath?: string;
   requestsPerMinute?: number;
   apiKey: string;
-  accountsDir: string;
+  /** undefined: the project's accounts/ folder. */
+  accountsDir?: string;
   accountsDirGiven: boolean;
 }
 
@@ -45,14 +47,17 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!fs.existsSync(flags.accountsDir)) {
+  // Like validate and plan: the project's accounts/ from any folder of the project, and `file:`
+  // references bounded by the project root.
+  const ws = await locateWorkspace(flags.accountsDir);
+  if (!fs.existsSync(ws.accountsDir)) {
     if (flags.accountsDirGiven) {
-      console.error(`connected-accounts sandbox: the accounts folder ${flags.accountsDir} does not exist\n\n${USAGE}`);
+      console.error(`connected-accounts sandbox: the accounts folder ${ws.accountsDir} does not exist\n\n${USAGE}`);
       return 2;
     }
     console.error(`no ${DEFAULT_ACCOUNTS_DIR}/ folder here: starting without accounts (seed some with --accounts DIR)`);
   }
-  const seeds = fs.existsSync(flags.accountsDir) ? seedFromAccountsDir(flags.accountsDir, process.cwd()) : [];
+  const seeds = fs.existsSync(ws.accountsDir) ? seedFromAccountsDir(ws.accountsDir, ws.projectRoot) : [];
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
@@ -113,7 +118,7 @@ function readFlags(argv: string[]): SandboxFlags | "help" {
     statePath: values.state && path.resolve(values.state),
     requestsPerMinute: values["rate-limit"] === undefined ? undefined : wholeNumber("--rate-limit", values["rate-limit"], 1),
     apiKey,
-    accountsDir: path.resolve(values.accounts ?? DEFAULT_ACCOUNTS_DIR),
+    accountsDir: values.accounts === undefined ? undefined : path.resolve(values.accounts),
     accountsDirGiven: values.accounts !== undefined,
   };
 }
