@@ -59,6 +59,7 @@ describe("refresh", () => {
 
     const preview = await stack.preview();
     expect(preview.steps[0].op).toBe("update");
+    expect(preview.steps[0].diff).toEqual([{ path: "alias", kind: "update", from: '"renamed-by-hand"', to: '"gh-prod"' }]);
     sandbox.clearRequests();
     await stack.up();
     expect(sandbox.requests.map((r) => r.body)).toEqual([{ alias: "gh-prod" }]);

@@ -96,7 +96,11 @@ export class ConnectedAccountProvider implements Provider {
     else delete out.statusReason;
     // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
     if (props.alias !== undefined || props.manage === "observe") out.alias = remote.alias ?? "";
-    return { id, props: out };
+    // The refreshed state also becomes the recorded inputs, so the next preview renders drift as
+    // property changes (`alias: "renamed" => "declared"`). The engine re-marks `credentials` secret
+    // there, as the recorded input of that name was.
+    const { status: _status, statusReason: _reason, ...inputs } = out;
+    return { id, props: out, inputs };
   }
 
   /** Deleting a file stops managing the account; the account itself stays in Composio. */
