@@ -299,6 +299,25 @@ credentials:
     }
   });
 
+  it("intends nothing for what an observed account declares, until it is managed in full", () => {
+    const seen = new GitRepo("plan-observe");
+    try {
+      const file = (extra: string) => `id: ca_o\ntoolkit: github\nuserId: u\nauthScheme: API_KEY\nalias: a1\n${extra}`;
+      seen.write("accounts/o.yaml", file("manage: observe\ncredentials:\n  api_key: { env: A }\n"));
+      seen.commit("base");
+      seen.write("accounts/o.yaml", file("manage: observe\ncredentials:\n  api_key: { env: B }\n"));
+      let r = runCli(["plan", "--base", "base", "--format", "json"], { cwd: seen.dir });
+      expect(JSON.parse(r.stdout).accounts).toEqual([expect.objectContaining({ id: "ca_o", action: "unchanged" })]);
+      seen.write("accounts/o.yaml", file("credentials:\n  api_key: { env: B }\n"));
+      r = runCli(["plan", "--base", "base", "--format", "json"], { cwd: seen.dir });
+      expect(JSON.parse(r.stdout).accounts).toEqual([
+        expect.objectContaining({ id: "ca_o", action: "update", alias: { from: null, to: "a1" }, credentials: { added: ["api_key"], changed: [], removed: [] } }),
+      ]);
+    } finally {
+      seen.cleanup();
+    }
+  });
+
   it("releases every account when a change deletes the whole accounts folder", () => {
     const gone = new GitRepo("plan-gone");
     try {

@@ -52,7 +52,9 @@ export interface ReviewPlan {
 }
 
 /** `display` turns an account into the path shown to the user. */
-export function compareAccounts(base: readonly AccountFile[], head: readonly AccountFile[], display: (a: AccountFile) => string): ReviewPlan {
+export function compareAccounts(allBase: readonly AccountFile[], allHead: readonly AccountFile[], display: (a: AccountFile) => string): ReviewPlan {
+  const base = allBase.map(asApplied);
+  const head = allHead.map(asApplied);
   const baseById = new Map(base.map((a) => [a.id, a]));
   const headIds = new Set(head.map((a) => a.id));
   const accounts: AccountChange[] = [];
@@ -67,6 +69,11 @@ export function compareAccounts(base: readonly AccountFile[], head: readonly Acc
   const summary = { adopt: 0, update: 0, release: 0, unchanged: 0 };
   for (const a of accounts) summary[a.action]++;
   return { summary, accounts };
+}
+
+/** An observed account is only read: its alias and credentials are never sent, so they intend nothing. */
+function asApplied(a: AccountFile): AccountFile {
+  return a.manage === "observe" ? { ...a, alias: undefined, credentials: {} } : a;
 }
 
 function adopt(h: AccountFile, file: string): AccountChange {
