@@ -275,6 +275,22 @@ describe("connected-accounts import", () => {
     expect(fs.existsSync(accountsDir())).toBe(false);
   });
 
+  it("writes key names only, even if the API ever answered credential values in clear", async () => {
+    const leaked = "sk_leaked_by_api_Wq71";
+    sandbox.inject({
+      method: "GET",
+      status: 200,
+      body: { items: [{ id: "ca_leaky", alias: null, status: "ACTIVE", toolkit: { slug: "github" }, user_id: "team-a", state: { authScheme: "API_KEY", val: { api_key: leaked, subdomain: leaked } } }], next_cursor: null },
+    });
+    const r = await importCli(["--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).written).toEqual(["accounts/github/ca_leaky.yaml"]);
+    const text = fs.readFileSync(path.join(accountsDir(), "github/ca_leaky.yaml"), "utf8");
+    expect(text).toContain("api_key:");
+    expect(text).not.toContain(leaked);
+    expect(r.stdout + r.stderr).not.toContain(leaked);
+  });
+
   it("with a wrong key: exit 1 with the API's slug and request_id, nothing written", async () => {
     const r = await importCli([], { COMPOSIO_API_KEY: "not-the-key-31Zp" });
     expect(r.code).toBe(1);
