@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadAccounts, type LoadedAccounts } from "../accounts/load";
+import type { LoadedAccounts } from "../accounts/load";
 import { formatProblem } from "../accounts/problem";
 import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, UsageError } from "./flags";
@@ -15,7 +15,7 @@ import { problemsToJson } from "./format-problems";
 import { resolveTree } from "./git";
 import { startProgress, type Progress } from "./progress";
 import { loadAccountsAtRev } from "./rev-accounts";
-import { locateWorkspace, type Workspace } from "./workspace";
+import { loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
 const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--dir <folder>] [--format text|markdown|json]
 
@@ -113,13 +113,5 @@ async function readRev(ws: Workspace, dir: string, { rev, tree }: { rev: string;
 function readWorkingTree(ws: Workspace): LoadedAccounts {
   // A change that deletes the whole folder releases every account, as it would at a revision.
   if (!fs.existsSync(ws.accountsDir)) return { accounts: [], problems: [], files: 0 };
-  let progress: Progress | undefined;
-  const loaded = loadAccounts({
-    dir: ws.accountsDir,
-    repoRoot: ws.projectRoot,
-    displayBase: ws.cwd,
-    onFile: (_done, total) => (progress ??= startProgress("reading the working tree", total)).tick(),
-  });
-  progress?.done();
-  return loaded;
+  return loadWorkspaceAccounts(ws, "reading the working tree");
 }

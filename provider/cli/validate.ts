@@ -3,11 +3,9 @@
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
  * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error.
  */
-import { loadAccounts } from "../accounts/load";
 import { parseFlags, parseFormat, UsageError } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { startProgress, type Progress } from "./progress";
-import { locateWorkspace } from "./workspace";
+import { loadWorkspaceAccounts, locateWorkspace } from "./workspace";
 
 const USAGE = `usage: connected-accounts validate [--dir <folder>] [--format text|json]
 
@@ -45,14 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const ws = await locateWorkspace(options.dir);
-  let progress: Progress | undefined;
-  const loaded = loadAccounts({
-    dir: ws.accountsDir,
-    repoRoot: ws.projectRoot,
-    displayBase: ws.cwd,
-    onFile: (_done, total) => (progress ??= startProgress("checking account files", total)).tick(),
-  });
-  progress?.done();
+  const loaded = loadWorkspaceAccounts(ws, "checking account files");
   process.stdout.write(
     options.format === "json"
       ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`

@@ -6,8 +6,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { loadAccounts, type LoadedAccounts } from "../accounts/load";
 import { DEFAULTS } from "../settings";
 import { findRepoTopLevel } from "./git";
+import { startProgress, type Progress } from "./progress";
 
 export interface Workspace {
   /** The working directory: shown paths are relative to it. */
@@ -29,6 +31,19 @@ export async function locateWorkspace(dirFlag: string | undefined, cwd = process
   const projectRoot = findProjectRoot(realCwd, repoRoot) ?? repoRoot;
   const dir = dirFlag === undefined ? path.join(projectRoot, DEFAULTS.accountsDir) : path.resolve(realCwd, dirFlag);
   return { cwd: realCwd, repoRoot, projectRoot, inGit: topLevel !== undefined, accountsDir: realOrSelf(dir) };
+}
+
+/** The workspace's account files as they are on disk, with progress under `label` for large folders. */
+export function loadWorkspaceAccounts(ws: Workspace, label: string): LoadedAccounts {
+  let progress: Progress | undefined;
+  const loaded = loadAccounts({
+    dir: ws.accountsDir,
+    repoRoot: ws.projectRoot,
+    displayBase: ws.cwd,
+    onFile: (_done, total) => (progress ??= startProgress(label, total)).tick(),
+  });
+  progress?.done();
+  return loaded;
 }
 
 /** The nearest folder holding a Pulumi.yaml, from `from` upwards, not above `stopAt` (when given). */
