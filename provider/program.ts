@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
+import { findProjectRoot } from "./cli/workspace";
 import { toDesired } from "./plan/desired";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
@@ -15,7 +16,9 @@ import { ConnectedAccount } from "./pulumi/connected-account";
 import { resolveCredentials } from "./references/resolve";
 import { CONFIG_NAMESPACE, DEFAULTS } from "./settings";
 
-const projectRoot = process.cwd();
+// The engine runs the program in the folder of `main` (provider/), not the project root: the root
+// is where Pulumi.yaml is, which the engine passes on (older CLIs do not: then look for it).
+const projectRoot = pulumi.runtime.getRootDirectory() || findProjectRoot(process.cwd()) || process.cwd();
 const config = (key: string) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 
