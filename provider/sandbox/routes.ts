@@ -49,7 +49,11 @@ export function routeConnectedAccounts(store: AccountStore, method: string, url:
     const account = store.update(id, readPatchBody(body));
     return { status: 200, body: { success: true, id: account.id, status: account.status } };
   }
-  throw methodNotAllowed(method, url.pathname, ["GET", "PATCH"]);
+  if (method === "DELETE") {
+    store.delete(id);
+    return { status: 200, body: { success: true } };
+  }
+  throw methodNotAllowed(method, url.pathname, ["GET", "PATCH", "DELETE"]);
 }
 
 /** The account as the API shows it: credentials are write-only, so every value reads "REDACTED". */

@@ -126,6 +126,13 @@ export class AccountStore {
     return account;
   }
 
+  /** Composio's soft delete: from then on the account reads as not found. */
+  delete(id: string): void {
+    this.require(id);
+    this.records.delete(id);
+    this.save();
+  }
+
   private require(id: string): SandboxAccount {
     const account = this.records.get(id);
     if (!account) throw accountNotFound(id);

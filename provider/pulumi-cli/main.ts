@@ -1,0 +1,47 @@
+/**
+ * `npm run pulumi:cli`: a Pulumi CLI of the pinned version, found or built. Uses a `pulumi` of that
+ * version or newer on PATH, else the one built earlier into the cache folder, else builds it from
+ * Go modules there. Progress goes to stderr; the last line of stdout is the folder holding the
+ * binaries, so a script can put it on PATH:
+ *
+ *   export PATH="$(npm run --silent pulumi:cli | tail -n 1):$PATH"
+ *
+ * Exit code: 0 found or built, 1 neither (the message says how to install one).
+ */
+import * as path from "node:path";
+import { buildPulumiCli, CliBuildError, installPlugins } from "./build";
+import { cacheBinDir, locatePulumiCli } from "./locate";
+import { pinnedPulumiVersion } from "./version";
+
+/** The project root: this file is compiled to dist/provider/pulumi-cli/. */
+const PROJECT_ROOT = path.resolve(__dirname, "../../..");
+
+export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+  const pinned = pinnedPulumiVersion(PROJECT_ROOT);
+  const found = await locatePulumiCli(pinned, env);
+  if (found?.from === "PATH") {
+    log(`using pulumi ${found.version} on PATH (${found.binDir})`);
+    return found.binDir;
+  }
+  const binDir = cacheBinDir(pinned, env);
+  if (found) {
+    // The language host may be newer in this checkout than in the cached build.
+    installPlugins(binDir, pinned);
+    log(`using pulumi ${found.version} built earlier (${binDir})`);
+    return binDir;
+  }
+  const started = Date.now();
+  await buildPulumiCli({ version: pinned, binDir, env, log });
+  log(`built pulumi v${pinned} in ${Math.round((Date.now() - started) / 1000)} s`);
+  return binDir;
+}
+
+if (require.main === module) {
+  provisionPulumiCli(process.env, (line) => console.error(line)).then(
+    (binDir) => console.log(binDir),
+    (err: unknown) => {
+      console.error(err instanceof CliBuildError ? err.message : `pulumi:cli: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}

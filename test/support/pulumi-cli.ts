@@ -1,0 +1,182 @@
+/**
+ * The real Pulumi CLI under test: the one `npm run pulumi:cli` provides (npm test runs it first),
+ * driving a copy of this project with a fresh local (file://) backend and the passphrase secrets
+ * provider, offline. Each command's text, exit code and engine events are kept for assertions.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { locatePulumiCli } from "../../provider/pulumi-cli/locate";
+import { pinnedPulumiVersion } from "../../provider/pulumi-cli/version";
+import { PROJECT_ROOT, Workspace } from "./workspace";
+
+export const PINNED_PULUMI = pinnedPulumiVersion(PROJECT_ROOT);
+const PASSPHRASE = "test-passphrase-not-secret";
+const ACCOUNT_TYPE = "pulumi-nodejs:dynamic/composio:ConnectedAccount";
+/** A command's whole run (the program compiled by ts-node included) stays far below this. */
+const COMMAND_TIMEOUT_MS = 150_000;
+/** The project as a user has it: what the CLI needs to run the program. */
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider"];
+
+let binDir: Promise<string> | undefined;
+
+/** The folder of the provisioned CLI; a clear failure (never a skip) when there is none. */
+export function pulumiBinDir(): Promise<string> {
+  binDir ??= locatePulumiCli(PINNED_PULUMI, process.env).then((found) => {
+    if (!found) throw new Error(`no Pulumi CLI v${PINNED_PULUMI}: run npm run pulumi:cli (npm test runs it first), or install it from https://www.pulumi.com/docs/install/`);
+    return found.binDir;
+  });
+  return binDir;
+}
+
+export type Op = "create" | "update" | "same" | "delete" | "replace" | "read" | "refresh" | "discard";
+
+export interface CliRun {
+  code: number;
+  ok: boolean;
+  /** stdout and stderr as printed, in order of arrival. */
+  text: string;
+  /** Per connected account (resource name): the step the engine took, from its event log. */
+  ops: Record<string, Op>;
+}
+
+/** One stack of a project copy (the accounts folder is `ws.accountsDir`). */
+export class CliStack {
+  readonly ws: Workspace;
+  /** Extra environment of the program and the provider (env references). */
+  env: Record<string, string> = {};
+  /** Every command's output, for secret scans. */
+  readonly printed: string[] = [];
+  private readonly stateDir: string;
+  private events = 0;
+
+  constructor(name: string, private readonly bin: string, readonly stack = "test") {
+    this.ws = new Workspace(name);
+    for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
+    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(this.ws.dir, "node_modules"));
+    this.stateDir = path.join(this.ws.dir, ".pulumi-state");
+    fs.mkdirSync(this.stateDir);
+  }
+
+  /** `pulumi stack init`, then each setting with `pulumi config set` (`secrets` with --secret). */
+  async init(config: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+    await this.must(["stack", "init", this.stack, "--secrets-provider", "passphrase"]);
+    for (const [key, value] of Object.entries(config)) await this.must(["config", "set", `connected-accounts:${key}`, "--", value]);
+    for (const [key, value] of Object.entries(secrets)) await this.must(["config", "set", "--secret", `connected-accounts:${key}`, "--", value]);
+  }
+
+  /** `pulumi config set connected-accounts:KEY VALUE` after init (e.g. pointing at another API). */
+  setConfig(key: string, value: string): Promise<CliRun> {
+    return this.pulumi(["config", "set", `connected-accounts:${key}`, "--", value], false);
+  }
+
+  preview(...flags: string[]): Promise<CliRun> {
+    return this.pulumi(["preview", "--diff", ...flags], true);
+  }
+
+  up(...flags: string[]): Promise<CliRun> {
+    return this.pulumi(["up", "--yes", "--skip-preview", ...flags], true);
+  }
+
+  refresh(): Promise<CliRun> {
+    return this.pulumi(["refresh", "--yes", "--skip-preview"], true);
+  }
+
+  async exportState(): Promise<string> {
+    return (await this.must(["stack", "export"])).text;
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    return JSON.parse((await this.must(["stack", "output", "--json"])).text) as Record<string, unknown>;
+  }
+
+  /** Every file the backend wrote (checkpoints, backups, history), as text. */
+  stateFilesText(): string {
+    const texts: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else texts.push(fs.readFileSync(full, "utf8"));
+      }
+    };
+    walk(this.stateDir);
+    return texts.join("\n");
+  }
+
+  /** The stack settings file, as `pulumi config set` left it. */
+  stackFileText(): string {
+    return fs.readFileSync(path.join(this.ws.dir, "stacks", `Pulumi.${this.stack}.yaml`), "utf8");
+  }
+
+  cleanup(): void {
+    this.ws.cleanup();
+  }
+
+  private async must(args: string[]): Promise<CliRun> {
+    const result = await this.pulumi(args, false);
+    if (!result.ok) throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.text}`);
+    return result;
+  }
+
+  private pulumi(args: string[], withEvents: boolean): Promise<CliRun> {
+    const eventLog = path.join(this.ws.dir, `events-${++this.events}.jsonl`);
+    const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents ? ["--event-log", eventLog] : [])];
+    // Flags go before a `--`, after which everything is a value.
+    const dashes = args.indexOf("--");
+    const fullArgs = dashes < 0 ? [...args, ...flags] : [...args.slice(0, dashes), ...flags, ...args.slice(dashes)];
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("PULUMI_")) env[key] = value;
+    Object.assign(env, {
+      PATH: [this.bin, process.env.PATH].join(path.delimiter),
+      PULUMI_HOME: path.join(this.ws.dir, ".pulumi-home"),
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      // Exposes --event-log, the engine's own record of each step (as the Automation API reads it).
+      PULUMI_DEBUG_COMMANDS: "true",
+      ...this.env,
+    });
+    return new Promise((resolve, reject) => {
+      const child = spawn(path.join(this.bin, "pulumi"), fullArgs, { cwd: this.ws.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      let text = "";
+      child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        this.printed.push(text);
+        const ops = withEvents && fs.existsSync(eventLog) ? opsFromEvents(fs.readFileSync(eventLog, "utf8")) : {};
+        if (fs.existsSync(eventLog)) this.printed.push(fs.readFileSync(eventLog, "utf8"));
+        resolve({ code: code ?? -1, ok: code === 0, text, ops });
+      });
+    });
+  }
+}
+
+/** The op of each connected account's step, from the engine's `resourcePreEvent`s. */
+export function opsFromEvents(log: string): Record<string, Op> {
+  const ops: Record<string, Op> = {};
+  for (const line of log.split("\n")) {
+    if (!line.trim()) continue;
+    const meta = (JSON.parse(line) as { resourcePreEvent?: { metadata?: { op: Op; urn: string; type: string } } }).resourcePreEvent?.metadata;
+    if (meta?.type === ACCOUNT_TYPE) ops[meta.urn.split("::").pop()!] = meta.op;
+  }
+  return ops;
+}
+
+/**
+ * A preview as a golden file holds it: without what changes from run to run (timings, progress
+ * lines, the temporary project path).
+ */
+export function normalizePreview(text: string, projectDir: string): string {
+  return text
+    .split(projectDir).join("<project>")
+    .split("\n")
+    .filter((line) => !/^@ /.test(line) && !/^\s*Duration: /.test(line))
+    .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"))
+    .join("\n")
+    .trim() + "\n";
+}
