@@ -54,7 +54,8 @@ export async function applyDeployment(provider: ConnectedAccountProvider, record
       const olds = recorded.get(d.nanoid);
       if (!olds) throw new Error(`bench: ${d.nanoid} was never adopted`);
       try {
-        const checked = await provider.check(olds, d);
+        // The engine passes the old inputs; check reads only nanoid and authScheme, which outputs share.
+        const checked = await provider.check(olds as unknown as DesiredAccount, d);
         const news = checked.inputs!;
         const diff = await provider.diff(d.nanoid, olds, news);
         if (!diff.changes) {

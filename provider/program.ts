@@ -12,6 +12,7 @@ import { findProjectRoot } from "./cli/workspace";
 import { toDesired } from "./plan/desired";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
+import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { resolveCredentials } from "./references/resolve";
 import { CONFIG_NAMESPACE, DEFAULTS } from "./settings";
@@ -19,6 +20,10 @@ import { CONFIG_NAMESPACE, DEFAULTS } from "./settings";
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
 // is where Pulumi.yaml is, which the engine passes on (older CLIs do not: then look for it).
 const projectRoot = pulumi.runtime.getRootDirectory() || findProjectRoot(process.cwd()) || process.cwd();
+// The provider process runs the compiled provider (dist/): refuse to deploy with one built from other sources.
+const staleProvider = staleBuild(projectRoot);
+if (staleProvider) throw new pulumi.RunError(staleProvider);
+
 const config = (key: string) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 

@@ -1,12 +1,22 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
+import { fingerprintAll } from "../provider/plan/fingerprint";
 import { planPatch, recordDiffers } from "../provider/plan/patch-plan";
 
-const desired = (over: Partial<DesiredAccount> = {}): DesiredAccount => ({
-  nanoid: "ca_1", toolkit: "github", userId: "u", authScheme: "API_KEY", alias: "prod",
-  credentials: { api_key: "k1", subdomain: "acme" }, removedCredentials: [], fingerprints: {}, ...over,
-});
-const recorded = (over: Partial<RecordedAccount> = {}): RecordedAccount => ({ ...desired(), status: "ACTIVE", ...over });
+const KEY = "fingerprint-key";
+/** As the program declares it: fingerprints follow the credential values. */
+const desired = (over: Partial<DesiredAccount> = {}, key = KEY): DesiredAccount => {
+  const credentials = over.credentials ?? { api_key: "k1", subdomain: "acme" };
+  return {
+    nanoid: "ca_1", toolkit: "github", userId: "u", authScheme: "API_KEY", alias: "prod",
+    removedCredentials: [], ...over, credentials, fingerprints: fingerprintAll(key, credentials),
+  };
+};
+/** As recorded after applying `desired()`: fingerprints, never the values. */
+const recorded = (over: Partial<RecordedAccount> = {}): RecordedAccount => {
+  const { credentials: _values, ...applied } = desired();
+  return { ...applied, status: "ACTIVE", ...over };
+};
 
 describe("planPatch: recorded × desired → the minimal PATCH", () => {
   it("adopts: sends everything declared once, removals as null", () => {
@@ -54,10 +64,16 @@ describe("planPatch: recorded × desired → the minimal PATCH", () => {
     expect(plan.credentials).toEqual({ added: [], changed: [], removed: ["api_key"] });
   });
 
-  it("notices record-only changes (fingerprint key rotated) without a request", () => {
-    const d = desired({ fingerprints: { api_key: "hmac:new" } });
-    expect(planPatch(recorded(), d).body).toBeUndefined();
-    expect(recordDiffers(recorded({ fingerprints: { api_key: "hmac:old" } }), d)).toBe(true);
-    expect(recordDiffers(recorded({ fingerprints: { api_key: "hmac:new" } }), d)).toBe(false);
+  it("compares credentials by fingerprint: a rotated fingerprint key sends each credential once", () => {
+    const rekeyed = desired({}, "rotated-fingerprint-key");
+    expect(planPatch(recorded(), rekeyed).body).toEqual({ connection: { state: { authScheme: "API_KEY", val: { api_key: "k1", subdomain: "acme" } } } });
+    expect(planPatch(recorded({ fingerprints: rekeyed.fingerprints }), rekeyed).body).toBeUndefined();
+  });
+
+  it("notices record-only changes without a request", () => {
+    const moved = desired({ userId: "another-user" });
+    expect(planPatch(recorded(), moved).body).toBeUndefined();
+    expect(recordDiffers(recorded(), moved)).toBe(true);
+    expect(recordDiffers(recorded(), desired())).toBe(false);
   });
 });

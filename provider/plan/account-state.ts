@@ -24,8 +24,11 @@ export interface DesiredAccount {
   paused?: true;
 }
 
-/** What Pulumi recorded at the last successful apply. */
-export interface RecordedAccount extends DesiredAccount {
+/**
+ * What Pulumi recorded at the last successful apply: the desired state without credential values
+ * (their fingerprints tell what was applied). State written before 0.2 may still carry them.
+ */
+export interface RecordedAccount extends Omit<DesiredAccount, "credentials"> {
   /** Account status reported by the API at the last write or refresh. */
   status?: string;
   statusReason?: string;

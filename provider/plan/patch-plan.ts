@@ -25,6 +25,10 @@ export interface PatchPlan {
 /**
  * Recorded × desired → the minimal PATCH. Without a recorded state (adoption) everything declared is
  * sent once, because credentials cannot be read back to compare.
+ *
+ * Credential values are compared by their keyed fingerprints, never by value: the recorded state
+ * holds no credential value at all (a resource's outputs reach debug logs and event streams in
+ * plain text, whatever is marked secret).
  */
 export function planPatch(recorded: RecordedAccount | undefined, desired: DesiredAccount): PatchPlan {
   const plan: PatchPlan = { nanoid: desired.nanoid, credentials: { added: [], changed: [], removed: [] } };
@@ -34,7 +38,9 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
     plan.alias = { from: recorded?.alias, to: desired.alias };
   }
   const val: Record<string, string | null> = {};
-  for (const change of diff(recorded?.credentials ?? {}, desired.credentials) ?? []) {
+  // Without a record, nothing was applied yet: every declared key is new.
+  const applied = recorded ? recorded.fingerprints : {};
+  for (const change of diff(applied, desired.fingerprints) ?? []) {
     const key = String(change.path?.[0]);
     if (change.kind === "N") {
       plan.credentials.added.push(key);
@@ -50,7 +56,7 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
   }
   const alreadyRemoved = recorded?.removedCredentials ?? [];
   for (const key of desired.removedCredentials) {
-    if (alreadyRemoved.includes(key) && recorded?.credentials[key] === undefined) continue;
+    if (alreadyRemoved.includes(key) && applied[key] === undefined) continue;
     plan.credentials.removed.push(key);
     val[key] = null;
   }
@@ -64,9 +70,9 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
 
 /** True when the recorded state differs from the desired one in anything Pulumi keeps, even without a request. */
 export function recordDiffers(recorded: RecordedAccount, desired: DesiredAccount): boolean {
-  const keep = (a: DesiredAccount) => ({
+  const keep = (a: RecordedAccount | DesiredAccount) => ({
     nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, alias: a.alias,
-    credentials: a.credentials, removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage,
+    removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage,
   });
   return diff(keep(recorded), keep(desired)) !== undefined;
 }

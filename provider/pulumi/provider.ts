@@ -12,10 +12,9 @@ type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
- * The dynamic provider. Pulumi serializes this object (with the code it uses) into every resource's
- * `__provider` and runs it in a separate process: so it holds no secret and no client at
- * serialization time. The API key arrives through `configure`, and the client is made on first use
- * and kept on `this`, where it is shared by every resource of the process.
+ * The dynamic provider's implementation, run in the provider process (see serialized.ts for what
+ * Pulumi stores instead of this code). The API key arrives through `configure`; the client is made
+ * on first use and kept on `this`, where it is shared by every resource of the process.
  */
 export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
@@ -39,7 +38,7 @@ export class ConnectedAccountProvider implements Provider {
     return { inputs: news, failures };
   }
 
-  async diff(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
+  async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
     if (olds.nanoid !== news.nanoid) return { changes: true, replaces: ["nanoid"], deleteBeforeReplace: false };
     // A paused account is frozen: whatever the file says waits until it is unpaused. Pausing itself
     // is recorded (without a call), so that a refresh knows to leave the account alone too.
@@ -47,7 +46,7 @@ export class ConnectedAccountProvider implements Provider {
     if (olds.manage !== news.manage || olds.paused !== news.paused) return { changes: true };
     if (news.manage === "observe") return { changes: false };
     if (hasUnknowns(news)) return { changes: true };
-    const recorded = normalize(olds);
+    const recorded = normalizeRecorded(olds);
     const desired = normalize(news);
     return { changes: planPatch(recorded, desired).body !== undefined || recordDiffers(recorded, desired) };
   }
@@ -56,7 +55,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(inputs);
     if (desired.paused) {
       // Nothing applied yet: record an empty account, so unpausing applies everything the file says.
-      return { id: desired.nanoid, outs: record({ ...desired, alias: undefined, credentials: {}, removedCredentials: [], fingerprints: {} }, undefined) };
+      return { id: desired.nanoid, outs: record({ ...desired, alias: undefined, removedCredentials: [], fingerprints: {} }, undefined) };
     }
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     // Adoption: the account exists in Composio already; declare it by applying what the file says.
@@ -69,8 +68,8 @@ export class ConnectedAccountProvider implements Provider {
     return { id: desired.nanoid, outs: record(desired, status) };
   }
 
-  async update(_id: string, olds: RecordedAccount, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
-    const recorded = normalize(olds);
+  async update(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
+    const recorded = normalizeRecorded(olds);
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
@@ -83,7 +82,7 @@ export class ConnectedAccountProvider implements Provider {
    * Refresh: the alias and status as Composio has them now. Credentials cannot be read back
    * (the API answers "REDACTED"), so the recorded ones stay as they are.
    */
-  async read(id: string, props?: RecordedAccount): Promise<pulumi.dynamic.ReadResult<RecordedAccount>> {
+  async read(id: string, props?: RecordedAccount | LegacyRecord): Promise<pulumi.dynamic.ReadResult<RecordedAccount>> {
     if (!props || props.paused) return { id, props };
     const remote = await this.batchedReader().read(id);
     if (!remote) {
@@ -91,14 +90,15 @@ export class ConnectedAccountProvider implements Provider {
       console.error(`connected account ${id} no longer exists in Composio (404): it was deleted. Reconnect it and update the file's id, or delete the file to stop managing it.`);
       return {};
     }
-    const out: RecordedAccount = { ...normalize(props), status: remote.status };
+    const out: RecordedAccount = { ...normalizeRecorded(props), status: remote.status };
     if (remote.statusReason) out.statusReason = remote.statusReason;
     else delete out.statusReason;
     // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
     if (props.alias !== undefined || props.manage === "observe") out.alias = remote.alias ?? "";
-    // The refreshed state also becomes the recorded inputs, so the next preview renders drift as
-    // property changes (`alias: "renamed" => "declared"`). The engine re-marks `credentials` secret
-    // there, as the recorded input of that name was.
+    if (out.alias === props.alias) return { id, props: out };
+    // A drifted alias also becomes the recorded input, so the next preview renders it as a property
+    // change (`alias: "renamed" => "declared"`). Credential values are never recorded, so that
+    // preview lists `credentials` too; nothing is sent for them (their fingerprints are unchanged).
     const { status: _status, statusReason: _reason, ...inputs } = out;
     return { id, props: out, inputs };
   }
@@ -150,29 +150,35 @@ function hasUnknowns(inputs: DesiredAccount): boolean {
   return Object.entries(inputs).some(([key, value]) => !key.startsWith("__") && JSON.stringify(value)?.includes(UNKNOWN));
 }
 
-/** State written by any earlier version of this provider, or by a preview, read the same way. */
-function normalize<T extends DesiredAccount>(a: T): T {
-  return {
-    ...a,
-    credentials: a.credentials ?? {},
-    removedCredentials: a.removedCredentials ?? [],
-    fingerprints: a.fingerprints ?? {},
-  };
+/** State written by 0.1, which recorded credential values beside their fingerprints. */
+type LegacyRecord = RecordedAccount & { credentials?: Record<string, string> };
+
+/** Desired state as the program declared it, with every collection present. */
+function normalize(a: DesiredAccount): DesiredAccount {
+  return { ...a, credentials: a.credentials ?? {}, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
+}
+
+/** State written by any earlier version of this provider, or by a preview, read the same way: without credential values. */
+function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
+  const { credentials: _notKept, ...recorded } = a as LegacyRecord;
+  return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 
 /** An observed account records what Composio has; nothing of the file's credentials. */
 function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccount {
-  return record({ ...desired, alias: remote.alias ?? "", credentials: {}, removedCredentials: [], fingerprints: {} }, remote.status, remote.statusReason);
+  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {} }, remote.status, remote.statusReason);
 }
 
-/** Outputs must be plain JSON with no undefined (they travel as protobuf Structs). */
-function record(desired: DesiredAccount, status: string | undefined, statusReason?: string): RecordedAccount {
+/**
+ * Outputs: plain JSON with no undefined (they travel as protobuf Structs), and no credential value:
+ * outputs reach the SDK's debug log and the engine's event stream in plain text, secret or not.
+ */
+function record(desired: Omit<DesiredAccount, "credentials">, status: string | undefined, statusReason?: string): RecordedAccount {
   const out: RecordedAccount = {
     nanoid: desired.nanoid,
     toolkit: desired.toolkit,
     userId: desired.userId,
     authScheme: desired.authScheme,
-    credentials: desired.credentials,
     removedCredentials: desired.removedCredentials,
     fingerprints: desired.fingerprints,
   };

@@ -79,7 +79,9 @@ export class Engine {
   /** `pulumi refresh`: Read every recorded resource and record what the provider answered. */
   async refresh(opts: DeployOptions = {}): Promise<Deployment> {
     const state = this.state.read();
-    const server = await this.startServer(opts);
+    // Refresh runs no program: the provider is configured as it was recorded at the last update.
+    const recordedConfig = state.providerConfig && { config: unmarked(state.providerConfig.config) as Record<string, string>, secretKeys: state.providerConfig.secretKeys };
+    const server = await this.startServer({ ...opts, ...recordedConfig });
     const steps: Step[] = [];
     const gone = new Set<string>();
     try {
@@ -102,7 +104,7 @@ export class Engine {
           }
         }),
       );
-      if (!opts.preview) this.state.write({ resources: state.resources.filter((r) => !gone.has(r.urn)) });
+      if (!opts.preview) this.state.write({ ...state, resources: state.resources.filter((r) => !gone.has(r.urn)) });
     } finally {
       await server.stop();
     }
@@ -148,7 +150,7 @@ export class Engine {
           steps.push(step);
         }),
       );
-      if (!opts.preview) this.state.write({ resources: sortByUrn(next) });
+      if (!opts.preview) this.state.write({ resources: sortByUrn(next), providerConfig: { config: this.markedConfig(opts), secretKeys: opts.secretKeys ?? [] } });
     } finally {
       await server.stop();
     }
@@ -202,12 +204,20 @@ export class Engine {
   }
 
   private async startServer(opts: DeployOptions): Promise<ProviderServer> {
-    const server = await ProviderServer.start(this.projectRoot, this.processEnv(opts));
+    const server = await ProviderServer.start(this.programDir(), this.processEnv(opts));
     // The engine hands the dynamic provider the whole stack config; secret values arrive marked.
-    const variables: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(opts.config ?? {})) variables[k] = (opts.secretKeys ?? []).includes(k) ? secret(v) : v;
-    await server.configure(variables);
+    await server.configure(this.markedConfig(opts));
     return server;
+  }
+
+  private markedConfig(opts: DeployOptions): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(opts.config ?? {}).map(([k, v]) => [k, (opts.secretKeys ?? []).includes(k) ? secret(v) : v]));
+  }
+
+  /** Where the engine runs the program and the provider: the folder of Pulumi.yaml's `main`. */
+  private programDir(): string {
+    const main = /^main:\s*(\S+)\s*$/m.exec(fs.readFileSync(path.join(this.projectRoot, "Pulumi.yaml"), "utf8"))?.[1];
+    return main ? path.dirname(path.resolve(this.projectRoot, main)) : this.projectRoot;
   }
 
   private processEnv(opts: DeployOptions): Record<string, string | undefined> {
@@ -239,7 +249,12 @@ export class Engine {
     const runner = path.join(this.projectRoot, "dist/test/harness/program-runner.js");
     let log = "";
     try {
-      const out = await run(process.execPath, [runner, jobPath, resultPath], { cwd: this.projectRoot, env: this.processEnv(opts) as NodeJS.ProcessEnv, maxBuffer: 64 * 1024 * 1024 });
+      const out = await run(process.execPath, [runner, jobPath, resultPath], {
+        cwd: this.programDir(),
+        // The language host passes the project root (the folder of Pulumi.yaml) to the program.
+        env: { ...this.processEnv(opts), PULUMI_NODEJS_ROOT_DIRECTORY: this.projectRoot } as NodeJS.ProcessEnv,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       log = out.stdout + out.stderr;
     } catch (err) {
       // A failed program still writes its result; the runtime's exit hook then reports leaked

@@ -36,7 +36,6 @@ export interface ProgramResult {
 async function main(): Promise<void> {
   const [jobPath, resultPath] = process.argv.slice(2);
   const job = JSON.parse(fs.readFileSync(jobPath, "utf8")) as Job;
-  process.chdir(job.projectRoot);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   // eslint-disable-next-line @typescript-eslint/no-require-imports

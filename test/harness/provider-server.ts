@@ -28,17 +28,18 @@ export class ProviderCallError extends Error {
 
 /**
  * The dynamic-provider server that the engine launches (`@pulumi/pulumi/cmd/dynamic-provider`), as a
- * real child process in the project root, driven over gRPC with the SDK's generated stubs.
+ * real child process in the folder of the program's `main` (where the engine starts it), driven over
+ * gRPC with the SDK's generated stubs.
  */
 export class ProviderServer {
   private output = "";
 
   private constructor(private readonly child: ChildProcess, private readonly client: any) {}
 
-  static async start(projectRoot: string, env: Record<string, string | undefined>): Promise<ProviderServer> {
-    const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [projectRoot] });
+  static async start(programDir: string, env: Record<string, string | undefined>): Promise<ProviderServer> {
+    const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [programDir] });
     // The engine passes its own address; the server prints its port and never dials back.
-    const child = spawn(process.execPath, [entry, "127.0.0.1:1"], { cwd: projectRoot, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [entry, "127.0.0.1:1"], { cwd: programDir, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
     let captured = "";
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`dynamic-provider server did not start:\n${captured}`)), 30_000);

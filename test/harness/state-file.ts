@@ -14,6 +14,11 @@ export interface ResourceState {
 
 export interface StackState {
   resources: ResourceState[];
+  /**
+   * The stack config the default provider was configured with at the last update: the engine keeps
+   * it as that provider's recorded inputs and configures a refresh with it, not with today's config.
+   */
+  providerConfig?: { config: Record<string, unknown>; secretKeys: string[] };
 }
 
 /**

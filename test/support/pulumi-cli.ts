@@ -16,7 +16,7 @@ const ACCOUNT_TYPE = "pulumi-nodejs:dynamic/composio:ConnectedAccount";
 /** A command's whole run (the program compiled by ts-node included) stays far below this. */
 const COMMAND_TIMEOUT_MS = 150_000;
 /** The project as a user has it: what the CLI needs to run the program. */
-const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider"];
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider"];
 
 let binDir: Promise<string> | undefined;
 
@@ -45,10 +45,12 @@ export class CliStack {
   readonly ws: Workspace;
   /** Extra environment of the program and the provider (env references). */
   env: Record<string, string> = {};
-  /** Every command's output, for secret scans. */
+  /** Every command's output (stdout and stderr), for secret scans. */
   readonly printed: string[] = [];
+  /** Every engine event of the commands run with an event log, one JSON object a line. */
+  readonly events: string[] = [];
   private readonly stateDir: string;
-  private events = 0;
+  private commands = 0;
 
   constructor(name: string, private readonly bin: string, readonly stack = "test") {
     this.ws = new Workspace(name);
@@ -120,7 +122,7 @@ export class CliStack {
   }
 
   private pulumi(args: string[], withEvents: boolean): Promise<CliRun> {
-    const eventLog = path.join(this.ws.dir, `events-${++this.events}.jsonl`);
+    const eventLog = path.join(this.ws.dir, `events-${++this.commands}.jsonl`);
     const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents ? ["--event-log", eventLog] : [])];
     // Flags go before a `--`, after which everything is a value.
     const dashes = args.indexOf("--");
@@ -149,11 +151,22 @@ export class CliStack {
         clearTimeout(timer);
         this.printed.push(text);
         const ops = withEvents && fs.existsSync(eventLog) ? opsFromEvents(fs.readFileSync(eventLog, "utf8")) : {};
-        if (fs.existsSync(eventLog)) this.printed.push(fs.readFileSync(eventLog, "utf8"));
+        if (fs.existsSync(eventLog)) this.events.push(fs.readFileSync(eventLog, "utf8"));
         resolve({ code: code ?? -1, ok: code === 0, text, ops });
       });
     });
   }
+}
+
+/**
+ * Engine events without the SDK's debug diagnostics, which only `--debug` shows and Pulumi Cloud
+ * drops: the SDK logs each RegisterResource answer there, registered inputs included in a preview.
+ */
+export function eventsWithoutDebug(log: string): string {
+  return log
+    .split("\n")
+    .filter((line) => line.trim() && (JSON.parse(line) as { diagnosticEvent?: { severity?: string } }).diagnosticEvent?.severity !== "debug")
+    .join("\n");
 }
 
 /** The op of each connected account's step, from the engine's `resourcePreEvent`s. */
