@@ -9,15 +9,15 @@ import * as path from "node:path";
 import type { LoadedAccounts } from "../accounts/load";
 import { formatProblem } from "../accounts/problem";
 import { compareAccounts } from "./account-changes";
-import { parseFlags, parseFormat, UsageError } from "./flags";
+import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatPlanMarkdown, formatPlanText, planToJson, type PlanSides } from "./format-plan";
 import { problemsToJson } from "./format-problems";
 import { resolveTree } from "./git";
 import { startProgress, type Progress } from "./progress";
 import { loadAccountsAtRev } from "./rev-accounts";
-import { loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
+import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
-const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--dir <folder>] [--format text|markdown|json]
+const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json]
 
 Shows what a change to the account files intends for each account (adopt, update, release,
 unchanged), comparing the files at --base with --head (default: the working tree). References are
@@ -25,7 +25,9 @@ compared as written and never resolved: no secret and no network is needed.
 
   --base    git revision to compare from, e.g. origin/main
   --head    git revision to compare to (default: the working tree)
-  --dir     accounts folder (default: accounts/ at the repository root; relative to the working directory)
+  --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set)
+  --dir     accounts folder, relative to the working directory (default: the stack's accountsDir,
+            else accounts/ at the project root)
   --format  text (default), markdown (a pull-request comment) or json
 
 Exit code: 0 (with or without changes), 1 invalid account files, 2 usage error.`;
@@ -35,34 +37,28 @@ const FORMATS = ["text", "markdown", "json"] as const;
 interface PlanOptions {
   base: string;
   head?: string;
+  stack?: string;
   dir?: string;
   format: (typeof FORMATS)[number];
 }
 
 function parseOptions(argv: string[]): PlanOptions | "help" {
-  const { values, help } = parseFlags(argv, ["base", "head", "dir", "format"]);
+  const { values, help } = parseFlags(argv, ["base", "head", "stack", "dir", "format"]);
   if (help) return "help";
   if (values.base === undefined) throw new UsageError("missing --base <rev> (the revision to compare with, e.g. origin/main)");
-  return { base: values.base, head: values.head, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
+  return { base: values.base, head: values.head, stack: values.stack, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  try {
+export function run(argv: string[]): Promise<number> {
+  return withUsage("plan", USAGE, async () => {
     const options = parseOptions(argv);
-    if (options === "help") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    return await plan(options);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(err.showUsage ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
-    return 2;
-  }
+    return options === "help" ? printHelp(USAGE) : plan(options);
+  });
 }
 
 async function plan(options: PlanOptions): Promise<number> {
-  const ws = await locateWorkspace(options.dir);
+  const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
+  checkStackHint(ws);
   if (!ws.inGit) throw new UsageError(`plan compares git revisions, but ${ws.cwd} is not inside a git repository`, false);
   const dir = path.relative(ws.repoRoot, ws.accountsDir);
   if (dir === ".." || dir.startsWith(`..${path.sep}`) || path.isAbsolute(dir)) throw new UsageError(`the accounts folder ${ws.accountsDir} is outside the repository ${ws.repoRoot}`, false);
