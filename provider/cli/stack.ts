@@ -77,15 +77,33 @@ function stackFiles(dir: string): StackSettings[] {
 }
 
 function accountsDirOf(stackFile: string): string | undefined {
-  const config = readYaml(stackFile)?.config;
+  return accountsDirIn(readText(stackFile));
+}
+
+/** `connected-accounts:accountsDir` in a stack file's text (also one read from a git revision). */
+export function accountsDirIn(stackText: string | undefined): string | undefined {
+  const config = parseMapping(stackText)?.config;
   const value = config && typeof config === "object" ? (config as Record<string, unknown>)[ACCOUNTS_DIR_KEY] : undefined;
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** A settings file as a mapping; a file that cannot be read or parsed is treated as empty. */
 function readYaml(file: string): Record<string, unknown> | undefined {
+  return parseMapping(readText(file));
+}
+
+function readText(file: string): string | undefined {
   try {
-    const data: unknown = parse(fs.readFileSync(file, "utf8"));
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A settings file as a mapping; one that cannot be parsed is treated as empty. */
+function parseMapping(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const data: unknown = parse(text);
     return data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
