@@ -31,7 +31,7 @@ export function readStack(projectRoot: string, name: string, explicit: boolean):
   // Pulumi names the file after the stack's own name, without organization or project.
   const short = name.split("/").pop() ?? "";
   if (!STACK_NAME.test(short) || short === "." || short === "..") {
-    throw new UsageError(`"${name}" is not a stack name (letters, digits, "-", "_" and "." only, optionally after "org/")`);
+    throw new UsageError(`"${name}" is not a stack name (letters, digits, "-", "_" and "." only, optionally after "org/")`, false);
   }
   const dir = stackConfigDir(projectRoot);
   const file = path.join(dir, `Pulumi.${short}.yaml`);
