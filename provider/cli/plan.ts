@@ -76,8 +76,9 @@ async function plan(options: PlanOptions): Promise<number> {
       process.stdout.write(`${JSON.stringify({ ...problemsToJson(head.problems, head.files), ...(baseProblems.length > 0 && { baseProblems: baseProblemsToJson(baseProblems) }) }, null, 2)}\n`);
     } else {
       const n = head.problems.length;
-      const base = baseProblems.length === 0 ? "" : ` (${baseProblems.filter((p) => p.status === "still present").length} of them already at the base)`;
-      process.stderr.write(`${head.problems.map(formatProblemText).join("\n")}\n${n} error${n === 1 ? "" : "s"} in the changed account files${base}: fix ${n === 1 ? "it" : "them"} to see the plan\n`);
+      const already = baseProblems.filter((p) => p.status === "still present").length;
+      const base = already === 0 ? "" : ` (${already} already at the base)`;
+      process.stderr.write(`${head.problems.map(formatProblemText).join("\n")}\n${n} error${n === 1 ? "" : "s"} at ${options.head ?? "the working tree"}${base}: the plan needs valid account files at the head\n`);
     }
     return 1;
   }
