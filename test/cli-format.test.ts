@@ -80,7 +80,7 @@ function bigPlan(n: number, keys: number): ReviewPlan {
       credentialDetails: names.map((key) => ({ key, kind: "changed", from: `env OLD_${key.toUpperCase()}`, to: `env NEW_${key.toUpperCase()}` })),
     });
   }
-  return { summary: { adopt: 0, update: n, release: 0, unchanged: 0 }, accounts };
+  return { summary: { adopt: 0, update: n, release: 0, unchanged: 0 }, accounts, refused: [] };
 }
 
 describe("formatPlanMarkdown", () => {
@@ -131,6 +131,7 @@ describe("planToJson and formatPlanText", () => {
         { id: "ca_a", file: "a.yaml", action: "unchanged", credentials: { added: [], changed: [], removed: [] }, credentialDetails: [] },
         { id: "ca_b", file: "b.yaml", action: "release", credentials: { added: [], changed: [], removed: [] }, credentialDetails: [] },
       ],
+      refused: [],
     };
     expect(planToJson(plan).accounts[0]).toEqual({ id: "ca_a", file: "a.yaml", action: "unchanged", credentials: { added: [], changed: [], removed: [] } });
     expect(formatPlanText(plan, { base: "main" })).toBe(
@@ -177,7 +178,12 @@ describe("progress", () => {
 
 describe("flags", () => {
   it("reads --name value and --name=value, and refuses anything else", () => {
-    expect(parseFlags(["--base", "main", "--format=json"], ["base", "format"])).toEqual({ values: { base: "main", format: "json" }, help: false });
+    expect(parseFlags(["--base", "main", "--format=json"], ["base", "format"])).toEqual({
+      values: { base: "main", format: "json" }, lists: { base: ["main"], format: ["json"] }, switches: new Set(), help: false,
+    });
+    const both = parseFlags(["--toolkit", "a", "--force", "--toolkit=b"], ["toolkit"], ["force"]);
+    expect([both.lists.toolkit, [...both.switches]]).toEqual([["a", "b"], ["force"]]);
+    expect(() => parseFlags(["--force=yes"], [], ["force"])).toThrow(/--force takes no value/);
     expect(parseFlags(["-h"], ["base"]).help).toBe(true);
     expect(() => parseFlags(["--nope"], ["base"])).toThrow(UsageError);
     expect(() => parseFlags(["--base"], ["base"])).toThrow(/needs a value/);

@@ -80,7 +80,7 @@ describe("connected-accounts import", () => {
     new Promise((resolve, reject) => {
       if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first with npx tsc -p .`);
       // This scratch folder sits inside the project's repository, whose own accounts/ is the default: name ours.
-      const dirArgs = args.includes("--dir") ? [] : ["--dir", "accounts"];
+      const dirArgs = args.includes("--dir") || args.includes("--stack") ? [] : ["--dir", "accounts"];
       const child = spawn(process.execPath, [CLI, "import", ...dirArgs, ...args], { cwd, env: env(envOverrides), stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
@@ -141,7 +141,7 @@ describe("connected-accounts import", () => {
     expect(r.stdout.split("\n")).toEqual([
       ...SEEDS.map((s) => `wrote accounts/${s.toolkit}/${s.id}.yaml`),
       "45 accounts listed: 45 written, 0 skipped",
-      "next: replace each todo placeholder with where its value lives (or delete its line), then run connected-accounts validate",
+      "next: replace each of the 60 todo placeholders with where its value lives (or delete its line), then run connected-accounts validate",
       "",
     ]);
     expect(read("accounts/github/ca_imp00.yaml")).toBe(GITHUB_00);
@@ -208,6 +208,58 @@ describe("connected-accounts import", () => {
     expect(loaded.problems).toEqual([]);
     expect(loaded.accounts).toHaveLength(15);
     expect(loaded.accounts.every((a) => a.manage === "observe" && Object.keys(a.credentials).length === 0)).toBe(true);
+  });
+
+  it("mentions placeholders only when it wrote some", async () => {
+    const r = await importCli(["--toolkit", "slack"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.slice(-2)).toEqual(["15 accounts listed: 15 written, 0 skipped", "next: run connected-accounts validate, then commit the files"]);
+    expect(r.stdout).not.toContain("placeholder");
+  });
+
+  it("writes into the stack's accountsDir with --stack, the modeline relative to each file's depth", async () => {
+    fs.writeFileSync(path.join(cwd, "Pulumi.yaml"), "name: connected-accounts\nruntime: nodejs\nstackConfigDir: stacks\n");
+    fs.mkdirSync(path.join(cwd, "stacks"));
+    fs.writeFileSync(path.join(cwd, "stacks/Pulumi.prod.yaml"), "config:\n  connected-accounts:accountsDir: infra/fleet\n");
+    const r = await importCli(["--stack", "prod", "--toolkit", "slack", "--user-id", "team-a", "--status", "EXPIRED", "--format", "json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).written).toEqual(["infra/fleet/slack/ca_imp08.yaml", "infra/fleet/slack/ca_imp20.yaml", "infra/fleet/slack/ca_imp32.yaml", "infra/fleet/slack/ca_imp44.yaml"]);
+    const modeline = read("infra/fleet/slack/ca_imp08.yaml").split("\n")[0];
+    expect(modeline).toBe("# yaml-language-server: $schema=../../../../../../provider/schema/account.schema.json");
+    const schema = path.resolve(cwd, "infra/fleet/slack", modeline.split("$schema=")[1]);
+    expect(schema).toBe(path.join(PROJECT_ROOT, "provider/schema/account.schema.json"));
+  });
+
+  it("can be tried against `connected-accounts sandbox --seed examples/sandbox-seed.yaml`: writes the accounts no file declares", async () => {
+    const child = spawn(process.execPath, [CLI, "sandbox", "--port", "0", "--seed", "examples/sandbox-seed.yaml"], { cwd: PROJECT_ROOT, env: { ...process.env, PULUMI_STACK: "" } });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /sandbox listening on (\S+) \(api key: sandbox-demo-key, 10 accounts seeded\)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once("exit", (code) => reject(new Error(`sandbox exited ${code}: ${out}`)));
+      });
+      const r = await importCli([], { COMPOSIO_BASE_URL: url, COMPOSIO_API_KEY: "sandbox-demo-key" });
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.filter((l) => l.startsWith("wrote "))).toEqual([
+        "wrote accounts/linear/ca_lin4Tk8Pz.yaml",
+        "wrote accounts/notion/ca_ntn7Dc2Wk.yaml",
+        "wrote accounts/zendesk/ca_zen2Hd6Qs.yaml",
+      ]);
+      expect(lines.filter((l) => l.startsWith("skipped ")).every((l) => / already declared in (\.\.\/)+accounts\//.test(l))).toBe(true);
+      expect(lines.slice(-2)).toEqual([
+        "10 accounts listed: 3 written, 7 skipped",
+        "next: replace each of the 4 todo placeholders with where its value lives (or delete its line), then run connected-accounts validate",
+      ]);
+      expect(read("accounts/linear/ca_lin4Tk8Pz.yaml")).toContain('  api_key: { todo: "replace with { env: NAME }');
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 
   it("leaves an existing file alone unless --force", async () => {

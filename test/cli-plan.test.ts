@@ -333,17 +333,110 @@ credentials:
     }
   });
 
-  it("exits 1 when a file is invalid at the base revision, naming the revision", () => {
+  it("plans over a broken base: lists the base's problems as fixed or still present, and only the head decides the exit code", () => {
     const broken = new GitRepo("plan-broken");
     try {
       broken.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: NOT_A_SCHEME\n");
+      broken.write("accounts/b.yaml", "id: ca_b\ntoolkit: github\nuserId: u\nalias: b1\nauthScheme: OAUTH2\n");
       broken.commit("base");
       broken.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\n");
-      const r = runCli(["plan", "--base", "base", "--format", "json"], { cwd: broken.dir });
-      expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout).errors).toEqual([expect.objectContaining({ file: "base:accounts/a.yaml", line: 4, field: "authScheme" })]);
+      broken.write("accounts/b.yaml", "id: ca_b\ntoolkit: github\nuserId: u\nalias: b2\nauthScheme: OAUTH2\n");
+      const json = runCli(["plan", "--base", "base", "--format", "json"], { cwd: broken.dir });
+      expect(json.code).toBe(0);
+      const out = JSON.parse(json.stdout);
+      expect(out.summary).toEqual({ adopt: 1, update: 1, release: 0, unchanged: 0 });
+      expect(out.baseProblems).toEqual([expect.objectContaining({ file: "base:accounts/a.yaml", line: 4, field: "authScheme", status: "fixed" })]);
+
+      const text = runCli(["plan", "--base", "base"], { cwd: broken.dir });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('fixed at the base: base:accounts/a.yaml:4:1 authScheme: unknown auth scheme "NOT_A_SCHEME"\n');
+      expect(text.stdout).toMatch(/Plan \(base → working tree\): 1 to adopt, 1 to update, 0 to release, 0 unchanged; 1 problem of the base: 1 fixed by this change, 0 still present\.\n$/);
+
+      const md = runCli(["plan", "--base", "base", "--format", "markdown"], { cwd: broken.dir });
+      expect(md.code).toBe(0);
+      expect(md.stdout).toContain("**1 problem of the base: 1 fixed by this change, 0 still present.**");
+
+      // Still broken at the head: exit 1 from the head's problem, which was already at the base.
+      broken.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: NOT_A_SCHEME\n");
+      const still = runCli(["plan", "--base", "base", "--format", "json"], { cwd: broken.dir });
+      expect(still.code).toBe(1);
+      const stillOut = JSON.parse(still.stdout);
+      expect(stillOut.errors).toEqual([expect.objectContaining({ file: "accounts/a.yaml", field: "authScheme" })]);
+      expect(stillOut.baseProblems).toEqual([expect.objectContaining({ file: "base:accounts/a.yaml", status: "still present" })]);
     } finally {
       broken.cleanup();
+    }
+  });
+
+  it("flags an authScheme change on the same id as an error in every format, with the provider's fix", () => {
+    const repo = new GitRepo("plan-scheme");
+    try {
+      repo.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: API_KEY\ncredentials:\n  api_key: { env: A }\n");
+      repo.commit("base");
+      repo.write("accounts/a.yaml", "id: ca_a\ntoolkit: github\nuserId: u\nauthScheme: BEARER_TOKEN\ncredentials:\n  token: { env: A }\n");
+      const message = "connected account ca_a: authScheme cannot change from API_KEY to BEARER_TOKEN; Composio keeps the scheme an account was connected with";
+      const fix = "put back the recorded scheme, or connect a new account with the new scheme and point the file at its id";
+      const json = runCli(["plan", "--base", "base", "--format", "json"], { cwd: repo.dir });
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout).errors).toEqual([{ file: "accounts/a.yaml", line: 4, column: 1, field: "authScheme", message, fix }]);
+      const text = runCli(["plan", "--base", "base"], { cwd: repo.dir });
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain(`refused: accounts/a.yaml:4:1 authScheme: ${message}\n    fix: ${fix}\n`);
+      expect(text.stdout).toContain("; 1 change pulumi will refuse.");
+      const md = runCli(["plan", "--base", "base", "--format", "markdown"], { cwd: repo.dir });
+      expect(md.code).toBe(1);
+      expect(md.stdout).toContain("> [!CAUTION]\n> **1 change `pulumi preview` will refuse:**\n> - `accounts/a.yaml` line 4: connected account ca\\_a: authScheme cannot change from API\\_KEY to BEARER\\_TOKEN;");
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("tells lifecycle changes honestly: observe stops writing, a paused account's changes wait, unpausing applies them", () => {
+    const repo = new GitRepo("plan-lifecycle");
+    try {
+      const file = (id: string, extra: string) => `id: ${id}\ntoolkit: github\nuserId: u\nalias: ${id}-x\nauthScheme: API_KEY\n${extra}credentials:\n  api_key: { env: A }\n  base_url: https://api.github.com\n`;
+      repo.write("accounts/o.yaml", file("ca_o", ""));
+      repo.write("accounts/p.yaml", file("ca_p", "paused: true\n"));
+      repo.write("accounts/u.yaml", file("ca_u", "paused: true\n"));
+      repo.commit("base");
+      repo.write("accounts/o.yaml", file("ca_o", "manage: observe\n"));
+      repo.write("accounts/p.yaml", file("ca_p", "paused: true\n").replace("ca_p-x", "ca_p-y"));
+      repo.write("accounts/u.yaml", file("ca_u", ""));
+      const text = runCli(["plan", "--base", "base"], { cwd: repo.dir });
+      expect(text.code).toBe(0);
+      expect(text.stdout.split("\n").slice(0, 3)).toEqual([
+        'update    ca_o  accounts/o.yaml: only read from now on: nothing is written, Composio is left as it is; manage "full" → "observe"',
+        'update    ca_p  accounts/p.yaml: paused: nothing is sent; these changes wait until it is unpaused; alias "ca_p-x" → "ca_p-y"',
+        "update    ca_u  accounts/u.yaml: unpausing applies these changes and any made while it was paused; paused true → false",
+      ]);
+      const json = JSON.parse(runCli(["plan", "--base", "base", "--format", "json"], { cwd: repo.dir }).stdout);
+      expect(json.accounts.map((a: { id: string; lifecycle?: string; alias?: unknown; credentials: unknown }) => [a.id, a.lifecycle, a.alias, a.credentials])).toEqual([
+        ["ca_o", "observe", undefined, { added: [], changed: [], removed: [] }],
+        ["ca_p", "paused", { from: "ca_p-x", to: "ca_p-y" }, { added: [], changed: [], removed: [] }],
+        ["ca_u", "unpaused", undefined, { added: [], changed: [], removed: [] }],
+      ]);
+      const md = runCli(["plan", "--base", "base", "--format", "markdown"], { cwd: repo.dir }).stdout;
+      expect(md).toContain("| `ca_o` | `accounts/o.yaml` | update (observe only) |  |  |");
+      expect(md).toContain("| `ca_p` | `accounts/p.yaml` | update (waits until unpaused) | `ca_p-x` → `ca_p-y` |  |");
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("escapes control characters from file names in text output, so a name cannot forge a plan line", () => {
+    const repo = new GitRepo("plan-escape");
+    try {
+      repo.commit("base");
+      const forged = "x.yaml\nrelease   ca_prod  accounts/prod.yaml\x1b[2K";
+      repo.write(`accounts/${forged}.yaml`, "id: ca_e\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\n");
+      const r = runCli(["plan", "--base", "base"], { cwd: repo.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("adopt     ca_e  accounts/x.yaml\\x0arelease   ca_prod  accounts/prod.yaml\\x1b[2K.yaml\nPlan (base → working tree): 1 to adopt, 0 to update, 0 to release, 0 unchanged.\n");
+      repo.write(`accounts/${forged}.yaml`, "id: ca_e\ntoolkit: github\nuserId: u\nauthScheme: OAUTH2\ncolour: blue\n");
+      const v = runCli(["validate"], { cwd: repo.dir });
+      expect(v.stdout.split("\n")[0]).toBe('accounts/x.yaml\\x0arelease   ca_prod  accounts/prod.yaml\\x1b[2K.yaml:5:1 colour: unknown field "colour"');
+    } finally {
+      repo.cleanup();
     }
   });
 

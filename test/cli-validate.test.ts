@@ -119,11 +119,32 @@ describe("connected-accounts validate", () => {
     expect(lines).toContain("two.yaml:1:1 id: account ca_two is already declared in dup.yaml");
   });
 
-  it("exits 1 when the accounts folder does not exist", () => {
+  it("exits 2 when the accounts folder does not exist, saying where it was looked for", () => {
     const r = validate(["--dir", "nowhere"], valid.dir);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain("nowhere:1:1 the accounts folder does not exist");
-    expect(r.stdout).toMatch(/1 error in 0 files\n$/);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("connected-accounts validate: the accounts folder nowhere (given with --dir) does not exist: create it, or name the folder holding your account files with --dir or --stack\n");
+  });
+
+  it("reports every problem in one round: cross-file rules also run on a file with other problems", () => {
+    const repo = new GitRepo("validate-round");
+    try {
+      repo.write("accounts/first.yaml", "id: ca_one\ntoolkit: github\nuserId: team\nalias: shared\nauthScheme: OAUTH2\n");
+      // A literal secret, and the alias of first.yaml.
+      repo.write("accounts/second.yaml", `id: ca_two\ntoolkit: github\nuserId: team\nalias: shared\nauthScheme: BEARER_TOKEN\ncredentials:\n  token: ${LITERAL_SECRET}\n`);
+      // An unknown field, and the id of first.yaml.
+      repo.write("accounts/third.yaml", "id: ca_one\ntoolkit: slack\nuserId: team\nauthScheme: OAUTH2\ncolour: blue\n");
+      const r = validate(["--format", "json"], repo.dir);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).errors.map((e: { file: string; line: number; field: string }) => [e.file, e.line, e.field])).toEqual([
+        ["accounts/second.yaml", 4, "alias"],
+        ["accounts/second.yaml", 7, "credentials.token"],
+        ["accounts/third.yaml", 1, "id"],
+        ["accounts/third.yaml", 5, "colour"],
+      ]);
+    } finally {
+      repo.cleanup();
+    }
   });
 
   it("bounds file references by the working directory outside a git repository", () => {
@@ -147,7 +168,7 @@ describe("connected-accounts validate", () => {
       expect(r.stdout).toBe("");
       expect(r.stderr).toMatch(/usage: connected-accounts validate/);
     }
-    expect(validate(["--format", "yaml"], valid.dir).stderr).toMatch(/^unknown format "yaml" \(use text, json\)/);
+    expect(validate(["--format", "yaml"], valid.dir).stderr).toMatch(/^connected-accounts validate: unknown format "yaml" \(use text, json\)/);
   });
 
   it("never prints a secret: not a literal one from a file, not one a reference points to", () => {

@@ -33,15 +33,21 @@ interface Step {
 interface Workflow {
   on: Record<string, unknown>;
   permissions: Record<string, string>;
-  jobs: Record<string, { steps: Step[] }>;
+  jobs: Record<string, { env?: Record<string, string>; steps: Step[] }>;
 }
 
-function workflow(name: string): { text: string; wf: Workflow; steps: Step[] } {
+function workflow(name: string): { text: string; wf: Workflow; steps: Step[]; env: Record<string, string> } {
   const text = fs.readFileSync(path.join(WORKFLOWS, name), "utf8");
   const wf = parse(text) as Workflow;
   const jobs = Object.values(wf.jobs);
   expect(jobs).toHaveLength(1);
-  return { text, wf, steps: jobs[0].steps };
+  return { text, wf, steps: jobs[0].steps, env: jobs[0].env ?? {} };
+}
+
+/** validate and plan read the stack pulumi deploys (its accountsDir) from PULUMI_STACK. */
+function expectStackForEveryStep(env: Record<string, string>, steps: Step[]): void {
+  expect(env.PULUMI_STACK).toBe("${{ vars.PULUMI_STACK }}");
+  for (const s of steps) expect(s.env?.PULUMI_STACK, s.name).toBeUndefined();
 }
 
 const stepUsing = (steps: Step[], action: string) => steps.find((s) => s.uses?.split("@")[0] === action);
@@ -95,7 +101,9 @@ function expectPulumiStep(steps: Step[], command: string): Step {
 }
 
 describe("pull-request workflow", () => {
-  const { wf, steps } = workflow("pull-request.yml");
+  const { wf, steps, env } = workflow("pull-request.yml");
+
+  it("validates and plans the stack it previews", () => expectStackForEveryStep(env, steps));
 
   it("runs on pull requests with read access to contents and write access to pull requests only", () => {
     expect(Object.keys(wf.on)).toEqual(["pull_request"]);
@@ -129,7 +137,9 @@ describe("pull-request workflow", () => {
 });
 
 describe("apply workflow", () => {
-  const { wf, steps } = workflow("apply.yml");
+  const { wf, steps, env } = workflow("apply.yml");
+
+  it("validates the stack it applies", () => expectStackForEveryStep(env, steps));
 
   it("runs pulumi up on pushes to main, after validation", () => {
     expect(wf.on.push).toEqual({ branches: ["main"] });

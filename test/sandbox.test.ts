@@ -472,6 +472,21 @@ describe("connected-accounts sandbox (the command)", () => {
     }
   });
 
+  it("refuses a seed file it cannot use, naming the file, the line and the field", async () => {
+    const dir = fs.mkdtempSync(path.join(projectRoot, "test/.work/seed-"));
+    try {
+      const file = path.join(dir, "seed.yaml");
+      fs.writeFileSync(file, "accounts:\n  - id: ca_x\n    toolkit: notion\n    userId: u\n    authScheme: OAUTH3\n");
+      const child = runCli(["--port", "0", "--seed", file]);
+      const out = collect(child);
+      const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+      expect(code).toBe(2);
+      expect(out.stderr()).toMatch(/^connected-accounts sandbox: test\/\.work\/seed-\w+\/seed\.yaml:5 accounts\[0\]\.authScheme: unknown auth scheme "OAUTH3" \(use one of OAUTH2, /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a bad flag with a message and exit code 2", async () => {
     const child = runCli(["--port", "eighty"]);
     const out = collect(child);

@@ -29,3 +29,14 @@ export const NON_SECRET_FIELDS: readonly string[] = [
 export function isNonSecretField(key: string): boolean {
   return NON_SECRET_FIELDS.includes(key);
 }
+
+/**
+ * Composio keeps the scheme an account was connected with: the words `pulumi preview` refuses a
+ * scheme change with, and `plan` flags it with before review.
+ */
+export function authSchemeChangeRefused(id: string, from: string, to: string): { message: string; fix: string } {
+  return {
+    message: `connected account ${id}: authScheme cannot change from ${from} to ${to}; Composio keeps the scheme an account was connected with`,
+    fix: "put back the recorded scheme, or connect a new account with the new scheme and point the file at its id",
+  };
+}

@@ -1,14 +1,17 @@
 import type { AccountFile } from "./account";
 import type { AccountProblem } from "./problem";
 
+/** What the cross-file rules read of a file: present also for files with other problems. */
+export type FleetEntry = Pick<AccountFile, "file" | "id" | "toolkit" | "userId" | "alias" | "locate">;
+
 /**
  * Rules across files, checked before anything is registered: one file per account id, and an alias
  * used once per (userId, toolkit), the scope in which Composio enforces uniqueness.
  */
-export function checkFleet(accounts: readonly AccountFile[]): AccountProblem[] {
+export function checkFleet(accounts: readonly FleetEntry[]): AccountProblem[] {
   const problems: AccountProblem[] = [];
-  const byId = new Map<string, AccountFile>();
-  const byAlias = new Map<string, AccountFile>();
+  const byId = new Map<string, FleetEntry>();
+  const byAlias = new Map<string, FleetEntry>();
   for (const a of accounts) {
     const first = byId.get(a.id);
     if (first) {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AccountFile } from "./account";
-import { checkFleet } from "./fleet";
+import { checkFleet, type FleetEntry } from "./fleet";
 import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
@@ -32,6 +32,7 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
   const display = (p: string) => path.relative(displayBase, p) || p;
   const problems: AccountProblem[] = [];
   const accounts: AccountFile[] = [];
+  const fleet: FleetEntry[] = [];
   const dir = path.resolve(opts.dir);
   if (!fs.existsSync(dir)) {
     return { accounts, files: 0, problems: [{ file: display(dir), line: 1, column: 1, field: "", message: "the accounts folder does not exist", fix: "create it, or set connected-accounts:accountsDir (or --dir) to the folder holding your account files" }] };
@@ -66,8 +67,9 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     const checked = accountFromBytes(shown, file, bytes, opts.repoRoot);
     problems.push(...checked.problems);
     if (checked.account) accounts.push(checked.account);
+    if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
-  problems.push(...checkFleet(accounts));
+  problems.push(...checkFleet(fleet));
   return { accounts, problems: sortProblems(problems), files: files.length };
 }
 
@@ -93,7 +95,7 @@ export function tooLarge(shown: string, size: number): AccountProblem {
  * One file's bytes → a validated account or its problems: decoding, parsing and validation shared
  * by the working tree and by files read from a git revision.
  */
-export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Array, repoRoot: string): { account?: AccountFile; problems: AccountProblem[] } {
+export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Array, repoRoot: string): ReturnType<typeof validateAccount> {
   let text: string;
   try {
     text = UTF8.decode(bytes);

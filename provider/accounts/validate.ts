@@ -3,6 +3,7 @@ import * as path from "node:path";
 import schema from "../schema/account.schema.json";
 import type { AccountFile, CredentialRef, CredentialSpec } from "./account";
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
+import type { FleetEntry } from "./fleet";
 import type { ParsedFile } from "./parse";
 import type { AccountProblem } from "./problem";
 
@@ -15,9 +16,10 @@ function schemaValidator() {
 /**
  * Checks one parsed file against the shipped JSON Schema and the rules a schema cannot say well
  * (literal secrets, schemes PATCH refuses), and turns it into an AccountFile.
- * `repoRoot` bounds `file:` references.
+ * `repoRoot` bounds `file:` references. `fleetEntry` is there whenever the fields the cross-file
+ * rules read are sound, even in a file with other problems, so one round reports every problem.
  */
-export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; problems: AccountProblem[] } {
+export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; fleetEntry?: FleetEntry; problems: AccountProblem[] } {
   const problem = (field: (string | number)[], message: string, fix: string): AccountProblem => ({
     file: parsed.file,
     ...parsed.locate(field),
@@ -52,25 +54,34 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
       }
     }
   }
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems) };
   const specs: Record<string, CredentialSpec> = {};
   for (const [key, value] of Object.entries(credentials)) specs[key] = toSpec(value);
-  return {
-    problems,
-    account: {
-      file: parsed.file,
-      path: parsed.path,
-      id: doc.id as string,
-      toolkit: doc.toolkit as string,
-      userId: doc.userId as string,
-      alias: doc.alias as string | undefined,
-      authScheme: scheme,
-      manage: (doc.manage as "full" | "observe" | undefined) ?? "full",
-      paused: (doc.paused as boolean | undefined) ?? false,
-      credentials: specs,
-      locate: parsed.locate,
-    },
+  const account: AccountFile = {
+    file: parsed.file,
+    path: parsed.path,
+    id: doc.id as string,
+    toolkit: doc.toolkit as string,
+    userId: doc.userId as string,
+    alias: doc.alias as string | undefined,
+    authScheme: scheme,
+    manage: (doc.manage as "full" | "observe" | undefined) ?? "full",
+    paused: (doc.paused as boolean | undefined) ?? false,
+    credentials: specs,
+    locate: parsed.locate,
   };
+  return { problems, account, fleetEntry: account };
+}
+
+const FLEET_FIELDS = ["id", "toolkit", "userId", "alias"] as const;
+
+/** The cross-file fields of a file with problems, when none of the problems is about them. */
+function fleetEntryOf(parsed: ParsedFile, doc: Record<string, unknown>, problems: readonly AccountProblem[]): FleetEntry | undefined {
+  if (problems.some((p) => (FLEET_FIELDS as readonly string[]).includes(p.field))) return undefined;
+  const [id, toolkit, userId, alias] = FLEET_FIELDS.map((f) => doc[f]);
+  if (typeof id !== "string" || typeof toolkit !== "string" || typeof userId !== "string") return undefined;
+  if (alias !== undefined && typeof alias !== "string") return undefined;
+  return { file: parsed.file, id, toolkit, userId, alias, locate: parsed.locate };
 }
 
 function toSpec(value: unknown): CredentialSpec {

@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import { describeRef, type AccountFile, type CredentialSpec } from "../accounts/account";
-import { isNonSecretField } from "../accounts/fields";
+import { authSchemeChangeRefused, isNonSecretField } from "../accounts/fields";
+import type { AccountProblem } from "../accounts/problem";
 
 /**
  * adopt: the account comes under management; release: its file is gone, so it is no longer managed
@@ -29,6 +30,14 @@ export interface CredentialChange {
 const SETTINGS = ["toolkit", "userId", "authScheme", "manage", "paused"] as const;
 export type Setting = (typeof SETTINGS)[number];
 
+/**
+ * When the change takes effect, for changes that do not simply apply at the next `up`:
+ * observe: from now on the account is only read, nothing is written and Composio is left as it is;
+ * paused: nothing is sent while the account is paused, its changes wait until it is unpaused;
+ * unpaused: unpausing applies what the file declares, including what changed while it was paused.
+ */
+export type Lifecycle = "observe" | "paused" | "unpaused";
+
 export interface AccountChange {
   id: string;
   /** The file at the head (the base file for a release), relative to the working directory. */
@@ -43,12 +52,15 @@ export interface AccountChange {
   credentials: Record<CredentialChangeKind, string[]>;
   /** The same keys as `credentials`, with what each reference was and becomes, sorted by key. */
   credentialDetails: CredentialChange[];
+  lifecycle?: Lifecycle;
 }
 
 export interface ReviewPlan {
   summary: Record<PlanAction, number>;
   /** Every account of either side, sorted by file then id. */
   accounts: AccountChange[];
+  /** Changes `pulumi preview` will refuse (an auth scheme changed on the same id), at the head file. */
+  refused: AccountProblem[];
 }
 
 /** `display` turns an account into the path shown to the user. */
@@ -58,9 +70,14 @@ export function compareAccounts(allBase: readonly AccountFile[], allHead: readon
   const baseById = new Map(base.map((a) => [a.id, a]));
   const headIds = new Set(head.map((a) => a.id));
   const accounts: AccountChange[] = [];
+  const refused: AccountProblem[] = [];
   for (const h of head) {
     const b = baseById.get(h.id);
     accounts.push(b ? compareOne(b, h, display) : adopt(h, display(h)));
+    if (b && b.authScheme !== h.authScheme) {
+      const { message, fix } = authSchemeChangeRefused(h.id, b.authScheme, h.authScheme);
+      refused.push({ file: display(h), ...h.locate(["authScheme"]), field: "authScheme", message, fix });
+    }
   }
   for (const b of base) {
     if (!headIds.has(b.id)) accounts.push({ id: b.id, file: display(b), action: "release", credentials: emptyCredentials(), credentialDetails: [] });
@@ -68,16 +85,29 @@ export function compareAccounts(allBase: readonly AccountFile[], allHead: readon
   accounts.sort((x, y) => x.file.localeCompare(y.file) || x.id.localeCompare(y.id));
   const summary = { adopt: 0, update: 0, release: 0, unchanged: 0 };
   for (const a of accounts) summary[a.action]++;
-  return { summary, accounts };
+  return { summary, accounts, refused };
 }
 
 /** An observed account is only read: its alias and credentials are never sent, so they intend nothing. */
 function asApplied(a: AccountFile): AccountFile {
-  return a.manage === "observe" ? { ...a, alias: undefined, credentials: {} } : a;
+  return a.manage === "observe" ? asObserved(a) : a;
+}
+
+function asObserved(a: AccountFile): AccountFile {
+  return { ...a, alias: undefined, credentials: {} };
+}
+
+function lifecycleOf(b: AccountFile | undefined, h: AccountFile): Lifecycle | undefined {
+  if (h.paused) return "paused";
+  if (b?.paused) return "unpaused";
+  if (h.manage === "observe" && b?.manage !== "observe") return "observe";
+  return undefined;
 }
 
 function adopt(h: AccountFile, file: string): AccountChange {
   const change: AccountChange = { id: h.id, file, action: "adopt", credentials: emptyCredentials(), credentialDetails: [] };
+  const lifecycle = lifecycleOf(undefined, h);
+  if (lifecycle) change.lifecycle = lifecycle;
   if (h.alias !== undefined) change.alias = { from: null, to: h.alias };
   for (const key of Object.keys(h.credentials).sort()) {
     const spec = h.credentials[key];
@@ -88,7 +118,9 @@ function adopt(h: AccountFile, file: string): AccountChange {
   return change;
 }
 
-function compareOne(b: AccountFile, h: AccountFile, display: (a: AccountFile) => string): AccountChange {
+function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string): AccountChange {
+  // Switching to observe stops writing: what the base declared is left in Composio as it is, not removed.
+  const b = h.manage === "observe" ? asObserved(before) : before;
   const change: AccountChange = { id: h.id, file: display(h), action: "unchanged", credentials: emptyCredentials(), credentialDetails: [] };
   if (path.resolve(b.path) !== path.resolve(h.path)) change.movedFrom = display(b);
   const fromAlias = b.alias ?? null;
@@ -110,7 +142,11 @@ function compareOne(b: AccountFile, h: AccountFile, display: (a: AccountFile) =>
     change.credentialDetails.push(detail);
   }
   const changed = change.alias || change.settings || change.credentialDetails.length > 0;
-  if (changed) change.action = "update";
+  if (changed) {
+    change.action = "update";
+    const lifecycle = lifecycleOf(b, h);
+    if (lifecycle) change.lifecycle = lifecycle;
+  }
   return change;
 }
 

@@ -1,6 +1,7 @@
 /**
- * Command-line flags: the one boundary where argv becomes typed options. Every flag takes a value
- * (`--dir accounts` or `--dir=accounts`) except `--help`; anything else is a usage error, exit 2.
+ * Command-line flags: the one boundary where argv becomes typed options, so every command words
+ * its usage errors the same way. Flags take a value (`--dir accounts` or `--dir=accounts`) except
+ * `--help` and a command's switches (`--force`); anything else is a usage error, exit 2.
  */
 
 /** A mistake in how the command was called: exit code 2, with the usage text when it would help. */
@@ -11,13 +12,20 @@ export class UsageError extends Error {
   }
 }
 
-export interface ParsedFlags<K extends string> {
+export interface ParsedFlags<K extends string, S extends string = never> {
+  /** The last value of each flag given. */
   values: Partial<Record<K, string>>;
+  /** Every value of each flag given, in order (`--toolkit a --toolkit b`). */
+  lists: Partial<Record<K, string[]>>;
+  /** The switches given. */
+  switches: Set<S>;
   help: boolean;
 }
 
-export function parseFlags<K extends string>(argv: readonly string[], names: readonly K[]): ParsedFlags<K> {
+export function parseFlags<K extends string, S extends string = never>(argv: readonly string[], names: readonly K[], switchNames: readonly S[] = []): ParsedFlags<K, S> {
   const values: Partial<Record<K, string>> = {};
+  const lists: Partial<Record<K, string[]>> = {};
+  const switches = new Set<S>();
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -27,8 +35,13 @@ export function parseFlags<K extends string>(argv: readonly string[], names: rea
     }
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf("=");
-    const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)) as K;
-    if (!names.includes(name)) throw new UsageError(`unknown option "--${name}"`);
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (switchNames.includes(name as S)) {
+      if (eq !== -1) throw new UsageError(`option --${name} takes no value`);
+      switches.add(name as S);
+      continue;
+    }
+    if (!names.includes(name as K)) throw new UsageError(`unknown option "--${name}"`);
     let value: string | undefined;
     if (eq !== -1) {
       value = arg.slice(eq + 1);
@@ -38,9 +51,10 @@ export function parseFlags<K extends string>(argv: readonly string[], names: rea
       i++;
     }
     if (value === "") throw new UsageError(`option --${name} needs a value`);
-    values[name] = value;
+    values[name as K] = value;
+    (lists[name as K] ??= []).push(value);
   }
-  return { values, help };
+  return { values, lists, switches, help };
 }
 
 /** Checks a `--format` value against the formats a command supports. */
@@ -48,4 +62,24 @@ export function parseFormat<F extends string>(value: string | undefined, formats
   if (value === undefined) return fallback;
   if (!formats.includes(value as F)) throw new UsageError(`unknown format "${value}" (use ${formats.join(", ")})`);
   return value as F;
+}
+
+/**
+ * Runs a command's body, turning a UsageError into the one shape every command prints:
+ * `connected-accounts <command>: <what is wrong>`, the usage text when it helps, exit 2.
+ */
+export async function withUsage(command: string, usage: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`connected-accounts ${command}: ${err.message}\n${err.showUsage ? `\n${usage}\n` : ""}`);
+    return 2;
+  }
+}
+
+/** Prints the usage text for `--help`, exit 0. */
+export function printHelp(usage: string): number {
+  process.stdout.write(`${usage}\n`);
+  return 0;
 }

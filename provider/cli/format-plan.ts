@@ -2,7 +2,10 @@
  * Renders a ReviewPlan for people (text), machines (JSON) and pull requests (Markdown). Pure: the
  * plan holds reference descriptions and non-secret literals only, so nothing here can leak a secret.
  */
-import type { AccountChange, CredentialChange, CredentialChangeKind, PlanAction, ReviewPlan } from "./account-changes";
+import type { AccountProblem } from "../accounts/problem";
+import type { AccountChange, CredentialChange, CredentialChangeKind, Lifecycle, PlanAction, ReviewPlan } from "./account-changes";
+import { formatProblemText, problemsToJson, type ProblemsJson } from "./format-problems";
+import { terminalSafe } from "./terminal-text";
 
 /** First line of the pull-request comment: the workflow finds its own comment again by it. */
 export const PLAN_COMMENT_MARKER = "<!-- connected-accounts-plan -->";
@@ -10,6 +13,21 @@ export const PLAN_COMMENT_MARKER = "<!-- connected-accounts-plan -->";
 export const MAX_COMMENT_CHARS = 65_536;
 
 const KINDS: readonly CredentialChangeKind[] = ["added", "changed", "removed"];
+
+/** What each lifecycle means for the change, in full (text, details) and short (table cell). */
+const LIFECYCLE: Record<Lifecycle, { full: string; short: string }> = {
+  observe: { full: "only read from now on: nothing is written, Composio is left as it is", short: "observe only" },
+  paused: { full: "paused: nothing is sent; these changes wait until it is unpaused", short: "waits until unpaused" },
+  unpaused: { full: "unpausing applies these changes and any made while it was paused", short: "applies on unpause" },
+};
+
+/** Base problems shown in a Markdown comment; the rest are counted. */
+const MAX_BASE_PROBLEMS_SHOWN = 20;
+
+/** A problem of the base revision, and whether the change fixes it. */
+export interface BaseProblem extends AccountProblem {
+  status: "fixed" | "still present";
+}
 
 export interface PlanJson {
   summary: Record<PlanAction, number>;
@@ -21,10 +39,15 @@ export interface PlanJson {
     alias?: { from: string | null; to: string | null };
     settings?: AccountChange["settings"];
     credentials: Record<CredentialChangeKind, string[]>;
+    lifecycle?: Lifecycle;
   }[];
+  /** Changes `pulumi preview` will refuse; present only when there are some (then the exit code is 1). */
+  errors?: ProblemsJson["errors"];
+  /** Problems of the base revision and whether this change fixes them; present only when there are some. */
+  baseProblems?: (ProblemsJson["errors"][number] & { status: BaseProblem["status"] })[];
 }
 
-export function planToJson(plan: ReviewPlan): PlanJson {
+export function planToJson(plan: ReviewPlan, baseProblems: readonly BaseProblem[] = []): PlanJson {
   return {
     summary: plan.summary,
     accounts: plan.accounts.map((a) => ({
@@ -35,8 +58,15 @@ export function planToJson(plan: ReviewPlan): PlanJson {
       ...(a.alias && { alias: a.alias }),
       ...(a.settings && { settings: a.settings }),
       credentials: a.credentials,
+      ...(a.lifecycle && { lifecycle: a.lifecycle }),
     })),
+    ...(plan.refused.length > 0 && { errors: problemsToJson(plan.refused, 0).errors }),
+    ...(baseProblems.length > 0 && { baseProblems: baseProblemsToJson(baseProblems) }),
   };
+}
+
+export function baseProblemsToJson(problems: readonly BaseProblem[]): NonNullable<PlanJson["baseProblems"]> {
+  return problems.map(({ status, ...p }) => ({ ...problemsToJson([p], 0).errors[0], status }));
 }
 
 /** Where the comparison starts and ends, as the user named them. */
@@ -44,6 +74,10 @@ export interface PlanSides {
   base: string;
   /** undefined: the working tree. */
   head?: string;
+  /** The command that shows this plan in full, with the options the user gave (default: plan --base). */
+  command?: string;
+  /** Problems of the base revision, which the plan was made around. */
+  baseProblems?: readonly BaseProblem[];
 }
 
 export function summaryLine(plan: ReviewPlan): string {
@@ -57,18 +91,36 @@ function changedAccounts(plan: ReviewPlan): AccountChange[] {
 
 // ---- text ----
 
-/** One line per changed account, then the summary. */
+/**
+ * One line per changed account, the changes `pulumi preview` will refuse, the base's problems, then
+ * the summary. What the files control is escaped: it cannot forge a line.
+ */
 export function formatPlanText(plan: ReviewPlan, sides: PlanSides): string {
   const changed = changedAccounts(plan);
   const width = Math.max(0, ...changed.map((a) => a.id.length));
-  const lines = changed.map((a) => `${a.action.padEnd(9)} ${a.id.padEnd(width)}  ${a.file}${textDetails(a)}`);
-  lines.push(`Plan (${sides.base} → ${sides.head ?? "working tree"}): ${summaryLine(plan)}.`);
+  const lines = changed.map((a) => terminalSafe(`${a.action.padEnd(9)} ${a.id.padEnd(width)}  ${a.file}${textDetails(a)}`));
+  for (const p of plan.refused) lines.push(`refused: ${formatProblemText(p)}`);
+  for (const p of sides.baseProblems ?? []) lines.push(`${p.status} at the base: ${formatProblemText(p).split("\n")[0]}`);
+  const notes = [
+    plan.refused.length > 0 ? `; ${plan.refused.length} ${plan.refused.length === 1 ? "change" : "changes"} pulumi will refuse` : "",
+    baseProblemsNote(sides.baseProblems ?? [], "; "),
+  ].join("");
+  lines.push(terminalSafe(`Plan (${sides.base} → ${sides.head ?? "working tree"}): ${summaryLine(plan)}${notes}.`));
   return lines.join("\n") + "\n";
+}
+
+/** `, 2 problems of the base fixed by this change, 1 still present`; "" without base problems. */
+function baseProblemsNote(problems: readonly BaseProblem[], lead: string): string {
+  if (problems.length === 0) return "";
+  const fixed = problems.filter((p) => p.status === "fixed").length;
+  const still = problems.length - fixed;
+  return `${lead}${problems.length} ${problems.length === 1 ? "problem" : "problems"} of the base: ${fixed} fixed by this change, ${still} still present`;
 }
 
 function textDetails(a: AccountChange): string {
   if (a.action === "release") return ": no longer managed (the account is kept in Composio)";
   const parts: string[] = [];
+  if (a.lifecycle) parts.push(LIFECYCLE[a.lifecycle].full);
   if (a.movedFrom !== undefined) parts.push(`moved from ${a.movedFrom}`);
   if (a.alias) parts.push(`alias ${textAlias(a.alias.from)} → ${textAlias(a.alias.to)}`);
   for (const [name, v] of Object.entries(a.settings ?? {})) parts.push(`${name} ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`);
@@ -114,7 +166,8 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
   const footer =
     "\n_Releasing an account only stops managing it: the account is never deleted from Composio. " +
     "References are compared as written; no secret was read._\n";
-  if (changed.length === 0) return `${head}No account changes.\n${footer}`;
+  const warnings = markdownRefused(plan.refused) + markdownBaseProblems(sides.baseProblems ?? []);
+  if (changed.length === 0) return `${head}${warnings}No account changes.\n${footer}`;
 
   const tableHead = "| Account | File | Action | Alias | Credentials |\n| --- | --- | --- | --- | --- |\n";
   const rows = changed.map(tableRow);
@@ -127,10 +180,10 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
       detailsCut > 0 ? `the details of ${detailsCut} account${detailsCut === 1 ? "" : "s"}` : "",
     ].filter(Boolean).join(" and ");
     return `\n_Cut to fit GitHub's ${MAX_COMMENT_CHARS.toLocaleString("en-US")}-character comment limit: ${what} not shown. ` +
-      `Run ${inlineCode(`npx connected-accounts plan --base ${sides.base}`)} for the full plan._\n`;
+      `Run ${inlineCode(sides.command ?? `npx connected-accounts plan --base ${sides.base}`)} for the full plan._\n`;
   };
   // Room kept for the cut note, whose counts are known only at the end.
-  const budget = maxChars - head.length - footer.length - cutNote(changed.length, changed.length).length;
+  const budget = maxChars - head.length - warnings.length - footer.length - cutNote(changed.length, changed.length).length;
 
   let used = tableHead.length;
   let rowsShown = 0;
@@ -143,7 +196,26 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
   const complete = rowsShown === rows.length && detailsShown === details.length;
   let body = tableHead + rows.slice(0, rowsShown).join("");
   if (detailsShown > 0) body += detailsOpen + details.slice(0, detailsShown).join("") + detailsClose;
-  return head + body + (complete ? "" : cutNote(rows.length - rowsShown, details.length - detailsShown)) + footer;
+  return head + warnings + body + (complete ? "" : cutNote(rows.length - rowsShown, details.length - detailsShown)) + footer;
+}
+
+/** Changes `pulumi preview` will refuse, above everything else: a reviewer must not approve them. */
+function markdownRefused(refused: readonly AccountProblem[]): string {
+  if (refused.length === 0) return "";
+  const items = refused.map((p) => `> - ${tableCode(p.file)} line ${p.line}: ${escapeMarkdown(p.message)}. Fix: ${escapeMarkdown(p.fix)}.\n`);
+  return `> [!CAUTION]\n> **${refused.length} ${refused.length === 1 ? "change" : "changes"} \`pulumi preview\` will refuse:**\n${items.join("")}\n`;
+}
+
+function markdownBaseProblems(problems: readonly BaseProblem[]): string {
+  if (problems.length === 0) return "";
+  const items = problems.slice(0, MAX_BASE_PROBLEMS_SHOWN).map((p) => `- ${p.status}: ${inlineCode(`${p.file}:${p.line}`)} ${p.field ? `${inlineCode(p.field)} ` : ""}${escapeMarkdown(p.message)}\n`);
+  const more = problems.length > MAX_BASE_PROBLEMS_SHOWN ? `- and ${problems.length - MAX_BASE_PROBLEMS_SHOWN} more\n` : "";
+  return `**${baseProblemsNote(problems, "")}.** The plan compares what could be read at the base.\n\n${items.join("")}${more}\n`;
+}
+
+/** Text from the files outside a code span: no character may start Markdown or HTML. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/\r?\n|\r/g, " ").replace(/[\\`*_{}[\]()<>#+!|~&]/g, (c) => `\\${c}`);
 }
 
 function tableRow(a: AccountChange): string {
@@ -151,12 +223,14 @@ function tableRow(a: AccountChange): string {
   const credentials = KINDS.filter((k) => a.credentials[k].length > 0)
     .map((k) => `${k} ${a.credentials[k].map((key) => tableCode(key)).join(", ")}`)
     .join("; ");
-  return `| ${tableCode(a.id)} | ${tableCode(a.file)} | ${a.action} | ${alias} | ${credentials} |\n`;
+  const action = a.lifecycle ? `${a.action} (${LIFECYCLE[a.lifecycle].short})` : a.action;
+  return `| ${tableCode(a.id)} | ${tableCode(a.file)} | ${action} | ${alias} | ${credentials} |\n`;
 }
 
 /** The part of an account's change the table leaves out; "" when the table says it all. */
 function detailBlock(a: AccountChange): string {
   const items: string[] = [];
+  if (a.lifecycle) items.push(LIFECYCLE[a.lifecycle].full);
   if (a.movedFrom !== undefined) items.push(`moved from ${inlineCode(a.movedFrom)}`);
   for (const [name, v] of Object.entries(a.settings ?? {})) items.push(`${name}: ${inlineCode(JSON.stringify(v.from))} → ${inlineCode(JSON.stringify(v.to))}`);
   for (const d of a.credentialDetails) {

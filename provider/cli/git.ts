@@ -57,6 +57,15 @@ export async function resolveTree(repoRoot: string, rev: string): Promise<string
   }
 }
 
+/** One file's text at a tree (`path` repository-relative, `/`-separated), or undefined when it is not there. */
+export async function readFileAtTree(repoRoot: string, tree: string, path: string): Promise<string | undefined> {
+  try {
+    return await git(repoRoot, ["cat-file", "blob", `${tree}:${path}`]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every file under `dir` (repository-relative; "" for the root) in `tree`. */
 export async function listTree(repoRoot: string, tree: string, dir: string): Promise<TreeEntry[]> {
   const out = await git(repoRoot, ["ls-tree", "-r", "-l", "-z", tree, "--", dir === "" ? "." : dir]);

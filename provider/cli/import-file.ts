@@ -50,7 +50,7 @@ export function importFilePath(account: RemoteAccount): string {
  */
 export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOptions): string {
   const scheme = account.authScheme as AuthScheme;
-  const credentialKeys = opts.manage === "full" && PATCHABLE_SCHEMES.includes(scheme) ? account.credentialKeys : [];
+  const credentialKeys = placeholderKeys(account, opts.manage);
   const header = [
     ...(opts.schemaRef ? [`# yaml-language-server: $schema=${opts.schemaRef}`] : []),
     `# Imported by connected-accounts import. ${nextStep(scheme, opts.manage, credentialKeys.length > 0)}`,
@@ -75,6 +75,11 @@ export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOp
   }
   doc.contents = root;
   return `${header.join("\n")}\n${doc.toString({ lineWidth: 0 })}`;
+}
+
+/** The credential fields written as `{ todo: ... }` placeholders: only where credentials can be managed. */
+export function placeholderKeys(account: RemoteAccount, manage: ManageMode): string[] {
+  return manage === "full" && PATCHABLE_SCHEMES.includes(account.authScheme as AuthScheme) ? account.credentialKeys : [];
 }
 
 function nextStep(scheme: AuthScheme, manage: ManageMode, hasCredentials: boolean): string {

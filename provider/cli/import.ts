@@ -6,15 +6,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import type { ManageMode } from "../accounts/account";
 import { aliasScope, declaredAccounts, type Declared } from "../accounts/declared-ids";
 import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import { apiSettings, DEFAULTS } from "../settings";
-import { parseFormat, UsageError } from "./flags";
-import { cannotImport, importFilePath, renderImportedAccount } from "./import-file";
-import { locateWorkspace } from "./workspace";
+import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
+import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
+import { checkStackHint, locateWorkspace } from "./workspace";
 
 /** The connected-account statuses Composio documents; anything else is a typo that would silently match nothing. */
 const STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
@@ -36,7 +35,8 @@ accounts can be managed from here. Credentials come out as { todo: ... } placeho
 The API key is read from COMPOSIO_API_KEY only (a flag would show it in ps); the API from
 COMPOSIO_BASE_URL (default https://backend.composio.dev).
 
-  --dir        folder to write into (default: ${DEFAULTS.accountsDir}/ at the repository root, like validate and plan)
+  --stack      write into the stack's accountsDir (default: PULUMI_STACK, if set)
+  --dir        folder to write into (default: the stack's accountsDir, else ${DEFAULTS.accountsDir}/ at the project root, like validate and plan)
   --toolkit    only these toolkit slugs, comma separated
   --user-id    only these user ids, comma separated
   --status     only these statuses, comma separated (${STATUSES.join(", ")})
@@ -51,6 +51,7 @@ Exit code: 0 done, 1 API error, 2 usage error or no API key.`;
 
 interface ImportOptions {
   dir: string | undefined;
+  stack: string | undefined;
   filter: AccountFilter;
   manage: ManageMode;
   force: boolean;
@@ -65,27 +66,26 @@ export interface ImportReport {
   total: number;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let options: ImportOptions | "help";
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`connected-accounts import: ${err.message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+/** What the text report adds for people: whether any written file still holds placeholders. */
+interface ImportOutcome {
+  report: ImportReport;
+  placeholders: number;
+}
+
+export function run(argv: string[]): Promise<number> {
+  return withUsage("import", USAGE, async () => {
+    const options = parseOptions(argv);
+    return options === "help" ? printHelp(USAGE) : importAccounts(options);
+  });
+}
+
+async function importAccounts(options: ImportOptions): Promise<number> {
   const settings = apiSettings(() => undefined, process.env);
   if (!settings.apiKey) {
-    process.stderr.write(
-      "connected-accounts import: no Composio API key: export COMPOSIO_API_KEY=<project API key> (it is read from the environment only, never from a flag)\n",
-    );
-    return 2;
+    throw new UsageError("no Composio API key: export COMPOSIO_API_KEY=<project API key> (it is read from the environment only, never from a flag)", false);
   }
-  const ws = await locateWorkspace(options.dir);
+  const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
+  checkStackHint(ws);
   // The whole project counts, not only --dir: a second file for an id or an alias fails validation.
   const declared = declaredAccounts(ws.accountsDir, path.join(ws.projectRoot, DEFAULTS.accountsDir));
 
@@ -101,44 +101,23 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const display = (p: string) => path.relative(ws.cwd, p) || p;
-  const report = writeAccountFiles(remote, declared, ws.accountsDir, options, display);
-  process.stdout.write(options.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatReportText(report, options.manage));
+  const outcome = writeAccountFiles(remote, declared, ws.accountsDir, options, display);
+  process.stdout.write(options.format === "json" ? `${JSON.stringify(outcome.report, null, 2)}\n` : formatReportText(outcome));
   return 0;
 }
 
 function parseOptions(argv: string[]): ImportOptions | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dir: { type: "string" },
-        toolkit: { type: "string", multiple: true },
-        "user-id": { type: "string", multiple: true },
-        status: { type: "string", multiple: true },
-        observe: { type: "boolean" },
-        force: { type: "boolean" },
-        "page-size": { type: "string" },
-        format: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    // parseArgs explains at length (positionals after `--`, ...); its first sentence says it.
-    throw new UsageError((err instanceof Error ? err.message : String(err)).split(". ")[0]);
-  }
-  if (values.help) return "help";
-  if (values.dir === "") throw new UsageError("option --dir needs a value");
-  const statuses = list("--status", values.status);
+  const { values, lists, switches, help } = parseFlags(argv, ["stack", "dir", "toolkit", "user-id", "status", "page-size", "format"], ["observe", "force"]);
+  if (help) return "help";
+  const statuses = list("--status", lists.status);
   const unknown = statuses?.find((s) => !STATUSES.includes(s));
   if (unknown !== undefined) throw new UsageError(`unknown status "${unknown}" (use ${STATUSES.join(", ")})`);
   return {
     dir: values.dir,
-    filter: { toolkits: list("--toolkit", values.toolkit), userIds: list("--user-id", values["user-id"]), statuses },
-    manage: values.observe ? "observe" : "full",
-    force: values.force ?? false,
+    stack: values.stack,
+    filter: { toolkits: list("--toolkit", lists.toolkit), userIds: list("--user-id", lists["user-id"]), statuses },
+    manage: switches.has("observe") ? "observe" : "full",
+    force: switches.has("force"),
     pageSize: pageSize(values["page-size"]),
     format: parseFormat(values.format, FORMATS, "text"),
   };
@@ -169,8 +148,9 @@ function writeAccountFiles(
   dir: string,
   options: ImportOptions,
   shown: (absolute: string) => string,
-): ImportReport {
+): ImportOutcome {
   const report: ImportReport = { written: [], skipped: [], total: remote.length };
+  let placeholders = 0;
   const schemaFile = findSchemaFile(dir);
   for (const account of remote) {
     const refused = cannotImport(account);
@@ -205,8 +185,9 @@ function writeAccountFiles(
     declared.ids.set(account.id, target);
     if (scope) declared.aliases.set(scope, target);
     report.written.push(shown(target));
+    placeholders += placeholderKeys(account, options.manage).length;
   }
-  return report;
+  return { report, placeholders };
 }
 
 /** The project's account schema, looked for from `dir` upwards, so editors can check the files. */
@@ -226,14 +207,16 @@ function isSymlink(p: string): boolean {
   }
 }
 
-function formatReportText(report: ImportReport, manage: ManageMode): string {
+function formatReportText({ report, placeholders }: ImportOutcome): string {
   const lines = [
     ...report.written.map((p) => `wrote ${p}`),
     ...report.skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
     `${report.total} ${report.total === 1 ? "account" : "accounts"} listed: ${report.written.length} written, ${report.skipped.length} skipped`,
   ];
-  if (report.written.length > 0 && manage === "full") {
-    lines.push("next: replace each todo placeholder with where its value lives (or delete its line), then run connected-accounts validate");
+  if (placeholders > 0) {
+    lines.push(`next: replace each of the ${placeholders} todo placeholder${placeholders === 1 ? "" : "s"} with where its value lives (or delete its line), then run connected-accounts validate`);
+  } else if (report.written.length > 0) {
+    lines.push("next: run connected-accounts validate, then commit the files");
   }
   return `${lines.join("\n")}\n`;
 }

@@ -2,6 +2,9 @@
  * `connected-accounts <command>`: the command-line edge. Each command is a module exporting
  * `run(argv): Promise<number>` (the exit code); this file only dispatches.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
@@ -12,17 +15,46 @@ const COMMANDS: Record<string, Command> = {
   demo: { summary: "try preview and apply against the local sandbox, with throwaway secrets (npm run demo)", load: () => import("./demo.js") },
 };
 
+function usage(): string {
+  const list = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join("\n");
+  return `usage: connected-accounts <command> [options]
+
+commands:
+${list}
+
+connected-accounts help <command> (or <command> --help) shows a command's options;
+connected-accounts --version prints the version.`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = name ? COMMANDS[name] : undefined;
-  if (!command) {
-    const list = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join("\n");
-    (name && name !== "--help" && name !== "-h" ? console.error : console.log)(
-      `${name && name !== "--help" && name !== "-h" ? `unknown command "${name}"\n\n` : ""}usage: connected-accounts <command> [options]\n\ncommands:\n${list}`,
-    );
-    return name && name !== "--help" && name !== "-h" ? 2 : 0;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    const topic = name === "help" ? rest[0] : undefined;
+    if (topic !== undefined && COMMANDS[topic]) return (await COMMANDS[topic].load()).run(["--help"]);
+    if (topic !== undefined) return unknownCommand(topic);
+    console.log(usage());
+    return 0;
   }
-  return (await command.load()).run(rest);
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`connected-accounts ${version()}`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  return command ? (await command.load()).run(rest) : unknownCommand(name);
+}
+
+function unknownCommand(name: string): number {
+  console.error(`connected-accounts: unknown command "${name}"\n\n${usage()}`);
+  return 2;
+}
+
+/** The package's version, from the package.json this file ships in (found upwards from here). */
+function version(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? "unknown";
+    if (path.dirname(dir) === dir) return "unknown";
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -7,17 +7,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LoadedAccounts } from "../accounts/load";
-import { formatProblem } from "../accounts/problem";
+import type { AccountProblem } from "../accounts/problem";
+import { DEFAULTS } from "../settings";
 import { compareAccounts } from "./account-changes";
-import { parseFlags, parseFormat, UsageError } from "./flags";
-import { formatPlanMarkdown, formatPlanText, planToJson, type PlanSides } from "./format-plan";
-import { problemsToJson } from "./format-problems";
-import { resolveTree } from "./git";
+import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
+import { baseProblemsToJson, formatPlanMarkdown, formatPlanText, planToJson, type BaseProblem, type PlanSides } from "./format-plan";
+import { formatProblemText, problemsToJson } from "./format-problems";
+import { readFileAtTree, resolveTree } from "./git";
 import { startProgress, type Progress } from "./progress";
 import { loadAccountsAtRev } from "./rev-accounts";
-import { loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
+import { accountsDirIn } from "./stack";
+import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
-const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--dir <folder>] [--format text|markdown|json]
+const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json]
 
 Shows what a change to the account files intends for each account (adopt, update, release,
 unchanged), comparing the files at --base with --head (default: the working tree). References are
@@ -25,7 +27,9 @@ compared as written and never resolved: no secret and no network is needed.
 
   --base    git revision to compare from, e.g. origin/main
   --head    git revision to compare to (default: the working tree)
-  --dir     accounts folder (default: accounts/ at the repository root; relative to the working directory)
+  --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set)
+  --dir     accounts folder, relative to the working directory (default: the stack's accountsDir,
+            else accounts/ at the project root)
   --format  text (default), markdown (a pull-request comment) or json
 
 Exit code: 0 (with or without changes), 1 invalid account files, 2 usage error.`;
@@ -35,61 +39,105 @@ const FORMATS = ["text", "markdown", "json"] as const;
 interface PlanOptions {
   base: string;
   head?: string;
+  stack?: string;
   dir?: string;
   format: (typeof FORMATS)[number];
 }
 
 function parseOptions(argv: string[]): PlanOptions | "help" {
-  const { values, help } = parseFlags(argv, ["base", "head", "dir", "format"]);
+  const { values, help } = parseFlags(argv, ["base", "head", "stack", "dir", "format"]);
   if (help) return "help";
   if (values.base === undefined) throw new UsageError("missing --base <rev> (the revision to compare with, e.g. origin/main)");
-  return { base: values.base, head: values.head, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
+  return { base: values.base, head: values.head, stack: values.stack, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  try {
+export function run(argv: string[]): Promise<number> {
+  return withUsage("plan", USAGE, async () => {
     const options = parseOptions(argv);
-    if (options === "help") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    return await plan(options);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(err.showUsage ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
-    return 2;
-  }
+    return options === "help" ? printHelp(USAGE) : plan(options);
+  });
 }
 
 async function plan(options: PlanOptions): Promise<number> {
-  const ws = await locateWorkspace(options.dir);
+  const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
+  checkStackHint(ws);
   if (!ws.inGit) throw new UsageError(`plan compares git revisions, but ${ws.cwd} is not inside a git repository`, false);
-  const dir = path.relative(ws.repoRoot, ws.accountsDir);
-  if (dir === ".." || dir.startsWith(`..${path.sep}`) || path.isAbsolute(dir)) throw new UsageError(`the accounts folder ${ws.accountsDir} is outside the repository ${ws.repoRoot}`, false);
+  repoRelative(ws, ws.accountsDir);
 
   // Both revisions are checked before reading either, so a typo in --head is reported at once.
   const baseRev = { rev: options.base, tree: await treeOf(ws, options.base, "--base") };
   const headRev = options.head === undefined ? undefined : { rev: options.head, tree: await treeOf(ws, options.head, "--head") };
-  const base = await readRev(ws, dir, baseRev);
-  const head = headRev ? await readRev(ws, dir, headRev) : readWorkingTree(ws);
-  const problems = [...base.problems, ...head.problems];
-  if (problems.length > 0) {
-    const files = base.files + head.files;
+  const base = await readRev(ws, baseRev);
+  const head = headRev ? await readRev(ws, headRev) : readWorkingTree(ws);
+  const baseProblems = compareProblems(ws, base.problems, head.problems);
+  // Only the head decides: a change that fixes a broken base must be able to pass.
+  if (head.problems.length > 0) {
     if (options.format === "json") {
-      process.stdout.write(`${JSON.stringify(problemsToJson(problems, files), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...problemsToJson(head.problems, head.files), ...(baseProblems.length > 0 && { baseProblems: baseProblemsToJson(baseProblems) }) }, null, 2)}\n`);
     } else {
-      process.stderr.write(`${problems.map(formatProblem).join("\n")}\n` +
-        `${problems.length} error${problems.length === 1 ? "" : "s"}: the plan needs valid account files on both sides\n`);
+      const n = head.problems.length;
+      const already = baseProblems.filter((p) => p.status === "still present").length;
+      const base = already === 0 ? "" : ` (${already} already at the base)`;
+      process.stderr.write(`${head.problems.map(formatProblemText).join("\n")}\n${n} error${n === 1 ? "" : "s"} at ${options.head ?? "the working tree"}${base}: the plan needs valid account files at the head\n`);
     }
     return 1;
   }
 
   const result = compareAccounts(base.accounts, head.accounts, (a) => path.relative(ws.cwd, a.path));
-  const sides: PlanSides = { base: options.base, head: options.head };
-  if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result), null, 2)}\n`);
+  const sides: PlanSides = { base: options.base, head: options.head, command: fullPlanCommand(options), baseProblems };
+  if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result, baseProblems), null, 2)}\n`);
   else if (options.format === "markdown") process.stdout.write(formatPlanMarkdown(result, sides));
   else process.stdout.write(formatPlanText(result, sides));
-  return 0;
+  return result.refused.length > 0 ? 1 : 0;
+}
+
+/**
+ * Each problem of the base, and whether the head still has it: the same file (by its path in the
+ * repository), field and message.
+ */
+function compareProblems(ws: Workspace, base: readonly AccountProblem[], head: readonly AccountProblem[]): BaseProblem[] {
+  const key = (p: AccountProblem) => JSON.stringify([repoPathOf(ws, p.file), p.field, p.message]);
+  const still = new Set(head.map(key));
+  return base.map((p) => ({ ...p, status: still.has(key(p)) ? "still present" : "fixed" }));
+}
+
+/** A shown path (`rev:path` for a revision, else relative to the working directory) → repository-relative. */
+function repoPathOf(ws: Workspace, shown: string): string {
+  const revPath = /^[^:]+:(.+)$/.exec(shown);
+  if (revPath && !fs.existsSync(path.resolve(ws.cwd, shown))) return revPath[1];
+  return path.relative(ws.repoRoot, path.resolve(ws.cwd, shown)).split(path.sep).join("/");
+}
+
+/** The command for the full plan, with the options the user gave (not --format), for the cut note. */
+function fullPlanCommand(options: PlanOptions): string {
+  const args = ["--base", options.base];
+  if (options.head !== undefined) args.push("--head", options.head);
+  if (options.stack !== undefined) args.push("--stack", options.stack);
+  if (options.dir !== undefined) args.push("--dir", options.dir);
+  return ["npx", "connected-accounts", "plan", ...args.map(shellWord)].join(" ");
+}
+
+/** A word as a POSIX shell reads it back unchanged. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./~^-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Repository-relative with `/`; a folder outside the repository cannot be read from git. */
+function repoRelative(ws: Workspace, dir: string): string {
+  const rel = path.relative(ws.repoRoot, dir);
+  if (rel === ".." || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) throw new UsageError(`the accounts folder ${dir} is outside the repository ${ws.repoRoot}`, false);
+  return rel.split(path.sep).join("/");
+}
+
+/**
+ * The accounts folder at a revision: --dir as given; with a stack, what that revision's stack file
+ * said, so moving the folder and its setting in one change reads as a move, not as releases.
+ */
+async function accountsDirAt(ws: Workspace, tree: string): Promise<string> {
+  if (ws.accountsDirFrom === "--dir" || ws.stack === undefined) return repoRelative(ws, ws.accountsDir);
+  const stackFile = path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/");
+  const setting = accountsDirIn(await readFileAtTree(ws.repoRoot, tree, stackFile));
+  return repoRelative(ws, path.resolve(ws.projectRoot, setting ?? DEFAULTS.accountsDir));
 }
 
 async function treeOf(ws: Workspace, rev: string, flag: string): Promise<string> {
@@ -100,10 +148,10 @@ async function treeOf(ws: Workspace, rev: string, flag: string): Promise<string>
   return tree;
 }
 
-async function readRev(ws: Workspace, dir: string, { rev, tree }: { rev: string; tree: string }): Promise<LoadedAccounts> {
+async function readRev(ws: Workspace, { rev, tree }: { rev: string; tree: string }): Promise<LoadedAccounts> {
   let progress: Progress | undefined;
   const loaded = await loadAccountsAtRev(
-    { repoRoot: ws.repoRoot, projectRoot: ws.projectRoot, rev, tree, dir: dir.split(path.sep).join("/") },
+    { repoRoot: ws.repoRoot, projectRoot: ws.projectRoot, rev, tree, dir: await accountsDirAt(ws, tree) },
     (_done, total) => (progress ??= startProgress(`reading ${rev}`, total)).tick(),
   );
   progress?.done();

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
-import { checkFleet } from "../accounts/fleet";
+import { checkFleet, type FleetEntry } from "../accounts/fleet";
 import { accountFromBytes, compareNames, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { listTree, readBlobs, type TreeEntry } from "./git";
@@ -33,6 +33,7 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
   const files = entries.filter((e) => isAccountFile(src.dir, e)).sort((a, b) => comparePaths(a.path, b.path));
   const problems: AccountProblem[] = [];
   const accounts: AccountFile[] = [];
+  const fleet: FleetEntry[] = [];
 
   const links = await readBlobs(src.repoRoot, entries.filter((e) => e.mode === SYMLINK_MODE).map((e) => e.oid));
   const targets = new Map<string, TreeEntry | { problem: string; fix: string }>();
@@ -58,8 +59,9 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
     const checked = accountFromBytes(shown, path.join(src.repoRoot, ...file.path.split("/")), contents.get(target.oid)!, src.projectRoot);
     problems.push(...checked.problems);
     if (checked.account) accounts.push(checked.account);
+    if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
-  problems.push(...checkFleet(accounts));
+  problems.push(...checkFleet(fleet));
   return { accounts, problems: sortProblems(problems), files: files.length };
 }
 

@@ -1,53 +1,38 @@
 /**
  * `connected-accounts validate`: every check that needs no network and no secret (schema, literal
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
- * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error.
+ * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
  */
-import { parseFlags, parseFormat, UsageError } from "./flags";
+import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { loadWorkspaceAccounts, locateWorkspace } from "./workspace";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
-const USAGE = `usage: connected-accounts validate [--dir <folder>] [--format text|json]
+const USAGE = `usage: connected-accounts validate [--stack <name>] [--dir <folder>] [--format text|json]
 
 Checks every account file without network access or secrets.
 
-  --dir     accounts folder (default: accounts/ at the repository root; relative to the working directory)
+  --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set)
+  --dir     accounts folder, relative to the working directory (default: the stack's accountsDir,
+            else accounts/ at the project root)
   --format  text (default) or json: {"ok", "files", "errors": [{"file", "line", "column", "field", "message", "fix"}]}
 
-Exit code: 0 valid, 1 problems found, 2 usage error.`;
+Exit code: 0 valid, 1 problems found, 2 usage error or no accounts folder.`;
 
 const FORMATS = ["text", "json"] as const;
 
-interface ValidateOptions {
-  dir?: string;
-  format: (typeof FORMATS)[number];
-}
-
-function parseOptions(argv: string[]): ValidateOptions | "help" {
-  const { values, help } = parseFlags(argv, ["dir", "format"]);
-  if (help) return "help";
-  return { dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
-}
-
-export async function run(argv: string[]): Promise<number> {
-  let options: ValidateOptions | "help";
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const ws = await locateWorkspace(options.dir);
-  const loaded = loadWorkspaceAccounts(ws, "checking account files");
-  process.stdout.write(
-    options.format === "json"
-      ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`
-      : formatProblemsText(loaded.problems, loaded.files),
-  );
-  return loaded.problems.length === 0 ? 0 : 1;
+export function run(argv: string[]): Promise<number> {
+  return withUsage("validate", USAGE, async () => {
+    const { values, help } = parseFlags(argv, ["stack", "dir", "format"]);
+    if (help) return printHelp(USAGE);
+    const format = parseFormat(values.format, FORMATS, "text");
+    const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
+    requireAccountsDir(ws);
+    const loaded = loadWorkspaceAccounts(ws, "checking account files");
+    process.stdout.write(
+      format === "json"
+        ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`
+        : formatProblemsText(loaded.problems, loaded.files),
+    );
+    return loaded.problems.length === 0 ? 0 : 1;
+  });
 }

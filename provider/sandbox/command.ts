@@ -1,18 +1,19 @@
 /**
- * `connected-accounts sandbox`: the local stand-in API, seeded from the account files, so the project
- * can be tried end to end (the dev stack points at it) without a Composio project.
+ * `connected-accounts sandbox`: the local stand-in API, seeded from the account files (and, with
+ * `--seed`, accounts no file declares yet), so the project can be tried end to end (the dev stack
+ * points at it, `import` can be tried against it) without a Composio project.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { locateWorkspace } from "../cli/workspace";
-import { seedFromAccountsDir } from "./seed";
+import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
+import { checkStackHint, locateWorkspace } from "../cli/workspace";
+import { SeedFileError, seedFromAccountsDir, seedFromFile } from "./seed";
 import { startSandbox, type Sandbox } from "./server";
+import type { SandboxAccountSeed } from "./store";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
 const DEFAULT_PORT = 8787;
 const DEFAULT_API_KEY = "sandbox-demo-key";
-const DEFAULT_ACCOUNTS_DIR = "accounts";
 
 const USAGE = `usage: connected-accounts sandbox [options]
 
@@ -23,47 +24,52 @@ options:
   --state FILE      keep the accounts in FILE across restarts (default: in memory)
   --rate-limit N    allow N requests per minute, then answer 429 (default: no limit)
   --api-key KEY     the API key clients must send (default ${DEFAULT_API_KEY})
-  --accounts DIR    seed one account per account file in DIR (default ${DEFAULT_ACCOUNTS_DIR})`;
+  --stack NAME      seed from the stack's accountsDir (default: PULUMI_STACK, if set)
+  --accounts DIR    seed one account per account file in DIR (default: the stack's accountsDir,
+                    else accounts/ at the project root)
+  --seed FILE       also hold the accounts FILE lists, which no account file declares (to try
+                    connected-accounts import), e.g. examples/sandbox-seed.yaml`;
 
 interface SandboxFlags {
   port: number;
   statePath?: string;
   requestsPerMinute?: number;
   apiKey: string;
-  /** undefined: the project's accounts/ folder. */
+  stack?: string;
+  /** undefined: the stack's or the project's accounts folder. */
   accountsDir?: string;
-  accountsDirGiven: boolean;
+  seedFile?: string;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let flags: SandboxFlags | "help";
-  try {
-    flags = readFlags(argv);
-  } catch (err) {
-    console.error(`connected-accounts sandbox: ${describeUsageError(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (flags === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  // Like validate and plan: the project's accounts/ from any folder of the project, and `file:`
+export function run(argv: string[]): Promise<number> {
+  return withUsage("sandbox", USAGE, async () => {
+    const flags = readFlags(argv);
+    return flags === "help" ? printHelp(USAGE) : serve(flags);
+  });
+}
+
+async function serve(flags: SandboxFlags): Promise<number> {
+  // Like validate and plan: the project's accounts from any folder of the project, and `file:`
   // references bounded by the project root.
-  const ws = await locateWorkspace(flags.accountsDir);
+  const ws = await locateWorkspace({ dir: flags.accountsDir, stack: flags.stack });
+  checkStackHint(ws);
   if (!fs.existsSync(ws.accountsDir)) {
-    if (flags.accountsDirGiven) {
-      console.error(`connected-accounts sandbox: the accounts folder ${ws.accountsDir} does not exist\n\n${USAGE}`);
-      return 2;
-    }
-    console.error(`no ${DEFAULT_ACCOUNTS_DIR}/ folder here: starting without accounts (seed some with --accounts DIR)`);
+    if (ws.accountsDirFrom !== "default") throw new UsageError(`the accounts folder ${ws.accountsDir} does not exist`);
+    console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --accounts DIR or --seed FILE)`);
   }
-  const seeds = fs.existsSync(ws.accountsDir) ? seedFromAccountsDir(ws.accountsDir, ws.projectRoot) : [];
+  const seeds = new Map<string, SandboxAccountSeed>();
+  for (const seed of fs.existsSync(ws.accountsDir) ? seedFromAccountsDir(ws.accountsDir, ws.projectRoot) : []) seeds.set(seed.id, seed);
+  if (flags.seedFile !== undefined) {
+    const extra = readSeedFile(flags.seedFile);
+    // The seed file says more (alias, status, credential fields) than a file-declared seed.
+    for (const seed of extra) seeds.set(seed.id, seed);
+  }
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
       port: flags.port,
       apiKey: flags.apiKey,
-      accounts: seeds,
+      accounts: [...seeds.values()],
       statePath: flags.statePath,
       rateLimit: flags.requestsPerMinute ? { requests: flags.requestsPerMinute, windowMs: 60_000 } : undefined,
       log: (line) => console.log(line),
@@ -92,44 +98,35 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+function readSeedFile(file: string): SandboxAccountSeed[] {
+  if (!fs.existsSync(file)) throw new UsageError(`the seed file ${file} does not exist`, false);
+  try {
+    return seedFromFile(file, path.relative(process.cwd(), file) || file);
+  } catch (err) {
+    if (err instanceof SeedFileError) throw new UsageError(err.message, false);
+    throw err;
+  }
+}
+
 function readFlags(argv: string[]): SandboxFlags | "help" {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      port: { type: "string" },
-      state: { type: "string" },
-      "rate-limit": { type: "string" },
-      "api-key": { type: "string" },
-      accounts: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return "help";
-  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+  const { values, help } = parseFlags(argv, ["port", "state", "rate-limit", "api-key", "stack", "accounts", "seed"]);
+  if (help) return "help";
   const port = values.port === undefined ? DEFAULT_PORT : wholeNumber("--port", values.port, 0);
-  if (port > 65535) throw new Error(`--port must be at most 65535, not ${port}`);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, not ${port}`);
   const apiKey = values["api-key"] ?? DEFAULT_API_KEY;
-  if (apiKey.trim() === "") throw new Error("--api-key must not be empty");
-  if (values.state === "") throw new Error("--state needs a file name");
+  if (apiKey.trim() === "") throw new UsageError("--api-key must not be empty");
   return {
     port,
     statePath: values.state && path.resolve(values.state),
     requestsPerMinute: values["rate-limit"] === undefined ? undefined : wholeNumber("--rate-limit", values["rate-limit"], 1),
     apiKey,
-    accountsDir: values.accounts === undefined ? undefined : path.resolve(values.accounts),
-    accountsDirGiven: values.accounts !== undefined,
+    stack: values.stack,
+    accountsDir: values.accounts,
+    seedFile: values.seed && path.resolve(values.seed),
   };
 }
 
 function wholeNumber(flag: string, raw: string, min: number): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, not "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, not "${raw}"`);
   return Number(raw);
-}
-
-/** parseArgs explains its errors at length (about positionals after `--`); the first sentence says it. */
-function describeUsageError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS") ? message.split(". ")[0] : message;
 }

@@ -1,0 +1,111 @@
+/**
+ * The stack a command works for, so `validate`, `plan`, `import` and `sandbox` find the accounts
+ * where `pulumi up` on that stack finds them: `--stack NAME` (else `PULUMI_STACK`), read from the
+ * stack file Pulumi reads, `<stackConfigDir>/Pulumi.<NAME>.yaml` (stackConfigDir from Pulumi.yaml).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE } from "../settings";
+import { UsageError } from "./flags";
+
+/** The one stack setting the offline commands need. */
+const ACCOUNTS_DIR_KEY = `${CONFIG_NAMESPACE}:accountsDir`;
+/** Pulumi's own rule for stack names; it also keeps a name from walking out of the stack folder. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+export interface StackSettings {
+  /** As the user named it (`my-org/prod`). */
+  name: string;
+  /** Absolute path of the stack file. */
+  file: string;
+  /** `connected-accounts:accountsDir` as written, relative to the project root (or absolute). */
+  accountsDir?: string;
+}
+
+/**
+ * The named stack's settings. `explicit`: named with --stack, where a missing stack file is a
+ * mistake; a stack named by PULUMI_STACK may keep all its config in the backend, without a file.
+ */
+export function readStack(projectRoot: string, name: string, explicit: boolean): StackSettings {
+  // Pulumi names the file after the stack's own name, without organization or project.
+  const short = name.split("/").pop() ?? "";
+  if (!STACK_NAME.test(short) || short === "." || short === "..") {
+    throw new UsageError(`"${name}" is not a stack name (letters, digits, "-", "_" and "." only, optionally after "org/")`, false);
+  }
+  const dir = stackConfigDir(projectRoot);
+  const file = path.join(dir, `Pulumi.${short}.yaml`);
+  if (!fs.existsSync(file)) {
+    if (!explicit) return { name, file };
+    const known = stackFiles(dir).map((s) => s.name);
+    throw new UsageError(
+      `no stack file for --stack ${name}: ${path.relative(process.cwd(), file) || file} does not exist` +
+        (known.length > 0 ? ` (stacks here: ${known.join(", ")})` : ""),
+      false,
+    );
+  }
+  return { name, file, accountsDir: accountsDirOf(file) };
+}
+
+/** Every stack file of the project that sets accountsDir: the hint when the default folder is missing. */
+export function stacksSettingAccountsDir(projectRoot: string): StackSettings[] {
+  return stackFiles(stackConfigDir(projectRoot)).filter((s) => s.accountsDir !== undefined);
+}
+
+/** Pulumi.yaml's `stackConfigDir`, relative to the project root; the project root itself when unset. */
+function stackConfigDir(projectRoot: string): string {
+  const project = readYaml(path.join(projectRoot, "Pulumi.yaml"));
+  const dir = project?.stackConfigDir;
+  return typeof dir === "string" && dir !== "" ? path.resolve(projectRoot, dir) : projectRoot;
+}
+
+function stackFiles(dir: string): StackSettings[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^Pulumi\.(.+)\.ya?ml$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map((m) => {
+      const file = path.join(dir, m[0]);
+      return { name: m[1], file, accountsDir: accountsDirOf(file) };
+    });
+}
+
+function accountsDirOf(stackFile: string): string | undefined {
+  return accountsDirIn(readText(stackFile));
+}
+
+/** `connected-accounts:accountsDir` in a stack file's text (also one read from a git revision). */
+export function accountsDirIn(stackText: string | undefined): string | undefined {
+  const config = parseMapping(stackText)?.config;
+  const value = config && typeof config === "object" ? (config as Record<string, unknown>)[ACCOUNTS_DIR_KEY] : undefined;
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function readYaml(file: string): Record<string, unknown> | undefined {
+  return parseMapping(readText(file));
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A settings file as a mapping; one that cannot be parsed is treated as empty. */
+function parseMapping(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const data: unknown = parse(text);
+    return data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
