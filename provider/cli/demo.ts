@@ -34,6 +34,7 @@ import { DEFAULTS } from "../settings";
 import { formatAccountsTable } from "./demo/accounts-table";
 import { prepareDemoInputs } from "./demo/inputs";
 import { obtainPulumiCli } from "./demo/pulumi-cli";
+import { pinnedPulumiVersion } from "../pulumi-cli/version";
 import { StepRunner } from "./demo/steps";
 import { findRepoTopLevel } from "./git";
 import { findProjectRoot } from "./workspace";
@@ -170,13 +171,14 @@ async function runSteps(settings: DemoSettings, root: string, steps: StepRunner)
     heading("pulumi: skipped (--skip-pulumi)");
     return EXIT.ok;
   }
-  heading(`pulumi CLI: on PATH, else through the npm package pulumi (up to ${Math.round(settings.pulumiTimeoutMs / 1000)} s)`);
-  const pulumi = await obtainPulumiCli({ env: childEnv, timeoutMs: settings.pulumiTimeoutMs, signal: steps.signal });
+  const pinned = pinnedPulumiVersion(root);
+  heading(`pulumi CLI v${pinned}: on PATH, else built by npm run pulumi:cli, else through the npm package pulumi (up to ${Math.round(settings.pulumiTimeoutMs / 1000)} s)`);
+  const pulumi = await obtainPulumiCli({ env: childEnv, pinned, timeoutMs: settings.pulumiTimeoutMs, signal: steps.signal });
   if (steps.interrupted) return EXIT.interrupted;
   if ("unavailable" in pulumi) {
     console.log(
       `pulumi CLI not available (${pulumi.unavailable}): skipped pulumi preview/up; ${planRan ? "validate and plan" : "validate"} ran above. ` +
-        `Install it from ${INSTALL_URL} and run npm run demo again.`,
+        `Install it from ${INSTALL_URL} (or build it: npm run pulumi:cli) and run npm run demo again.`,
     );
     return EXIT.offline;
   }
@@ -184,9 +186,9 @@ async function runSteps(settings: DemoSettings, root: string, steps: StepRunner)
 }
 
 /** Step 4 with the CLI in hand: stack select, preview, up on the dev stack; stops at the first failure. */
-async function runPulumi(bin: string, from: "PATH" | "npm package", root: string, childEnv: NodeJS.ProcessEnv, settings: DemoSettings, steps: StepRunner): Promise<number> {
+async function runPulumi(bin: string, from: "PATH" | "cache" | "npm package", root: string, childEnv: NodeJS.ProcessEnv, settings: DemoSettings, steps: StepRunner): Promise<number> {
   const backendUrl = `file://${path.join(root, STATE_DIR)}`;
-  console.log(`using ${bin}${from === "npm package" ? " (from the npm package pulumi)" : ""}`);
+  console.log(`using ${bin}${from === "npm package" ? " (from the npm package pulumi)" : from === "cache" ? " (built by npm run pulumi:cli)" : ""}`);
   console.log(`with PULUMI_BACKEND_URL=${backendUrl} PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} (the dev stack's demo passphrase)`);
   if (settings.port !== DEFAULT_PORT) console.log(`note: the dev stack's baseUrl names port ${DEFAULT_PORT}, not ${settings.port}: pulumi will not reach this sandbox`);
   const pulumiEnv: NodeJS.ProcessEnv = {

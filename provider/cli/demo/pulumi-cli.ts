@@ -1,6 +1,7 @@
 /**
- * Finding the Pulumi CLI for the demo: a `pulumi` already on PATH, else the one Pulumi's official npm
- * launcher (the `pulumi` devDependency) resolves, downloading it on first use.
+ * Finding the Pulumi CLI for the demo: one of the pinned version or newer on PATH (never the npm
+ * launcher in node_modules/.bin, which only downloads), else one built by `npm run pulumi:cli`,
+ * else the one Pulumi's official npm launcher (the `pulumi` devDependency) downloads on first use.
  *
  * The launcher's resolve() runs the install script with execFileSync, which blocks its process's
  * timers, so it runs in a child process of its own: only then can the wait be bounded, and the child
@@ -9,11 +10,14 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { locatePulumiCli } from "../../pulumi-cli/locate";
 
-export type PulumiCli = { bin: string; from: "PATH" | "npm package" } | { unavailable: string };
+export type PulumiCli = { bin: string; from: "PATH" | "cache" | "npm package" } | { unavailable: string };
 
 export interface ObtainOptions {
   env: NodeJS.ProcessEnv;
+  /** The project's pinned version (package.json's `pulumi`). */
+  pinned: string;
   /** Bound on the whole download and install. */
   timeoutMs: number;
   /** Aborting kills the download at once (Ctrl-C). */
@@ -26,8 +30,8 @@ export interface ObtainOptions {
 const MAX_REASON_CHARS = 160;
 
 export async function obtainPulumiCli(opts: ObtainOptions): Promise<PulumiCli> {
-  const onPath = findOnPath("pulumi", opts.env.PATH);
-  if (onPath) return { bin: onPath, from: "PATH" };
+  const found = await locatePulumiCli(opts.pinned, opts.env);
+  if (found) return { bin: path.join(found.binDir, "pulumi"), from: found.from };
   let launcher: string;
   try {
     launcher = opts.launcher ?? require.resolve("pulumi/lib/resolve");
