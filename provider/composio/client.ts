@@ -1,10 +1,10 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
-import { isNonSecretField } from "../accounts/fields";
 import type { PatchBody } from "../plan/patch-plan";
 import type { ApiSettings } from "../settings";
-import { scrub, toComposioError, type ComposioError } from "./errors";
+import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
 import { Pacer } from "./pacer";
+import { displayUrl, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
 
 export interface AccountFilter {
@@ -60,14 +60,14 @@ export class ComposioClient {
   }
 
   async patchConnectedAccount(nanoid: string, body: PatchBody): Promise<PatchResult> {
-    const secrets = secretsOf(body, this.settings.apiKey);
+    const secrets = secretsOf(body, this.settings);
     const res = await this.send("PATCH", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secrets, body);
     const parsed = res as { id?: unknown; status?: unknown };
     return { id: typeof parsed.id === "string" ? parsed.id : nanoid, status: typeof parsed.status === "string" ? parsed.status : undefined };
   }
 
   async getConnectedAccount(nanoid: string): Promise<RemoteAccount> {
-    const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings.apiKey));
+    const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings));
     const account = toRemoteAccount(raw);
     if (!account) throw new Error(`Composio answered an unreadable account for ${nanoid}`);
     return account;
@@ -83,7 +83,7 @@ export class ComposioClient {
     add("statuses", filter.statuses);
     query.set("limit", String(limit));
     if (cursor) query.set("cursor", cursor);
-    const raw = await this.send("GET", `/api/v3/connected_accounts?${query}`, "(list)", secretsOf(undefined, this.settings.apiKey));
+    const raw = await this.send("GET", `/api/v3/connected_accounts?${query}`, "(list)", secretsOf(undefined, this.settings));
     return toAccountListPage(raw);
   }
 
@@ -113,7 +113,7 @@ export class ComposioClient {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
     const operation = method === "PATCH" ? "update" : "read";
-    const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
+    const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${describeNetworkError(err, this.settings)}`, secrets));
     return this.limiter.run(async () => {
       // One time budget for the whole call, retries included; it starts once the call may run.
       const signal = AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs);
@@ -209,11 +209,14 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
   return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
 }
 
-/** What must never appear in an error: the API key and every secret value sent (configuration fields may). */
-function secretsOf(body: PatchBody | undefined, apiKey: string | undefined): string[] {
-  const out: string[] = apiKey ? [apiKey] : [];
+/**
+ * What must never appear in an error: the API key, the base URL's user name and password, and every
+ * credential value sent, whatever its field (a value read from a reference is a secret even in a
+ * field such as `username`; a literal shown in the file anyway loses nothing by being masked).
+ */
+function secretsOf(body: PatchBody | undefined, settings: ApiSettings): string[] {
+  const out: string[] = [...(settings.apiKey ? [settings.apiKey] : []), ...urlCredentials(settings.baseUrl)];
   const val = body?.connection?.state.val ?? {};
-  for (const [key, v] of Object.entries(val)) if (typeof v === "string" && !isNonSecretField(key)) out.push(v);
+  for (const v of Object.values(val)) if (typeof v === "string") out.push(v);
   return out;
 }
-

@@ -1,0 +1,88 @@
+/**
+ * The client against a hostile or broken API (issue 15): a loopback server of the test's own
+ * echoes secrets in every encoding, streams without end, pages forever and asks for absurd waits.
+ * Each test asserts what a user would notice: the error text, the requests on the wire.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { PatchBody } from "../provider/plan/patch-plan";
+import { clientFor, HOSTILE_API_KEY, json, outcome, startHostileApi, type HostileApi } from "./support/hostile-api";
+
+const TOKEN = "tok<&>ünïcødé-Secret/42 x";
+const SHORT = "q7z";
+const USERNAME = "svc-reporting-bot";
+const body: PatchBody = { connection: { state: { authScheme: "BASIC", val: { password: TOKEN, api_key: SHORT, username: USERNAME } } } };
+
+/** The forms an echoing server writes, computed here independently of the code under test. */
+function encodings(secret: string): string[] {
+  const hex = (c: string) => [...c].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+  const goStyle = JSON.stringify(secret).replace(/[<>&]/g, hex).slice(1, -1);
+  const pythonStyle = JSON.stringify(secret).replace(/[^\x00-\x7f]/g, hex).slice(1, -1);
+  const b64 = (prefix: string) => Buffer.from(prefix + secret).toString("base64");
+  return [secret, goStyle, pythonStyle, pythonStyle.replace(/\\u([0-9a-f]{4})/g, (_, h: string) => `\\u${h.toUpperCase()}`), encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, "+"), b64(""), b64("a"), b64("ab")];
+}
+
+let api: HostileApi | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+describe("1. secrets echoed back never reach the user", () => {
+  it("a body without a string message is never printed: only the envelope's fields, scrubbed", async () => {
+    api = await startHostileApi((req, res) => json(res, 400, { error: { message: { echoed: req.body }, slug: "BadRequest", request_id: "req_1" }, sent: req.body }));
+    const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_echo", body));
+    expect(text).toContain("Composio could not update connected account ca_echo: HTTP 400 without an error message (the answer is not shown: it may quote what was sent)");
+    expect(text).toContain("slug: BadRequest, HTTP 400, request_id: req_1");
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(USERNAME);
+    expect(text).not.toContain("echoed");
+  });
+
+  it("a plain-text body quoting the request is not printed either", async () => {
+    api = await startHostileApi((req, res) => {
+      res.writeHead(502, { "content-type": "text/html" });
+      res.end(`<html>bad gateway: ${req.body}</html>`);
+    });
+    const text = await outcome(() => clientFor(api!.url, { maxRetries: "0" }).patchConnectedAccount("ca_echo", body));
+    expect(text).toContain("HTTP 502 without an error message");
+    expect(text).not.toContain("bad gateway");
+    expect(text).not.toContain(USERNAME);
+  });
+
+  it("JSON \\u escapes (Go and Python style), URL-encoding, base64 at any offset, an API-key prefix: all scrubbed from every field", async () => {
+    const forms = [...encodings(TOKEN), ...encodings(USERNAME), HOSTILE_API_KEY.slice(0, 10)];
+    api = await startHostileApi((_req, res) =>
+      json(res, 400, {
+        error: {
+          message: `rejected values: ${forms.join(" | ")}`,
+          slug: "Invalid",
+          request_id: `req ${HOSTILE_API_KEY.slice(0, 10)}`,
+          suggested_fix: `retry without ${encodings(TOKEN)[1]}`,
+          errors: forms,
+        },
+      }),
+    );
+    const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_echo", body));
+    expect(text).toMatch(/^Composio could not update connected account ca_echo: rejected values: \[secret\]/);
+    for (const form of forms) expect(text, form).not.toContain(form);
+    expect(text).not.toContain(HOSTILE_API_KEY.slice(0, 8));
+    expect(text).toContain("suggested fix: retry without [secret]");
+  });
+
+  it("a secret shorter than 4 characters quoted back withholds the field that quotes it", async () => {
+    api = await startHostileApi((_req, res) => json(res, 400, { error: { message: `api_key "${SHORT}" is not valid`, slug: "Invalid", request_id: "req_9" } }));
+    const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_echo", body));
+    expect(text).not.toContain(SHORT);
+    expect(text).toContain("Composio could not update connected account ca_echo: [withheld: it quotes a secret]");
+    expect(text).toContain("request_id: req_9");
+  });
+
+  it("a base URL's user name and password are masked in errors", async () => {
+    api = await startHostileApi((_req, res) => res.destroy());
+    const url = api.url.replace("http://", "http://deploy-user:b4s3-pa55word@");
+    const text = await outcome(() => clientFor(url, { maxRetries: "0" }).patchConnectedAccount("ca_echo", body));
+    expect(text).toContain("could not update connected account ca_echo at http://***@127.0.0.1:");
+    expect(text).not.toContain("b4s3-pa55word");
+    expect(text).not.toContain("deploy-user");
+  });
+});
