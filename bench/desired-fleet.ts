@@ -2,7 +2,6 @@
  * Desired state from account files, the way the Pulumi program computes it (load → resolve → toDesired),
  * with the fleet's env and config values injected instead of read from the process.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "../provider/accounts/load";
 import { formatProblem, type AccountProblem } from "../provider/accounts/problem";
@@ -19,8 +18,6 @@ export function referenceSources(secrets: FleetSecrets): ReferenceSources {
   return {
     env: secrets.env,
     config: (key) => secrets.config[key],
-    readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
-    realPath: (p) => fs.realpathSync(p),
     repoRoot: PROJECT_ROOT,
   };
 }

@@ -4,7 +4,6 @@
  * registered, so nothing is sent to Composio.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
@@ -32,8 +31,6 @@ for (const account of loaded.accounts) {
   const { resolved, problems: refProblems } = resolveCredentials(account, {
     env: process.env,
     config,
-    readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
-    realPath: (p) => fs.realpathSync(p),
     repoRoot: projectRoot,
   });
   if (account.paused && refProblems.length > 0) {

@@ -28,6 +28,22 @@ export const DEFAULTS = {
   refreshBatchWindowMs: 25,
 } as const;
 
+/**
+ * Bounds on what the outside world (a file, an API answer) may make this tool hold or wait for.
+ * Not stack settings: each is far above any legitimate use and exists to fail clearly instead of
+ * exhausting memory or time.
+ */
+export const LIMITS = {
+  /** A PEM key or a service-account JSON is a few KiB; 64 KiB leaves room without letting `/dev/zero` in. */
+  maxSecretFileBytes: 64 * 1024,
+  /** A list page of 1,000 accounts is under 1 MiB; anything larger is not an answer to our request. */
+  maxResponseBytes: 1024 * 1024,
+  /** 1,000 pages of 100 accounts: ten times the largest project we know of; more means the cursor loops. */
+  maxListPages: 1_000,
+  /** The longest a rate-limit window can plausibly be; a header asking for longer is ignored. */
+  maxRateWindowMs: 60 * 60_000,
+} as const;
+
 export interface ApiSettings {
   baseUrl: string;
   apiKey?: string;

@@ -5,6 +5,7 @@ import { checkFleet } from "./fleet";
 import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
+import { fileReferenceProblems } from "../references/resolve";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -65,7 +66,10 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     }
     const checked = accountFromBytes(shown, file, bytes, opts.repoRoot);
     problems.push(...checked.problems);
-    if (checked.account) accounts.push(checked.account);
+    if (checked.account) {
+      accounts.push(checked.account);
+      problems.push(...fileReferenceProblems(checked.account, opts.repoRoot));
+    }
   }
   problems.push(...checkFleet(accounts));
   return { accounts, problems: sortProblems(problems), files: files.length };

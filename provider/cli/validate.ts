@@ -3,6 +3,8 @@
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
  * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error.
  */
+import { sortProblems } from "../accounts/problem";
+import { committedSecretProblems } from "./committed-secrets";
 import { parseFlags, parseFormat, UsageError } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 import { loadWorkspaceAccounts, locateWorkspace } from "./workspace";
@@ -44,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ws = await locateWorkspace(options.dir);
   const loaded = loadWorkspaceAccounts(ws, "checking account files");
+  loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts))]);
   process.stdout.write(
     options.format === "json"
       ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`
