@@ -86,3 +86,39 @@ describe("1. secrets echoed back never reach the user", () => {
     expect(text).not.toContain("deploy-user");
   });
 });
+
+describe("6. response bodies are capped", () => {
+  it("a 200 that streams forever fails that account with a clear error", async () => {
+    let sent = 0;
+    api = await startHostileApi((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = Buffer.alloc(64 * 1024, "a");
+      const pump = () => {
+        while (!res.destroyed && sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      res.write('{"id":"');
+      pump();
+    });
+    const text = await outcome(() => clientFor(api!.url).getConnectedAccount("ca_stream"));
+    expect(text).toBe(`could not read connected account ca_stream at ${api.url}: the answer was larger than 1048576 bytes, far more than any answer to this request: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API?`);
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("a huge error body fails the same way, with a Content-Length or without", async () => {
+    for (const withLength of [true, false]) {
+      api = await startHostileApi((_req, res) => {
+        const big = Buffer.alloc(3 * 1024 * 1024, "e");
+        res.writeHead(400, withLength ? { "content-length": String(big.length) } : {});
+        res.end(big);
+      });
+      const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_big", body));
+      expect(text).toMatch(/^could not update connected account ca_big at http:\/\/127\.0\.0\.1:\d+: the answer was larger than 1048576 bytes/);
+      await api.close();
+      api = undefined;
+    }
+  });
+});

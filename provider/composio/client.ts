@@ -1,6 +1,6 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
 import type { PatchBody } from "../plan/patch-plan";
-import type { ApiSettings } from "../settings";
+import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
 import { Pacer } from "./pacer";
@@ -44,6 +44,8 @@ export class ComposioClient {
       connect: { timeout: settings.connectTimeoutMs },
       headersTimeout: settings.requestTimeoutMs,
       bodyTimeout: settings.requestTimeoutMs,
+      // An answer that never ends (or a 700 MB error page) must fail this account, not exhaust memory.
+      maxResponseSize: LIMITS.maxResponseBytes,
     });
     const { maxRetries, retryBaseMs, retryBudgetMs } = settings;
     this.dispatcher = new RetryAgent(pool, {
@@ -205,6 +207,7 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
     return `no answer within ${settings.requestTimeoutMs} ms (connected-accounts:requestTimeoutMs); the API may be down`;
   }
   if (e.code === "UND_ERR_CONNECT_TIMEOUT") return `could not connect within ${settings.connectTimeoutMs} ms (connected-accounts:connectTimeoutMs)`;
+  if (e.code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") return `the answer was larger than ${LIMITS.maxResponseBytes} bytes, far more than any answer to this request: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API?`;
   if (e.code === "ECONNREFUSED") return "connection refused: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) right?";
   return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
 }
