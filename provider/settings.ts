@@ -40,6 +40,8 @@ export const LIMITS = {
   maxResponseBytes: 1024 * 1024,
   /** 1,000 pages of 100 accounts: ten times the largest project we know of; more means the cursor loops. */
   maxListPages: 1_000,
+  /** A refresh asks for at most 1,000 ids at once, which fit one page; more pages mean the API ignores the filter. */
+  maxBatchListPages: 10,
   /** The longest a rate-limit window can plausibly be; a header asking for longer is ignored. */
   maxRateWindowMs: 60 * 60_000,
 } as const;

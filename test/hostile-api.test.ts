@@ -3,9 +3,13 @@
  * echoes secrets in every encoding, streams without end, pages forever and asks for absurd waits.
  * Each test asserts what a user would notice: the error text, the requests on the wire.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { BatchedReader } from "../provider/composio/batched-reader";
 import type { PatchBody } from "../provider/plan/patch-plan";
-import { clientFor, HOSTILE_API_KEY, json, outcome, startHostileApi, type HostileApi } from "./support/hostile-api";
+import { GitRepo } from "./support/git-repo";
+import { clientFor, HOSTILE_API_KEY, json, outcome, runCliAsync, startHostileApi, type HostileApi } from "./support/hostile-api";
 
 const TOKEN = "tok<&>ünïcødé-Secret/42 x";
 const SHORT = "q7z";
@@ -119,6 +123,56 @@ describe("6. response bodies are capped", () => {
       expect(text).toMatch(/^could not update connected account ca_big at http:\/\/127\.0\.0\.1:\d+: the answer was larger than 1048576 bytes/);
       await api.close();
       api = undefined;
+    }
+  });
+});
+
+describe("7. a list that never ends", () => {
+  const page = (req: { url: string }, next: (cursor: string | null) => string) => {
+    const cursor = new URL(req.url, "http://x").searchParams.get("cursor");
+    return { items: [{ id: `ca_${cursor ?? "first"}`, status: "ACTIVE", toolkit: { slug: "github" }, user_id: "u" }], next_cursor: next(cursor) };
+  };
+
+  it("a cursor that comes back ends the walk with an error, after one round", async () => {
+    api = await startHostileApi((req, res) => json(res, 200, page(req, (c) => (c === "B" ? "A" : c === "A" ? "B" : "A"))));
+    const text = await outcome(() => clientFor(api!.url).listAll({}));
+    expect(text).toBe(`Composio's list of connected accounts does not end: cursor "A" came back after 3 pages; nothing was changed, try again later or report it to Composio`);
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it("endless fresh cursors stop at the page limit", async () => {
+    api = await startHostileApi((req, res) => json(res, 200, page(req, (c) => `c${Number((c ?? "c0").slice(1)) + 1}`)));
+    const text = await outcome(() => clientFor(api!.url).listAll({}));
+    expect(text).toBe(`Composio's list of connected accounts did not end after 1000 pages (the limit); nothing was changed, narrow the request (filters, a larger page size) or report it to Composio`);
+    expect(api.requests).toHaveLength(1000);
+  });
+
+  it("a refresh's batched read gives up on an endless list after a few pages and reads each account by itself", async () => {
+    api = await startHostileApi((req, res) => {
+      if (req.url.startsWith("/api/v3/connected_accounts?")) return json(res, 200, { items: [], next_cursor: `n${api!.requests.length}` });
+      json(res, 200, { id: req.url.split("/").pop(), status: "ACTIVE", alias: "a", toolkit: { slug: "github" }, user_id: "u" });
+    });
+    const client = clientFor(api.url);
+    const reader = new BatchedReader(client, 100, 5);
+    const [a, b] = await Promise.all([reader.read("ca_one"), reader.read("ca_two")]);
+    await client.close();
+    expect([a?.id, b?.id]).toEqual(["ca_one", "ca_two"]);
+    expect(api.requests.filter((r) => r.url.includes("?"))).toHaveLength(10);
+    expect(api.requests).toHaveLength(12);
+  });
+
+  it("import stops with exit 1 and the error, instead of paging forever", async () => {
+    api = await startHostileApi((req, res) => json(res, 200, page(req, () => "same")));
+    const repo = new GitRepo("import-endless");
+    try {
+      repo.write("Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\n");
+      fs.mkdirSync(path.join(repo.dir, "accounts"));
+      const r = await runCliAsync(["import"], { cwd: repo.dir, env: { COMPOSIO_API_KEY: HOSTILE_API_KEY, COMPOSIO_BASE_URL: api.url } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`connected-accounts import: Composio's list of connected accounts does not end: cursor "same" came back after 2 pages; nothing was changed, try again later or report it to Composio\n`);
+      expect(api.requests).toHaveLength(2);
+    } finally {
+      repo.cleanup();
     }
   });
 });

@@ -4,6 +4,7 @@ import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
 import { Pacer } from "./pacer";
+import { CursorTrail } from "./paging";
 import { displayUrl, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
 
@@ -95,12 +96,13 @@ export class ComposioClient {
    */
   async listAll(filter: AccountFilter, pageSize = 100, onPage?: (page: AccountListPage) => void): Promise<RemoteAccount[]> {
     const all: RemoteAccount[] = [];
+    const trail = new CursorTrail();
     let cursor: string | undefined;
     do {
       const page = await this.listConnectedAccounts(filter, cursor, pageSize);
       all.push(...page.items);
       onPage?.(page);
-      cursor = page.nextCursor ?? undefined;
+      cursor = trail.next(page.nextCursor);
     } while (cursor);
     return all;
   }

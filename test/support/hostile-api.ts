@@ -2,10 +2,12 @@
  * A loopback HTTP server of the test's own, answering whatever the test says: the hostile or broken
  * API the client must survive. Records every request as it arrived on the wire.
  */
+import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ComposioClient } from "../../provider/composio/client";
 import { apiSettings } from "../../provider/settings";
+import { CLI, type CliResult } from "./git-repo";
 
 export interface SeenRequest {
   method: string;
@@ -67,4 +69,16 @@ export async function outcome(run: () => Promise<unknown>): Promise<string> {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/**
+ * Runs the compiled CLI without blocking this process, so a loopback server of the test can answer
+ * it (`runCli` waits synchronously).
+ */
+export function runCliAsync(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: "utf8" }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
