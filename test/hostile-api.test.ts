@@ -176,3 +176,72 @@ describe("7. a list that never ends", () => {
     }
   });
 });
+
+describe("8. every wait inside the request's time budget; absurd values ignored", () => {
+  const account = (id: string) => ({ id, status: "ACTIVE", toolkit: { slug: "github" }, user_id: "u" });
+  /** Answers with the next headers of the script (the last one repeats). */
+  const scripted = (script: Record<string, string>[]) =>
+    startHostileApi((req, res) => json(res, 200, account("ca_w"), script[Math.min(api!.requests.length - 1, script.length - 1)]));
+  const budget = { retryBudgetMs: "1000", requestTimeoutMs: "1000" };
+
+  it("a 600 s window fails the request at once with a clear error instead of waiting past its 2 s budget", async () => {
+    api = await scripted([{ "x-ratelimit-remaining": "0" }, { "x-ratelimit-remaining": "9" }, { "x-ratelimit-remaining": "0", "x-ratelimit-window-size": "600s" }]);
+    const client = clientFor(api.url, budget);
+    for (let i = 0; i < 3; i++) await client.getConnectedAccount("ca_w");
+    const started = Date.now();
+    const text = await outcome(() => client.getConnectedAccount("ca_w"));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(text).toBe("could not read connected account ca_w: the API's rate limit asks to wait 600 s, past this request's time budget (connected-accounts:retryBudgetMs); run again once the limit has reset");
+    expect(api.requests).toHaveLength(3);
+    await client.close();
+  });
+
+  it("a window of days is treated as absent: no wait at all", async () => {
+    api = await scripted([{ "x-ratelimit-remaining": "0" }, { "x-ratelimit-remaining": "9" }, { "x-ratelimit-remaining": "0", "x-ratelimit-window-size": "172800s" }]);
+    const client = clientFor(api.url, budget);
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) await client.getConnectedAccount("ca_w");
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(api.requests).toHaveLength(5);
+    await client.close();
+  });
+
+  it("Retry-After: -30 is treated as absent: retries back off instead of hammering the API", async () => {
+    let n = 0;
+    api = await startHostileApi((_req, res) => (++n <= 3 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": "-30" }) : json(res, 200, { id: "ca_r", status: "ACTIVE" })));
+    const client = clientFor(api.url, { retryBaseMs: "100" });
+    expect(await outcome(() => client.patchConnectedAccount("ca_r", body))).toBe("ok");
+    const gaps = api.requests.slice(1).map((r, i) => r.at - api!.requests[i].at);
+    // Backoff steps of 100, 200, 400 ms, each waited at least half.
+    expect(gaps[0]).toBeGreaterThanOrEqual(45);
+    expect(gaps[1]).toBeGreaterThanOrEqual(95);
+    expect(gaps[2]).toBeGreaterThanOrEqual(195);
+    await client.close();
+  });
+
+  it("an absurd Retry-After (years, or a date decades away) is treated as absent: the request still succeeds, soon", async () => {
+    for (const retryAfter of ["999999999", new Date(Date.now() + 40 * 365 * 86_400_000).toUTCString()]) {
+      let n = 0;
+      api = await startHostileApi((_req, res) => (++n === 1 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": retryAfter }) : json(res, 200, { id: "ca_r", status: "ACTIVE" })));
+      const client = clientFor(api.url);
+      const started = Date.now();
+      expect(await outcome(() => client.patchConnectedAccount("ca_r", body))).toBe("ok");
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await client.close();
+      await api.close();
+      api = undefined;
+    }
+  });
+
+  it("a retry that would start past the budget is not waited for: the user reads the 429 instead of a timeout", async () => {
+    api = await startHostileApi((_req, res) => json(res, 429, { error: { message: "Rate limit exceeded", slug: "RateLimited" } }, { "retry-after": "1" }));
+    const client = clientFor(api.url, budget);
+    const started = Date.now();
+    const text = await outcome(() => client.patchConnectedAccount("ca_r", body));
+    // Waited once (1 s, inside the 2 s budget); a second wait would end past it, so it is not started.
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(text).toContain("Composio could not update connected account ca_r: Rate limit exceeded\n  slug: RateLimited, HTTP 429");
+    expect(api.requests).toHaveLength(2);
+    await client.close();
+  });
+});

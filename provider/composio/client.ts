@@ -3,7 +3,7 @@ import type { PatchBody } from "../plan/patch-plan";
 import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
-import { Pacer } from "./pacer";
+import { Pacer, parseRetryAfter } from "./pacer";
 import { CursorTrail } from "./paging";
 import { displayUrl, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
@@ -38,7 +38,7 @@ export class ComposioClient {
 
   constructor(private readonly settings: ApiSettings) {
     // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
-    this.pacer = new Pacer();
+    this.pacer = new Pacer(settings.maxConcurrency);
     this.limiter = new Limiter(settings.maxConcurrency);
     const pool = new Agent({
       connections: settings.maxConcurrency,
@@ -58,7 +58,7 @@ export class ComposioClient {
       maxRetries,
       // Answer with the last response once retries are spent, so the user reads the API's own error.
       throwOnError: false,
-      retry: backoff({ maxRetries, baseMs: retryBaseMs, budgetMs: retryBudgetMs }, (headers) => this.pacer.observe(headers)),
+      retry: backoff({ maxRetries, baseMs: retryBaseMs }, this.pacer),
     });
   }
 
@@ -119,10 +119,16 @@ export class ComposioClient {
     const operation = method === "PATCH" ? "update" : "read";
     const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${describeNetworkError(err, this.settings)}`, secrets));
     return this.limiter.run(async () => {
-      // One time budget for the whole call, retries included; it starts once the call may run.
-      const signal = AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs);
+      // One time budget for the whole call, retries and every wait included; it starts once the call may run.
+      const budgetMs = this.settings.retryBudgetMs + this.settings.requestTimeoutMs;
+      const signal = AbortSignal.timeout(budgetMs);
+      const deadline = Date.now() + budgetMs;
       for (let attempt = 1; ; attempt++) {
-        await this.pacer.wait();
+        try {
+          await this.pacer.wait(deadline);
+        } catch (err) {
+          throw new Error(scrub(`could not ${operation} connected account ${accountId}: ${(err as Error).message}`, secrets));
+        }
         let status: number;
         let text: string;
         let headers: Dispatcher.ResponseData["headers"];
@@ -133,13 +139,15 @@ export class ComposioClient {
             headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
             body: body === undefined ? undefined : JSON.stringify(body),
             signal,
-          });
+            // Read by `backoff` (undici hands request options to the retry callback): no retry waits past it.
+            deadline,
+          } as Parameters<typeof request>[1] & BudgetedRequest);
           ({ statusCode: status, headers } = res);
           text = await res.body.text();
         } catch (err) {
           throw fail(err);
         }
-        this.pacer.observe(headers);
+        this.pacer.observe(headers, status);
         if (status >= 200 && status < 300) {
           try {
             return text ? JSON.parse(text) : {};
@@ -150,8 +158,9 @@ export class ComposioClient {
         const error = toComposioError(status, text, accountId, headers, operation, secrets);
         // A 409 is either a duplicate alias (permanent) or another write holding the connection's
         // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
-        if (isLeaseConflict(error) && attempt <= this.settings.maxRetries) {
-          await sleep(Math.random() * this.settings.retryBaseMs * 2 ** attempt);
+        const leaseWaitMs = jittered(this.settings.retryBaseMs * 2 ** attempt);
+        if (isLeaseConflict(error) && attempt <= this.settings.maxRetries && Date.now() + leaseWaitMs < deadline) {
+          await sleep(leaseWaitMs);
           continue;
         }
         throw error;
@@ -168,38 +177,40 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Request options carrying the call's deadline to the retry callback. */
+interface BudgetedRequest {
+  deadline?: number;
+}
+
 /**
- * Exponential backoff with full jitter (so parallel resources do not retry in lockstep), honouring
- * Retry-After (seconds or HTTP date). The total time per request is bounded by the request's signal.
+ * Half fixed, half random: parallel resources do not retry in lockstep, and no retry comes sooner
+ * than half its step (full jitter may retry at once, which is what a struggling API does not need).
  */
-export function backoff(
-  opts: { maxRetries: number; baseMs: number; budgetMs: number },
-  observe: (headers: Record<string, string>) => void,
-): RetryHandler.RetryCallback {
+function jittered(stepMs: number): number {
+  return stepMs / 2 + (Math.random() * stepMs) / 2;
+}
+
+/**
+ * Exponential backoff, honouring Retry-After (seconds or HTTP date; negative or absurd values count as
+ * absent) and the pacer's gate, which a 429 closes for every request. A retry that would start past
+ * the call's deadline is not waited for: the caller gets the last answer now.
+ */
+export function backoff(opts: { maxRetries: number; baseMs: number }, pacer: Pacer): RetryHandler.RetryCallback {
   return (err, { state, opts: req }, cb) => {
     const { statusCode, code, headers } = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string> };
     // Responses retried here never reach the caller: let the pacer learn from their rate-limit headers.
-    if (headers) observe(headers);
+    if (headers) pacer.observe(headers, statusCode);
     const retry = req.retryOptions ?? {};
     const retriable =
       (statusCode !== undefined ? retry.statusCodes?.includes(statusCode) : code !== undefined && retry.errorCodes?.includes(code)) &&
       retry.methods?.includes(req.method as never);
     if (!retriable || state.counter > opts.maxRetries) return cb(err);
     const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
-    const expMs = opts.baseMs * 2 ** (state.counter - 1);
-    const waitMs = retryAfterMs ?? Math.random() * expMs;
-    if (waitMs > opts.budgetMs) return cb(err);
+    const waitMs = Math.max(retryAfterMs ?? jittered(opts.baseMs * 2 ** (state.counter - 1)), pacer.delayMs());
+    const deadline = (req as BudgetedRequest).deadline ?? Infinity;
+    if (Date.now() + waitMs >= deadline) return cb(err);
     setTimeout(() => cb(null), waitMs);
   };
-}
-
-export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function describeNetworkError(err: unknown, settings: ApiSettings): string {
