@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
+import { planPatch } from "../provider/plan/patch-plan";
 import { resolveCredentials } from "../provider/references/resolve";
+import { seedFromAccountsDir } from "../provider/sandbox/seed";
 import { GitRepo, runCli } from "./support/git-repo";
 
 const account = (ref: string, id = `ca_${ref.replace(/[^a-z]/g, "")}`) =>
@@ -116,6 +118,101 @@ describe("issue 14.5: a file: reference to a file git tracks is a committed secr
       repo.git("rm", "--cached", "--quiet", "keys/app.pem");
       repo.write(".gitignore", "secrets/\nkeys/\n");
       expect(runCli(["validate"], { cwd: repo.dir })).toMatchObject({ code: 0, stdout: "2 account files valid\n" });
+    } finally {
+      repo.cleanup();
+    }
+  });
+});
+
+const ok = (extra = "", id = "ca_ok1") => `id: ${id}\ntoolkit: github\nuserId: team\nauthScheme: API_KEY\n${extra}`;
+
+describe("10. hostile YAML is a problem of its file; the other files are still checked", () => {
+  let repo: GitRepo;
+  beforeAll(() => {
+    repo = new GitRepo("hostile-yaml");
+    repo.write("Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\n");
+    repo.write("accounts/a-valid.yaml", ok());
+    repo.write("accounts/b-bomb.yaml", `${ok("", "ca_bomb")}alias: x\nnote: &a [1, 2]\nmore: [${Array(60).fill("*a").join(", ")}]\n`);
+    repo.write("accounts/c-unresolved.yaml", "id: ca_unres\ntoolkit: github\nuserId: *nobody\nauthScheme: API_KEY\n");
+    repo.write("accounts/d-tag.yaml", "id: ca_tag\ntoolkit: github\nuserId: team\nalias: !!js/function 'function () {}'\nauthScheme: !custom API_KEY\n");
+    repo.write("accounts/e-control.yaml", 'id: ca_ctl\ntoolkit: github\nuserId: "team\\e[31m"\nalias: "a\\0b"\nauthScheme: API_KEY\n');
+    repo.write("accounts/f-literal.yaml", ok("credentials:\n  api_key: sk_literal_0001\n", "ca_lit"));
+    repo.write("accounts/folder/inner.yaml", ok("", "ca_inner"));
+    fs.symlinkSync("folder", path.join(repo.dir, "accounts/g-dir.yaml"));
+    execFileSync("mkfifo", [path.join(repo.dir, "accounts/pipe")]);
+    fs.symlinkSync("pipe", path.join(repo.dir, "accounts/h-fifo.yaml"));
+  });
+  afterAll(() => repo.cleanup());
+
+  it("validate --format json stays JSON and lists every file's problem with its line and field", () => {
+    const r = runCli(["validate", "--format", "json"], { cwd: repo.dir });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { files: number; errors: { file: string; line: number; field: string; message: string }[] };
+    expect(out.files).toBe(9);
+    expect(out.errors.map(({ file, line, field, message }) => [file, line, field, message])).toEqual([
+      ["accounts/b-bomb.yaml", 7, "more", "YAML aliases are used too often (more than 50 expansions)"],
+      ["accounts/c-unresolved.yaml", 3, "userId", "YAML alias *nobody has no anchor before it"],
+      ["accounts/d-tag.yaml", 4, "alias", 'YAML tag "tag:yaml.org,2002:js/function" is not allowed'],
+      ["accounts/d-tag.yaml", 5, "authScheme", 'YAML tag "!custom" is not allowed'],
+      ["accounts/e-control.yaml", 3, "userId", 'userId "team\\u001b[31m" holds control characters'],
+      ["accounts/e-control.yaml", 4, "alias", 'alias "a\\u0000b" holds control characters'],
+      ["accounts/f-literal.yaml", 6, "credentials.api_key", '"api_key" is a literal secret: secrets must never be written in an account file'],
+      ["accounts/g-dir.yaml", 1, "", "is a symbolic link to a folder, not an account file"],
+      ["accounts/h-fifo.yaml", 1, "", "is not a regular file (a named pipe, device or socket)"],
+    ]);
+  });
+
+  it("the program's loader and the sandbox's seeding go on past them", () => {
+    const loaded = loadAccounts({ dir: path.join(repo.dir, "accounts"), repoRoot: repo.dir, displayBase: repo.dir });
+    expect(loaded.accounts.map((a) => a.id)).toEqual(["ca_ok1", "ca_inner"]);
+    expect(seedFromAccountsDir(path.join(repo.dir, "accounts"), repo.dir).map((s) => s.id)).toEqual(["ca_ok1", "ca_inner"]);
+  });
+
+  it("plan reports an alias bomb at the head as that file's problem, with exit 1", () => {
+    const plan = new GitRepo("hostile-plan");
+    try {
+      plan.write("accounts/a.yaml", ok());
+      plan.commit("v1");
+      plan.write("accounts/b.yaml", `${ok("", "ca_b")}note: &a [1]\nmore: [${Array(60).fill("*a").join(", ")}]\n`);
+      const r = runCli(["plan", "--base", "v1", "--format", "json"], { cwd: plan.dir });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).errors).toEqual([
+        { file: "accounts/b.yaml", line: 6, column: 8, field: "more", message: "YAML aliases are used too often (more than 50 expansions)", fix: "write the values out; an account file needs no anchors or aliases" },
+      ]);
+    } finally {
+      plan.cleanup();
+    }
+  });
+});
+
+describe("11. credential keys named like object internals", () => {
+  it("__proto__ is refused with its line, instead of silently never being sent", () => {
+    const repo = new GitRepo("proto");
+    try {
+      repo.write("accounts/a.yaml", ok("credentials:\n  __proto__: { env: A }\n  api_key: { env: B }\n"));
+      const r = runCli(["validate"], { cwd: repo.dir });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('accounts/a.yaml:6:3 credentials.__proto__: credential field "__proto__" cannot be used: it names the prototype of every JavaScript object');
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("constructor and toString set to null are removed once, then never sent again", () => {
+    const desired = { nanoid: "ca_x", toolkit: "github", userId: "u", authScheme: "API_KEY", credentials: {}, removedCredentials: ["constructor", "toString"], fingerprints: {} };
+    expect(planPatch(undefined, desired).body).toEqual({ connection: { state: { authScheme: "API_KEY", val: { constructor: null, toString: null } } } });
+    expect(planPatch(desired, desired).body).toBeUndefined();
+  });
+
+  it("plan shows an added constructor key as added", () => {
+    const repo = new GitRepo("proto-plan");
+    try {
+      repo.write("accounts/a.yaml", ok("credentials:\n  api_key: { env: B }\n"));
+      repo.commit("v1");
+      repo.write("accounts/a.yaml", ok("credentials:\n  api_key: { env: B }\n  constructor: { env: C }\n  valueOf: null\n"));
+      const r = runCli(["plan", "--base", "v1", "--format", "json"], { cwd: repo.dir });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).accounts[0].credentials).toEqual({ added: ["constructor"], changed: [], removed: ["valueOf"] });
     } finally {
       repo.cleanup();
     }

@@ -36,6 +36,15 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   }
   const doc = data as Record<string, unknown>;
   const credentials = (doc.credentials ?? {}) as Record<string, unknown>;
+  for (const field of IDENTITY_FIELDS) {
+    const value = doc[field];
+    if (typeof value === "string" && CONTROL_CHARACTERS.test(value)) {
+      problems.push(problem([field], `${field} ${JSON.stringify(value)} holds control characters`, `write ${field} without control characters (they can disguise a value in a review or a terminal)`));
+    }
+  }
+  if (credentials && typeof credentials === "object" && Object.hasOwn(credentials, "__proto__")) {
+    problems.push(problem(["credentials", "__proto__"], 'credential field "__proto__" cannot be used: it names the prototype of every JavaScript object', "remove it: no Composio credential field has this name"));
+  }
   const scheme = doc.authScheme as AuthScheme;
   if (problems.length === 0 && Object.keys(credentials).length > 0 && !PATCHABLE_SCHEMES.includes(scheme) && doc.manage !== "observe") {
     problems.push(
@@ -53,8 +62,7 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
     }
   }
   if (problems.length > 0) return { problems };
-  const specs: Record<string, CredentialSpec> = {};
-  for (const [key, value] of Object.entries(credentials)) specs[key] = toSpec(value);
+  const specs: Record<string, CredentialSpec> = Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, toSpec(value)]));
   return {
     problems,
     account: {
@@ -78,6 +86,11 @@ function toSpec(value: unknown): CredentialSpec {
   if (typeof value === "string") return { kind: "literal", value };
   return { kind: "ref", ref: value as CredentialRef };
 }
+
+/** The fields that name an account: shown in plans, errors and terminals. */
+const IDENTITY_FIELDS = ["id", "alias", "toolkit", "userId"] as const;
+/** C0 and C1 controls (NUL included), line and paragraph separators, and bidirectional overrides. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export function isInside(root: string, target: string): boolean {
   const rel = path.relative(root, target);
