@@ -4,6 +4,7 @@ import schema from "../schema/account.schema.json";
 import type { AccountFile, CredentialRef, CredentialSpec } from "./account";
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
 import type { ParsedFile } from "./parse";
+import { matchesNamePattern, REFUSED_REFERENCES } from "../settings";
 import type { AccountProblem } from "./problem";
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
@@ -54,6 +55,14 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   }
   for (const [key, value] of Object.entries(credentials)) {
     const ref = value as Record<string, unknown> | null;
+    if (ref && typeof ref === "object" && typeof ref.env === "string" && matchesNamePattern(ref.env, REFUSED_REFERENCES.env)) {
+      problems.push(problem(["credentials", key, "env"], `environment variable ${ref.env} holds this deployment's own or the CI's credentials and cannot be sent to Composio`,
+        `reference a variable that holds only this account's credential, e.g. { env: ${envName(`${doc.toolkit ?? "toolkit"}_${key}`)} }`));
+    }
+    if (ref && typeof ref === "object" && typeof ref.config === "string" && (REFUSED_REFERENCES.config as readonly string[]).includes(ref.config)) {
+      problems.push(problem(["credentials", key, "config"], `stack config connected-accounts:${ref.config} is a setting of this tool and cannot be sent to Composio`,
+        `store the credential under its own key: pulumi config set --secret connected-accounts:${envName(`${doc.toolkit ?? "toolkit"}_${key}`).toLowerCase()} <value>, and reference it`));
+    }
     if (ref && typeof ref === "object" && typeof ref.file === "string") {
       const target = path.resolve(path.dirname(parsed.path), ref.file);
       if (!isInside(repoRoot, target)) {

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { type AccountFile, type CredentialRef } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import { matchesNamePattern } from "../settings";
 import { inspectSecretFile, readSecretFile } from "./secret-file";
 
 /** Where references are looked up. Injected, so resolution is testable and the program decides the sources. */
@@ -10,6 +11,8 @@ export interface ReferenceSources {
   config(key: string): string | undefined;
   /** Bounds `file:` references: their targets, links resolved, must be inside it. */
   repoRoot: string;
+  /** Stack setting `allowedEnv`: the only environment variables files may read; undefined: any not refused. */
+  allowedEnv?: readonly string[];
 }
 
 export interface ResolvedCredentials {
@@ -40,6 +43,9 @@ export function resolveCredentials(account: AccountFile, sources: ReferenceSourc
 
 function resolveRef(ref: CredentialRef, account: AccountFile, sources: ReferenceSources): { value: string } | { message: string; fix: string } {
   if ("env" in ref) {
+    if (sources.allowedEnv && !matchesNamePattern(ref.env, sources.allowedEnv)) {
+      return { message: `environment variable ${ref.env} is not allowed by stack config connected-accounts:allowedEnv (${sources.allowedEnv.join(", ")})`, fix: `add a pattern matching ${ref.env} to connected-accounts:allowedEnv, or reference an allowed variable` };
+    }
     const value = sources.env[ref.env];
     if (value === undefined) return { message: `environment variable ${ref.env} is not set`, fix: `export ${ref.env}=... before running pulumi (in CI, map it from a repository secret)` };
     if (value === "") return { message: `environment variable ${ref.env} is empty`, fix: `set ${ref.env} to the credential value; an empty value is never sent` };
