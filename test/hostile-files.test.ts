@@ -3,14 +3,16 @@
  * problem naming the file, line and field, in `validate` and in the program's reference resolution
  * alike, and nothing is read before its target has been checked.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
 import { planPatch } from "../provider/plan/patch-plan";
 import { resolveCredentials } from "../provider/references/resolve";
 import { seedFromAccountsDir } from "../provider/sandbox/seed";
+import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo, runCli } from "./support/git-repo";
 
 const account = (ref: string, id = `ca_${ref.replace(/[^a-z]/g, "")}`) =>
@@ -215,6 +217,27 @@ describe("11. credential keys named like object internals", () => {
       expect(JSON.parse(r.stdout).accounts[0].credentials).toEqual({ added: ["constructor"], changed: [], removed: ["valueOf"] });
     } finally {
       repo.cleanup();
+    }
+  });
+});
+
+describe("12. the sandbox's --state file", () => {
+  it("removes temp files a killed sandbox left (plaintext credentials), keeping a live writer's", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ca-state-"));
+    try {
+      const statePath = path.join(dir, "state.json");
+      // A pid that surely ended: a child process that has exited.
+      const deadPid = spawnSync(process.execPath, ["-e", ""]).pid!;
+      const stale = path.join(dir, `state.json.${deadPid}.0a1b2c3d.tmp`);
+      const live = path.join(dir, `state.json.${process.ppid}.4e5f6a7b.tmp`);
+      fs.writeFileSync(stale, '{"accounts":[{"val":{"api_key":"plaintext-left-behind"}}]}');
+      fs.writeFileSync(live, "{}");
+      fs.writeFileSync(path.join(dir, "other.json.1.0a.tmp"), "{}");
+      const sandbox = await startSandbox({ apiKey: "k", statePath, accounts: [{ id: "ca_s1", toolkit: "github", userId: "u", authScheme: "API_KEY" }] });
+      await sandbox.close();
+      expect(fs.readdirSync(dir).sort()).toEqual(["other.json.1.0a.tmp", "state.json", `state.json.${process.ppid}.4e5f6a7b.tmp`]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
