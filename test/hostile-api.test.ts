@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BatchedReader } from "../provider/composio/batched-reader";
+import { Pacer } from "../provider/composio/pacer";
 import type { PatchBody } from "../provider/plan/patch-plan";
+import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo } from "./support/git-repo";
 import { clientFor, HOSTILE_API_KEY, json, outcome, runCliAsync, startHostileApi, type HostileApi } from "./support/hostile-api";
 
@@ -243,5 +245,44 @@ describe("8. every wait inside the request's time budget; absurd values ignored"
     expect(text).toContain("Composio could not update connected account ca_r: Rate limit exceeded\n  slug: RateLimited, HTTP 429");
     expect(api.requests).toHaveLength(2);
     await client.close();
+  });
+});
+
+describe("9. the pacer uses whichever rate-limit headers the API sends (throughput itself: npm run bench)", () => {
+  it("no X-RateLimit headers: a 429's Retry-After holds every request, not only the refused one", () => {
+    const pacer = new Pacer(8);
+    pacer.observe({ "retry-after": "2" }, 429);
+    expect(pacer.delayMs()).toBeGreaterThan(1_900);
+    expect(pacer.delayMs(Date.now() + 2_100)).toBe(0);
+  });
+
+  it("only X-RateLimit-Remaining: the window is learned between two observed resets, and Remaining 0 holds requests until the next", () => {
+    const pacer = new Pacer(2);
+    const t0 = Date.now();
+    pacer.observe({ "x-ratelimit-remaining": "0" });
+    pacer.observe({ "x-ratelimit-remaining": "49" }); // reset seen
+    pacer.observe({ "x-ratelimit-remaining": "0" });
+    expect(pacer.delayMs()).toBe(0); // one reset: the window's length is not known yet
+    const later = () => new Promise((resolve) => setTimeout(resolve, 30));
+    return later().then(() => {
+      pacer.observe({ "x-ratelimit-remaining": "48" }); // second reset, ~30 ms after the first
+      pacer.observe({ "x-ratelimit-remaining": "0" });
+      const held = pacer.delayMs();
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(Date.now() - t0 + 5);
+    });
+  });
+
+  it("the sandbox sends exactly the chosen subset of headers", async () => {
+    for (const headers of [[], ["X-RateLimit-Remaining"]] as const) {
+      const limited = await startSandbox({ apiKey: "k", rateLimit: { requests: 5, windowMs: 1000, headers }, accounts: [{ id: "ca_h", toolkit: "github", userId: "u", authScheme: "API_KEY" }] });
+      try {
+        const res = await fetch(`${limited.url}/api/v3/connected_accounts/ca_h`, { headers: { "x-api-key": "k" } });
+        const sent = [...res.headers.keys()].filter((h) => h.startsWith("x-ratelimit"));
+        expect(sent).toEqual(headers.map((h) => h.toLowerCase()));
+      } finally {
+        await limited.close();
+      }
+    }
   });
 });
