@@ -83,6 +83,13 @@ describe("1. secrets echoed back never reach the user", () => {
     expect(text).toContain("request_id: req_9");
   });
 
+  it("a short value of a configuration field (region: eu) does not withhold the API's message", async () => {
+    api = await startHostileApi((_req, res) => json(res, 400, { error: { message: "region eu is not enabled for this project", slug: "Invalid" } }));
+    const regional: PatchBody = { connection: { state: { authScheme: "API_KEY", val: { region: "eu", api_key: TOKEN } } } };
+    const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_eu", regional));
+    expect(text).toContain("Composio could not update connected account ca_eu: region eu is not enabled for this project");
+  });
+
   it("a base URL's user name and password are masked in errors", async () => {
     api = await startHostileApi((_req, res) => res.destroy());
     const url = api.url.replace("http://", "http://deploy-user:b4s3-pa55word@");

@@ -95,3 +95,20 @@ describe("4. the fingerprint key", () => {
     expect(sandbox.requests).toEqual([]);
   });
 });
+
+describe("2. secret files on the wire", () => {
+  it("a key file with a byte-order mark is sent without it; a binary one is refused and nothing is sent", async () => {
+    const pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
+    stack.ws.writeRaw("secrets/app.pem", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${pem}\n`)]));
+    stack.ws.write("a.yaml", { id: "ca_st1", toolkit: "shopify", userId: "u", authScheme: "API_KEY", credentials: { private_key: { file: "../secrets/app.pem" } } });
+    expect((await stack.up()).ok).toBe(true);
+    expect(sandbox.requests.map((q) => q.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { private_key: pem } } } }]);
+
+    sandbox.clearRequests();
+    stack.ws.writeRaw("secrets/app.pem", Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xff, 0xfe, 0x00]));
+    const d = await stack.up();
+    expect(d.ok).toBe(false);
+    expect(d.programError).toContain("credentials.private_key.file: file ../secrets/app.pem is not UTF-8 text; credentials are sent as text");
+    expect(sandbox.requests).toEqual([]);
+  });
+});

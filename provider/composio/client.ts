@@ -1,11 +1,12 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
+import { isNonSecretField } from "../accounts/fields";
 import type { PatchBody } from "../plan/patch-plan";
 import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
 import { Pacer, parseRetryAfter } from "./pacer";
 import { CursorTrail } from "./paging";
-import { displayUrl, scrub, urlCredentials } from "./scrub";
+import { displayUrl, MIN_REPLACED_LENGTH, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
 
 export interface AccountFilter {
@@ -117,7 +118,7 @@ export class ComposioClient {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
     const operation = method === "PATCH" ? "update" : "read";
-    const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${describeNetworkError(err, this.settings)}`, secrets));
+    const fail = (err: unknown) => new Error(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${scrub(describeNetworkError(err, this.settings), secrets)}`);
     return this.limiter.run(async () => {
       // One time budget for the whole call, retries and every wait included; it starts once the call may run.
       const budgetMs = this.settings.retryBudgetMs + this.settings.requestTimeoutMs;
@@ -229,10 +230,14 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
  * What must never appear in an error: the API key, the base URL's user name and password, and every
  * credential value sent, whatever its field (a value read from a reference is a secret even in a
  * field such as `username`; a literal shown in the file anyway loses nothing by being masked).
+ * The one exception: a configuration field's value too short to cut out (`region: eu`) is an
+ * ordinary word, and withholding every message that uses it would hide the API's errors.
  */
 function secretsOf(body: PatchBody | undefined, settings: ApiSettings): string[] {
   const out: string[] = [...(settings.apiKey ? [settings.apiKey] : []), ...urlCredentials(settings.baseUrl)];
   const val = body?.connection?.state.val ?? {};
-  for (const v of Object.values(val)) if (typeof v === "string") out.push(v);
+  for (const [key, v] of Object.entries(val)) {
+    if (typeof v === "string" && !(isNonSecretField(key) && v.length < MIN_REPLACED_LENGTH)) out.push(v);
+  }
   return out;
 }

@@ -12,7 +12,7 @@ export const SECRET_MARK = "[secret]";
 /** Shown instead of a whole text that still quotes a secret in a form we could not cut out. */
 export const WITHHELD = "[withheld: it quotes a secret]";
 /** Shorter secrets would match ordinary words: a text quoting one as a token is withheld instead. */
-const MIN_REPLACED_LENGTH = 4;
+export const MIN_REPLACED_LENGTH = 4;
 /** A quoted prefix this long of a longer secret is replaced too (prefixes are how keys are quoted back). */
 const MIN_PREFIX_LENGTH = 8;
 
