@@ -3,6 +3,7 @@
  * them, a stack can restrict which environment variables files read, and the fingerprint key must be
  * a long stack secret. Checked through the real program under the engine harness, and `validate`.
  */
+import * as fs from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
 import { GitRepo, runCli } from "./support/git-repo";
@@ -109,6 +110,20 @@ describe("2. secret files on the wire", () => {
     const d = await stack.up();
     expect(d.ok).toBe(false);
     expect(d.programError).toContain("credentials.private_key.file: file ../secrets/app.pem is not UTF-8 text; credentials are sent as text");
+    expect(sandbox.requests).toEqual([]);
+  });
+});
+
+describe("5. file: references in the program", () => {
+  it("a link to /dev/zero is refused once, before it is opened, and nothing is sent", async () => {
+    fs.mkdirSync(stack.ws.path("secrets"), { recursive: true });
+    fs.symlinkSync("/dev/zero", stack.ws.path("secrets/zero.pem"));
+    stack.ws.write("a.yaml", { id: "ca_st1", toolkit: "shopify", userId: "u", authScheme: "API_KEY", credentials: { private_key: { file: "../secrets/zero.pem" } } });
+    const d = await stack.up();
+    expect(d.ok).toBe(false);
+    const message = "credentials.private_key.file: file ../secrets/zero.pem links outside the repository";
+    expect(d.programError?.split(message)).toHaveLength(2);
+    expect(d.programError).toContain("1 problem in the account files; nothing was sent to Composio.");
     expect(sandbox.requests).toEqual([]);
   });
 });
