@@ -12,7 +12,7 @@ import type { FleetSecrets } from "./fleet";
 
 /** The repository root: `file:` references must resolve inside it (dist/bench/ → ../..). */
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
-export const FINGERPRINT_KEY = "bench-fingerprint-key-3Rk8";
+export const FINGERPRINT_KEY = "bench-fingerprint-key-3Rk8-51c0e9a24d7f86b3";
 
 export function referenceSources(secrets: FleetSecrets): ReferenceSources {
   return {
