@@ -49,7 +49,7 @@ export class ComposioClient {
       // An answer that never ends (or a 700 MB error page) must fail this account, not exhaust memory.
       maxResponseSize: LIMITS.maxResponseBytes,
     });
-    const { maxRetries, retryBaseMs, retryBudgetMs } = settings;
+    const { maxRetries, retryBaseMs } = settings;
     this.dispatcher = new RetryAgent(pool, {
       // PATCH sets values (alias, credential fields) rather than adding to them, so sending it twice
       // leaves the account as sending it once: it is safe to retry, unlike undici's default assumption.
