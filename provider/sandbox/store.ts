@@ -176,8 +176,10 @@ function removeStaleTemps(statePath: string): void {
     return;
   }
   for (const name of names) {
-    const m = new RegExp(`^${escapeRegExp(prefix)}(\\d+)\\.[0-9a-f]+\\.tmp$`).exec(name);
-    if (m && !isAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    // `<state>.<pid>.<hex>.tmp`, as `save` names them.
+    const [pid, hex, ...rest] = name.slice(prefix.length, -".tmp".length).split(".");
+    if (rest.length === 0 && /^\d+$/.test(pid) && /^[0-9a-f]+$/.test(hex ?? "") && !isAlive(Number(pid))) fs.rmSync(path.join(dir, name), { force: true });
   }
 }
 
@@ -189,10 +191,6 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function fromSeed(seed: SandboxAccountSeed): SandboxAccount {
