@@ -2,7 +2,6 @@
  * Desired state from account files, the way the Pulumi program computes it (load → resolve → toDesired),
  * with the fleet's env and config values injected instead of read from the process.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "../provider/accounts/load";
 import { formatProblem, type AccountProblem } from "../provider/accounts/problem";
@@ -13,14 +12,12 @@ import type { FleetSecrets } from "./fleet";
 
 /** The repository root: `file:` references must resolve inside it (dist/bench/ → ../..). */
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
-export const FINGERPRINT_KEY = "bench-fingerprint-key-3Rk8";
+export const FINGERPRINT_KEY = "bench-fingerprint-key-3Rk8-51c0e9a24d7f86b3";
 
 export function referenceSources(secrets: FleetSecrets): ReferenceSources {
   return {
     env: secrets.env,
     config: (key) => secrets.config[key],
-    readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
-    realPath: (p) => fs.realpathSync(p),
     repoRoot: PROJECT_ROOT,
   };
 }

@@ -6,13 +6,22 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { measureApplyThroughput } from "./apply-throughput";
+import type { RateLimitHeader } from "../provider/sandbox/rate-limit";
+import { describeHeaders, measureApplyThroughput } from "./apply-throughput";
 import { PROJECT_ROOT } from "./desired-fleet";
 import { measureEngineCost } from "./engine-cost";
 import { measureLoadCost } from "./load-cost";
 import { measureRefreshEconomy } from "./refresh-economy";
 import { machine, renderResults, renderTable, type Row } from "./report";
 import { measureRequestEconomy } from "./request-economy";
+
+/** The rate limit and the headers the API sends with it: all three, only Remaining, none. */
+const THROUGHPUT_CASES: [number, readonly RateLimitHeader[]][] = [
+  [50, ["X-RateLimit", "X-RateLimit-Remaining", "X-RateLimit-Window-Size"]],
+  [50, ["X-RateLimit-Remaining"]],
+  [50, []],
+  [200, ["X-RateLimit", "X-RateLimit-Remaining", "X-RateLimit-Window-Size"]],
+];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: "boolean" } } });
@@ -43,9 +52,9 @@ async function main(): Promise<number> {
     }
     console.error("check + diff through the dynamic-provider server, N = 1000");
     take(await measureEngineCost(workDir, 1_000));
-    for (const r of [50, 200]) {
-      console.error(`apply throughput, R = ${r}/s`);
-      take(await measureApplyThroughput(workDir, r));
+    for (const [r, headers] of THROUGHPUT_CASES) {
+      console.error(`apply throughput, R = ${r}/s, ${describeHeaders(headers)}`);
+      take(await measureApplyThroughput(workDir, r, headers));
     }
     console.error("refresh economy, N = 1000");
     take(await measureRefreshEconomy(workDir, 1_000));

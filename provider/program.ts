@@ -4,18 +4,18 @@
  * registered, so nothing is sent to Composio.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
 import { findProjectRoot } from "./cli/workspace";
 import { toDesired } from "./plan/desired";
+import { fingerprintKeyProblem } from "./plan/fingerprint";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { resolveCredentials } from "./references/resolve";
-import { CONFIG_NAMESPACE, DEFAULTS } from "./settings";
+import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH } from "./settings";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
 // is where Pulumi.yaml is, which the engine passes on (older CLIs do not: then look for it).
@@ -31,6 +31,7 @@ const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBa
 const problems: AccountProblem[] = [...loaded.problems];
 const desired: DesiredAccount[] = [];
 const fingerprintKey = config("fingerprintKey");
+const allowedEnv = allowedEnvPatterns(pulumi.runtime.getConfig);
 for (const account of loaded.accounts) {
   if (account.manage === "observe") {
     // Observed accounts are only read: their credentials are never resolved or sent.
@@ -40,9 +41,8 @@ for (const account of loaded.accounts) {
   const { resolved, problems: refProblems } = resolveCredentials(account, {
     env: process.env,
     config,
-    readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
-    realPath: (p) => fs.realpathSync(p),
     repoRoot: projectRoot,
+    allowedEnv,
   });
   if (account.paused && refProblems.length > 0) {
     // Pausing is how a team freezes an account during an incident, often one where a secret is
@@ -56,12 +56,26 @@ for (const account of loaded.accounts) {
 }
 
 const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
-if (needsKey && !fingerprintKey) {
+const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, isStackSecret(`${CONFIG_NAMESPACE}:fingerprintKey`), MIN_FINGERPRINT_KEY_LENGTH);
+if (needsKey && (!fingerprintKey || weakKey)) {
   problems.push({
     file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
-    message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; it keys the fingerprints that show reviewers which secret changed`,
+    message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey ${weakKey || "is not set"}; it keys the fingerprints that show reviewers which secret changed`,
     fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"`,
   });
+}
+
+/**
+ * Whether the language host passed `key` as a secret (it lists them in PULUMI_CONFIG_SECRET_KEYS;
+ * the SDK reads that list through a function it marks internal, so the list is read here directly).
+ */
+function isStackSecret(key: string): boolean {
+  try {
+    const keys: unknown = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+    return Array.isArray(keys) && keys.includes(key);
+  } catch {
+    return false;
+  }
 }
 
 if (problems.length > 0) {

@@ -28,6 +28,58 @@ export const DEFAULTS = {
   refreshBatchWindowMs: 25,
 } as const;
 
+/**
+ * Bounds on what the outside world (a file, an API answer) may make this tool hold or wait for.
+ * Not stack settings: each is far above any legitimate use and exists to fail clearly instead of
+ * exhausting memory or time.
+ */
+export const LIMITS = {
+  /** A PEM key or a service-account JSON is a few KiB; 64 KiB leaves room without letting `/dev/zero` in. */
+  maxSecretFileBytes: 64 * 1024,
+  /** A list page of 1,000 accounts is under 1 MiB; anything larger is not an answer to our request. */
+  maxResponseBytes: 1024 * 1024,
+  /** 1,000 pages of 100 accounts: ten times the largest project we know of; more means the cursor loops. */
+  maxListPages: 1_000,
+  /** A refresh asks for at most 1,000 ids at once, which fit one page; more pages mean the API ignores the filter. */
+  maxBatchListPages: 10,
+  /** The longest a rate-limit window can plausibly be; a header asking for longer is ignored. */
+  maxRateWindowMs: 60 * 60_000,
+} as const;
+
+/**
+ * References an account file may not make, whatever the stack says: they would hand this tool's own
+ * secrets, or the CI runner's, to an API base URL of the file author's choosing. Patterns use `*`.
+ */
+export const REFUSED_REFERENCES = {
+  /** The tool's own credentials and Pulumi's (access token, passphrase, backend keys). */
+  env: [
+    "COMPOSIO_*", "PULUMI_*",
+    // Well-known CI and cloud credentials present on build machines.
+    "GITHUB_TOKEN", "ACTIONS_*", "RUNNER_*", "AWS_*", "AZURE_*", "ARM_*", "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CREDENTIALS", "CLOUDSDK_*", "NPM_TOKEN", "NODE_AUTH_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT*", "ACTIONS_ID_TOKEN_*",
+  ],
+  /** This tool's stack settings: `apiKey` and `fingerprintKey` are secrets, the rest are not credentials. */
+  config: ["apiKey", "fingerprintKey", "baseUrl", "allowedEnv", ...Object.keys(DEFAULTS)],
+} as const;
+
+/** A shorter HMAC key could be guessed, and with it every short secret from its fingerprint. */
+export const MIN_FINGERPRINT_KEY_LENGTH = 32;
+
+/** Whether `name` matches one of `patterns` (`*` matches any run of characters; case as written). */
+export function matchesNamePattern(name: string, patterns: readonly string[]): boolean {
+  return patterns.some((p) => new RegExp(`^${p.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(name));
+}
+
+/**
+ * `connected-accounts:allowedEnv`: comma-separated name patterns (`SHOPIFY_*,JIRA_*`) restricting
+ * which environment variables account files may read; undefined when unset (any name not refused).
+ */
+export function allowedEnvPatterns(config: ConfigLookup): string[] | undefined {
+  const raw = config(`${CONFIG_NAMESPACE}:allowedEnv`);
+  if (raw === undefined || raw.trim() === "") return undefined;
+  return raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
+}
+
 export interface ApiSettings {
   baseUrl: string;
   apiKey?: string;

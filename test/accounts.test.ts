@@ -138,8 +138,6 @@ describe("references", () => {
   const sources = (env: Record<string, string>, config: Record<string, string> = {}) => ({
     env,
     config: (k: string) => config[k],
-    readFile: (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
-    realPath: (p: string) => fs.realpathSync(p),
     repoRoot: PROJECT_ROOT,
   });
 
@@ -159,7 +157,7 @@ describe("references", () => {
     expect(problems.map((p) => [p.line, p.field, p.message, p.fix])).toEqual([
       [6, "credentials.api_key", "environment variable UNSET_VAR is not set", "export UNSET_VAR=... before running pulumi (in CI, map it from a repository secret)"],
       [7, "credentials.token", "stack config connected-accounts:missingKey is not set", "pulumi config set --secret connected-accounts:missingKey <value>"],
-      [8, "credentials.private_key", expect.stringMatching(/^file nope\.pem does not exist/), "create the file, or correct the path (it is relative to the account file)"],
+      [8, "credentials.private_key.file", expect.stringMatching(/^file nope\.pem does not exist/), "create the file, or correct the path (it is relative to the account file)"],
       [9, "credentials.bearer_token", "environment variable EMPTY_VAR is empty", "set EMPTY_VAR to the credential value; an empty value is never sent"],
     ]);
   });

@@ -50,6 +50,7 @@ describe("connected-accounts validate", () => {
     valid = new GitRepo("validate-ok");
     for (const [file, text] of Object.entries(VALID)) valid.write(file, text);
     valid.write("secrets/app.pem", FILE_SECRET);
+    valid.write(".gitignore", "secrets/\n");
     valid.write("docs/deep/README.md", "a folder far from accounts/\n");
     valid.commit("v1");
     invalid = new GitRepo("validate-bad");
@@ -80,6 +81,7 @@ describe("connected-accounts validate", () => {
       mono.write("infra/ca/Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\n");
       for (const [file, text] of Object.entries(VALID)) mono.write(`infra/ca/${file}`, text);
       mono.write("infra/ca/secrets/app.pem", FILE_SECRET);
+      mono.write(".gitignore", "secrets/\n");
       // Inside the repository but outside the project: as `pulumi up` would, validate refuses it.
       mono.write("infra/ca/accounts/shared.yaml", "id: ca_shared\ntoolkit: jira\nuserId: team\nauthScheme: API_KEY\ncredentials:\n  api_key: { file: ../../../shared.key }\n");
       mono.commit("v1");

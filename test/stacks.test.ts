@@ -5,13 +5,28 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "./support/workspace";
 
-const dev = parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as { encryptionsalt: string; config: Record<string, string> };
+const dev = parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as { encryptionsalt: string; config: Record<string, string | { secure: string }> };
+
+/** Pulumi's passphrase provider: v1:<nonce>:<AES-256-GCM(value)>, key = PBKDF2-SHA256(passphrase, salt, 1e6). */
+function open(sealedValue: string, key: Buffer): string {
+  const [, nonce, sealed] = sealedValue.split(":");
+  const raw = Buffer.from(sealed, "base64");
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
+  decipher.setAuthTag(raw.subarray(raw.length - 16));
+  return Buffer.concat([decipher.update(raw.subarray(0, raw.length - 16)), decipher.final()]).toString();
+}
 
 describe("the dev stack", () => {
   it("points at the sandbox's default port and key", () => {
     expect(dev.config["connected-accounts:baseUrl"]).toBe("http://127.0.0.1:8787");
     expect(dev.config["connected-accounts:apiKey"]).toBe("sandbox-demo-key");
-    expect(dev.config["connected-accounts:fingerprintKey"]).toBeTruthy();
+  });
+
+  it("keeps the fingerprint key as a stack secret long enough for the program", () => {
+    const [, salt] = dev.encryptionsalt.split(":");
+    const key = pbkdf2Sync("dev-demo", Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
+    const sealed = dev.config["connected-accounts:fingerprintKey"] as { secure: string };
+    expect(open(sealed.secure, key).length).toBeGreaterThanOrEqual(32);
   });
 
   it("carries a passphrase salt that opens with the documented demo passphrase", () => {

@@ -5,6 +5,7 @@ import { checkFleet, type FleetEntry } from "./fleet";
 import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
+import { fileReferenceProblems } from "../references/resolve";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -60,13 +61,20 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
       }
     }
     const bytes = readBounded(real);
-    if (typeof bytes === "number") {
-      problems.push(tooLarge(shown, bytes));
+    if ("tooLarge" in bytes) {
+      problems.push(tooLarge(shown, bytes.tooLarge));
       continue;
     }
-    const checked = accountFromBytes(shown, file, bytes, opts.repoRoot);
+    if ("problem" in bytes) {
+      fileProblem(bytes.problem, bytes.fix);
+      continue;
+    }
+    const checked = accountFromBytes(shown, file, bytes.bytes, opts.repoRoot);
     problems.push(...checked.problems);
-    if (checked.account) accounts.push(checked.account);
+    if (checked.account) {
+      accounts.push(checked.account);
+      problems.push(...fileReferenceProblems(checked.account, opts.repoRoot));
+    }
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
   problems.push(...checkFleet(fleet));
@@ -75,12 +83,25 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The file's bytes, or its size when over the limit (then it is not read at all). */
-function readBounded(file: string): Buffer | number {
-  const fd = fs.openSync(file, "r");
+type BoundedRead = { bytes: Buffer } | { tooLarge: number } | { problem: string; fix: string };
+
+/**
+ * The file's bytes, its size when over the limit (then it is not read at all), or why it is not a
+ * file. Opened without blocking, so a FIFO named `*.yaml` cannot hang the run; its kind and size
+ * come from the open file itself, so nothing can be swapped in between.
+ */
+function readBounded(file: string): BoundedRead {
+  let fd: number;
   try {
-    const size = fs.fstatSync(fd).size;
-    return size > MAX_ACCOUNT_FILE_BYTES ? size : fs.readFileSync(fd);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    return { problem: `could not be opened (${(err as NodeJS.ErrnoException).code ?? "error"})`, fix: "check the file's permissions" };
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isDirectory()) return { problem: "is a symbolic link to a folder, not an account file", fix: "remove the link, or rename it so it does not end in .yaml" };
+    if (!stat.isFile()) return { problem: "is not a regular file (a named pipe, device or socket)", fix: "remove it from the accounts folder; an account file is a plain YAML file" };
+    return stat.size > MAX_ACCOUNT_FILE_BYTES ? { tooLarge: stat.size } : { bytes: fs.readFileSync(fd) };
   } finally {
     fs.closeSync(fd);
   }

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { AccountProblem } from "./problem";
 
 export interface Position {
@@ -34,11 +34,63 @@ export function parseAccountText(file: string, path: string, text: string): { pa
     };
   });
   if (problems.length > 0) return { problems };
+  const problemAt = (offset: number | undefined, field: string, message: string, fix: string): AccountProblem => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    return { file, line: pos.line, column: pos.col, field, message, fix };
+  };
+  // Tags make the parser build something other than plain data (`!!js/function`, custom types); an
+  // account file needs none, so each is refused where it is written.
+  visit(doc, {
+    Node(_key, node, ancestors) {
+      if (node.tag) problems.push(problemAt(node.range?.[0], fieldOf(ancestors), `YAML tag ${JSON.stringify(node.tag)} is not allowed`, "remove the tag and write the plain value (quote it to keep it a string)"));
+    },
+  });
+  if (problems.length > 0) return { problems };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // The yaml package throws (rather than reports) for aliases: too many uses (a "billion laughs"
+    // file) or one whose anchor is missing. Either is this file's problem, not the whole run's.
+    const alias = firstAlias(doc, err instanceof Error ? err.message : "");
+    return {
+      problems: [
+        /Unresolved alias/.test(String(err))
+          ? problemAt(alias?.offset, alias?.field ?? "", `YAML alias *${alias?.name ?? "?"} has no anchor before it`, `define &${alias?.name ?? "name"} before using *${alias?.name ?? "name"}, or write the value out`)
+          : problemAt(alias?.offset, alias?.field ?? "", `YAML aliases are used too often (more than ${MAX_ALIAS_COUNT} expansions)`, "write the values out; an account file needs no anchors or aliases"),
+      ],
+    };
+  }
   // Positions are wanted only for problems, which are rare: keep the text (a few hundred bytes) and
   // parse again on demand, rather than keep every file's syntax tree alive through a large load.
   let positions: ReturnType<typeof positionFinder> | undefined;
   const locate = (field: readonly (string | number)[]): Position => (positions ??= positionFinder(text))(field);
-  return { parsed: { file, path, data: doc.toJS({ maxAliasCount: 50 }), locate }, problems: [] };
+  return { parsed: { file, path, data, locate }, problems: [] };
+}
+
+/** Beyond this many alias expansions a file is an attack on memory, not an account. */
+const MAX_ALIAS_COUNT = 50;
+
+/** The dotted field holding a node, from the pairs above it. */
+function fieldOf(ancestors: readonly unknown[]): string {
+  return ancestors
+    .filter(isPair)
+    .map((p) => (isScalar(p.key) ? String(p.key.value) : "?"))
+    .join(".");
+}
+
+/** The alias an error is about (by name when the message gives it), else the first one. */
+function firstAlias(doc: Document, message: string): { name: string; offset?: number; field: string } | undefined {
+  const named = /: (\S+)$/.exec(message)?.[1];
+  let found: { name: string; offset?: number; field: string } | undefined;
+  visit(doc, {
+    Alias(_key, node, ancestors) {
+      if (named !== undefined && node.source !== named) return undefined;
+      found = { name: node.source, offset: node.range?.[0], field: fieldOf(ancestors) };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function parseWithPositions(text: string) {

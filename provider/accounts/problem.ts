@@ -30,6 +30,12 @@ export class AccountProblemsError extends Error {
   }
 }
 
+/** Problems in file order, each once (the loader and reference resolution may find the same one). */
 export function sortProblems(problems: AccountProblem[]): AccountProblem[] {
-  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const key = JSON.stringify([p.file, p.line, p.column, p.field, p.message]);
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+  return unique.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }

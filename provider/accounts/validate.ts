@@ -5,6 +5,7 @@ import type { AccountFile, CredentialRef, CredentialSpec } from "./account";
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
 import type { FleetEntry } from "./fleet";
 import type { ParsedFile } from "./parse";
+import { matchesNamePattern, REFUSED_REFERENCES } from "../settings";
 import type { AccountProblem } from "./problem";
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
@@ -38,6 +39,15 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   }
   const doc = data as Record<string, unknown>;
   const credentials = (doc.credentials ?? {}) as Record<string, unknown>;
+  for (const field of IDENTITY_FIELDS) {
+    const value = doc[field];
+    if (typeof value === "string" && CONTROL_CHARACTERS.test(value)) {
+      problems.push(problem([field], `${field} ${JSON.stringify(value)} holds control characters`, `write ${field} without control characters (they can disguise a value in a review or a terminal)`));
+    }
+  }
+  if (credentials && typeof credentials === "object" && Object.hasOwn(credentials, "__proto__")) {
+    problems.push(problem(["credentials", "__proto__"], 'credential field "__proto__" cannot be used: it names the prototype of every JavaScript object', "remove it: no Composio credential field has this name"));
+  }
   const scheme = doc.authScheme as AuthScheme;
   if (problems.length === 0 && Object.keys(credentials).length > 0 && !PATCHABLE_SCHEMES.includes(scheme) && doc.manage !== "observe") {
     problems.push(
@@ -47,6 +57,14 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   }
   for (const [key, value] of Object.entries(credentials)) {
     const ref = value as Record<string, unknown> | null;
+    if (ref && typeof ref === "object" && typeof ref.env === "string" && matchesNamePattern(ref.env, REFUSED_REFERENCES.env)) {
+      problems.push(problem(["credentials", key, "env"], `environment variable ${ref.env} holds this deployment's own or the CI's credentials and cannot be sent to Composio`,
+        `reference a variable that holds only this account's credential, e.g. { env: ${envName(`${doc.toolkit ?? "toolkit"}_${key}`)} }`));
+    }
+    if (ref && typeof ref === "object" && typeof ref.config === "string" && (REFUSED_REFERENCES.config as readonly string[]).includes(ref.config)) {
+      problems.push(problem(["credentials", key, "config"], `stack config connected-accounts:${ref.config} is a setting of this tool and cannot be sent to Composio`,
+        `store the credential under its own key: pulumi config set --secret connected-accounts:${envName(`${doc.toolkit ?? "toolkit"}_${key}`).toLowerCase()} <value>, and reference it`));
+    }
     if (ref && typeof ref === "object" && typeof ref.file === "string") {
       const target = path.resolve(path.dirname(parsed.path), ref.file);
       if (!isInside(repoRoot, target)) {
@@ -55,8 +73,7 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
     }
   }
   if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems) };
-  const specs: Record<string, CredentialSpec> = {};
-  for (const [key, value] of Object.entries(credentials)) specs[key] = toSpec(value);
+  const specs: Record<string, CredentialSpec> = Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, toSpec(value)]));
   const account: AccountFile = {
     file: parsed.file,
     path: parsed.path,
@@ -89,6 +106,11 @@ function toSpec(value: unknown): CredentialSpec {
   if (typeof value === "string") return { kind: "literal", value };
   return { kind: "ref", ref: value as CredentialRef };
 }
+
+/** The fields that name an account: shown in plans, errors and terminals. */
+const IDENTITY_FIELDS = ["id", "alias", "toolkit", "userId"] as const;
+/** C0 and C1 controls (NUL included), line and paragraph separators, and bidirectional overrides. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export function isInside(root: string, target: string): boolean {
   const rel = path.relative(root, target);

@@ -131,8 +131,9 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
   }
   const keys = [...new Set([...Object.keys(b.credentials), ...Object.keys(h.credentials)])].sort();
   for (const key of keys) {
-    const from = b.credentials[key];
-    const to = h.credentials[key];
+    // Own keys only: `constructor` or `toString` must not find Object's and read as changed.
+    const from = Object.hasOwn(b.credentials, key) ? b.credentials[key] : undefined;
+    const to = Object.hasOwn(h.credentials, key) ? h.credentials[key] : undefined;
     const kind = credentialChange(b, from, h, to);
     if (!kind) continue;
     change.credentials[kind].push(key);

@@ -129,3 +129,10 @@ export function readBlobs(repoRoot: string, oids: readonly string[], onBlob?: ()
     child.stdin.end(wanted.join("\n") + "\n");
   });
 }
+
+/** Which of `paths` (repository-relative, `/`-separated) git tracks; literal paths, never globs. */
+export async function trackedPaths(repoRoot: string, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const out = await git(repoRoot, ["ls-files", "-z", "--cached", "--", ...paths.map((p) => `:(literal)${p}`)]);
+  return new Set(out.split("\0").filter((p) => p !== ""));
+}

@@ -3,6 +3,8 @@
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
  * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
  */
+import { sortProblems } from "../accounts/problem";
+import { committedSecretProblems } from "./committed-secrets";
 import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
@@ -28,6 +30,7 @@ export function run(argv: string[]): Promise<number> {
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
+    loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts))]);
     process.stdout.write(
       format === "json"
         ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`

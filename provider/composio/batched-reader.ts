@@ -1,4 +1,6 @@
 import type { ComposioClient } from "./client";
+import { LIMITS } from "../settings";
+import { CursorTrail } from "./paging";
 import type { RemoteAccount } from "./remote-account";
 
 interface Waiting {
@@ -55,13 +57,14 @@ export class BatchedReader {
     if (batch.length > 1) {
       try {
         const ids = new Set(batch.map((w) => w.id));
+        const trail = new CursorTrail(LIMITS.maxBatchListPages);
         let cursor: string | undefined;
         // Stop as soon as every id is in: an API that ignored the filter must not page the whole project.
         do {
           const page = await this.client.listConnectedAccounts({ ids: [...ids] }, cursor, Math.min(ids.size, 1000));
           for (const a of page.items) if (ids.has(a.id)) found.set(a.id, a);
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor && found.size < ids.size);
+          cursor = found.size < ids.size ? trail.next(page.nextCursor) : undefined;
+        } while (cursor);
       } catch {
         // Fall through to one GET per account: it reports each account's own error precisely.
       }

@@ -1,10 +1,12 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
 import { isNonSecretField } from "../accounts/fields";
 import type { PatchBody } from "../plan/patch-plan";
-import type { ApiSettings } from "../settings";
-import { scrub, toComposioError, type ComposioError } from "./errors";
+import { LIMITS, type ApiSettings } from "../settings";
+import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
-import { Pacer } from "./pacer";
+import { Pacer, parseRetryAfter } from "./pacer";
+import { CursorTrail } from "./paging";
+import { displayUrl, MIN_REPLACED_LENGTH, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
 
 export interface AccountFilter {
@@ -37,15 +39,17 @@ export class ComposioClient {
 
   constructor(private readonly settings: ApiSettings) {
     // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
-    this.pacer = new Pacer();
+    this.pacer = new Pacer(settings.maxConcurrency);
     this.limiter = new Limiter(settings.maxConcurrency);
     const pool = new Agent({
       connections: settings.maxConcurrency,
       connect: { timeout: settings.connectTimeoutMs },
       headersTimeout: settings.requestTimeoutMs,
       bodyTimeout: settings.requestTimeoutMs,
+      // An answer that never ends (or a 700 MB error page) must fail this account, not exhaust memory.
+      maxResponseSize: LIMITS.maxResponseBytes,
     });
-    const { maxRetries, retryBaseMs, retryBudgetMs } = settings;
+    const { maxRetries, retryBaseMs } = settings;
     this.dispatcher = new RetryAgent(pool, {
       // PATCH sets values (alias, credential fields) rather than adding to them, so sending it twice
       // leaves the account as sending it once: it is safe to retry, unlike undici's default assumption.
@@ -55,19 +59,19 @@ export class ComposioClient {
       maxRetries,
       // Answer with the last response once retries are spent, so the user reads the API's own error.
       throwOnError: false,
-      retry: backoff({ maxRetries, baseMs: retryBaseMs, budgetMs: retryBudgetMs }, (headers) => this.pacer.observe(headers)),
+      retry: backoff({ maxRetries, baseMs: retryBaseMs }, this.pacer),
     });
   }
 
   async patchConnectedAccount(nanoid: string, body: PatchBody): Promise<PatchResult> {
-    const secrets = secretsOf(body, this.settings.apiKey);
+    const secrets = secretsOf(body, this.settings);
     const res = await this.send("PATCH", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secrets, body);
     const parsed = res as { id?: unknown; status?: unknown };
     return { id: typeof parsed.id === "string" ? parsed.id : nanoid, status: typeof parsed.status === "string" ? parsed.status : undefined };
   }
 
   async getConnectedAccount(nanoid: string): Promise<RemoteAccount> {
-    const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings.apiKey));
+    const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings));
     const account = toRemoteAccount(raw);
     if (!account) throw new Error(`Composio answered an unreadable account for ${nanoid}`);
     return account;
@@ -83,7 +87,7 @@ export class ComposioClient {
     add("statuses", filter.statuses);
     query.set("limit", String(limit));
     if (cursor) query.set("cursor", cursor);
-    const raw = await this.send("GET", `/api/v3/connected_accounts?${query}`, "(list)", secretsOf(undefined, this.settings.apiKey));
+    const raw = await this.send("GET", `/api/v3/connected_accounts?${query}`, "(list)", secretsOf(undefined, this.settings));
     return toAccountListPage(raw);
   }
 
@@ -93,12 +97,13 @@ export class ComposioClient {
    */
   async listAll(filter: AccountFilter, pageSize = 100, onPage?: (page: AccountListPage) => void): Promise<RemoteAccount[]> {
     const all: RemoteAccount[] = [];
+    const trail = new CursorTrail();
     let cursor: string | undefined;
     do {
       const page = await this.listConnectedAccounts(filter, cursor, pageSize);
       all.push(...page.items);
       onPage?.(page);
-      cursor = page.nextCursor ?? undefined;
+      cursor = trail.next(page.nextCursor);
     } while (cursor);
     return all;
   }
@@ -113,12 +118,18 @@ export class ComposioClient {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
     const operation = method === "PATCH" ? "update" : "read";
-    const fail = (err: unknown) => new Error(scrub(`could not ${operation} connected account ${accountId} at ${this.settings.baseUrl}: ${describeNetworkError(err, this.settings)}`, secrets));
+    const fail = (err: unknown) => new Error(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${scrub(describeNetworkError(err, this.settings), secrets)}`);
     return this.limiter.run(async () => {
-      // One time budget for the whole call, retries included; it starts once the call may run.
-      const signal = AbortSignal.timeout(this.settings.retryBudgetMs + this.settings.requestTimeoutMs);
+      // One time budget for the whole call, retries and every wait included; it starts once the call may run.
+      const budgetMs = this.settings.retryBudgetMs + this.settings.requestTimeoutMs;
+      const signal = AbortSignal.timeout(budgetMs);
+      const deadline = Date.now() + budgetMs;
       for (let attempt = 1; ; attempt++) {
-        await this.pacer.wait();
+        try {
+          await this.pacer.wait(deadline);
+        } catch (err) {
+          throw new Error(scrub(`could not ${operation} connected account ${accountId}: ${(err as Error).message}`, secrets));
+        }
         let status: number;
         let text: string;
         let headers: Dispatcher.ResponseData["headers"];
@@ -129,13 +140,15 @@ export class ComposioClient {
             headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
             body: body === undefined ? undefined : JSON.stringify(body),
             signal,
-          });
+            // Read by `backoff` (undici hands request options to the retry callback): no retry waits past it.
+            deadline,
+          } as Parameters<typeof request>[1] & BudgetedRequest);
           ({ statusCode: status, headers } = res);
           text = await res.body.text();
         } catch (err) {
           throw fail(err);
         }
-        this.pacer.observe(headers);
+        this.pacer.observe(headers, status);
         if (status >= 200 && status < 300) {
           try {
             return text ? JSON.parse(text) : {};
@@ -146,8 +159,9 @@ export class ComposioClient {
         const error = toComposioError(status, text, accountId, headers, operation, secrets);
         // A 409 is either a duplicate alias (permanent) or another write holding the connection's
         // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
-        if (isLeaseConflict(error) && attempt <= this.settings.maxRetries) {
-          await sleep(Math.random() * this.settings.retryBaseMs * 2 ** attempt);
+        const leaseWaitMs = jittered(this.settings.retryBaseMs * 2 ** attempt);
+        if (isLeaseConflict(error) && attempt <= this.settings.maxRetries && Date.now() + leaseWaitMs < deadline) {
+          await sleep(leaseWaitMs);
           continue;
         }
         throw error;
@@ -164,38 +178,40 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Request options carrying the call's deadline to the retry callback. */
+interface BudgetedRequest {
+  deadline?: number;
+}
+
 /**
- * Exponential backoff with full jitter (so parallel resources do not retry in lockstep), honouring
- * Retry-After (seconds or HTTP date). The total time per request is bounded by the request's signal.
+ * Half fixed, half random: parallel resources do not retry in lockstep, and no retry comes sooner
+ * than half its step (full jitter may retry at once, which is what a struggling API does not need).
  */
-export function backoff(
-  opts: { maxRetries: number; baseMs: number; budgetMs: number },
-  observe: (headers: Record<string, string>) => void,
-): RetryHandler.RetryCallback {
+function jittered(stepMs: number): number {
+  return stepMs / 2 + (Math.random() * stepMs) / 2;
+}
+
+/**
+ * Exponential backoff, honouring Retry-After (seconds or HTTP date; negative or absurd values count as
+ * absent) and the pacer's gate, which a 429 closes for every request. A retry that would start past
+ * the call's deadline is not waited for: the caller gets the last answer now.
+ */
+export function backoff(opts: { maxRetries: number; baseMs: number }, pacer: Pacer): RetryHandler.RetryCallback {
   return (err, { state, opts: req }, cb) => {
     const { statusCode, code, headers } = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string> };
     // Responses retried here never reach the caller: let the pacer learn from their rate-limit headers.
-    if (headers) observe(headers);
+    if (headers) pacer.observe(headers, statusCode);
     const retry = req.retryOptions ?? {};
     const retriable =
       (statusCode !== undefined ? retry.statusCodes?.includes(statusCode) : code !== undefined && retry.errorCodes?.includes(code)) &&
       retry.methods?.includes(req.method as never);
     if (!retriable || state.counter > opts.maxRetries) return cb(err);
     const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
-    const expMs = opts.baseMs * 2 ** (state.counter - 1);
-    const waitMs = retryAfterMs ?? Math.random() * expMs;
-    if (waitMs > opts.budgetMs) return cb(err);
+    const waitMs = Math.max(retryAfterMs ?? jittered(opts.baseMs * 2 ** (state.counter - 1)), pacer.delayMs());
+    const deadline = (req as BudgetedRequest).deadline ?? Infinity;
+    if (Date.now() + waitMs >= deadline) return cb(err);
     setTimeout(() => cb(null), waitMs);
   };
-}
-
-export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function describeNetworkError(err: unknown, settings: ApiSettings): string {
@@ -205,15 +221,23 @@ function describeNetworkError(err: unknown, settings: ApiSettings): string {
     return `no answer within ${settings.requestTimeoutMs} ms (connected-accounts:requestTimeoutMs); the API may be down`;
   }
   if (e.code === "UND_ERR_CONNECT_TIMEOUT") return `could not connect within ${settings.connectTimeoutMs} ms (connected-accounts:connectTimeoutMs)`;
+  if (e.code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") return `the answer was larger than ${LIMITS.maxResponseBytes} bytes, far more than any answer to this request: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API?`;
   if (e.code === "ECONNREFUSED") return "connection refused: is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) right?";
   return `${e.code ?? e.name ?? "error"}: ${e.message ?? String(err)}`;
 }
 
-/** What must never appear in an error: the API key and every secret value sent (configuration fields may). */
-function secretsOf(body: PatchBody | undefined, apiKey: string | undefined): string[] {
-  const out: string[] = apiKey ? [apiKey] : [];
+/**
+ * What must never appear in an error: the API key, the base URL's user name and password, and every
+ * credential value sent, whatever its field (a value read from a reference is a secret even in a
+ * field such as `username`; a literal shown in the file anyway loses nothing by being masked).
+ * The one exception: a configuration field's value too short to cut out (`region: eu`) is an
+ * ordinary word, and withholding every message that uses it would hide the API's errors.
+ */
+function secretsOf(body: PatchBody | undefined, settings: ApiSettings): string[] {
+  const out: string[] = [...(settings.apiKey ? [settings.apiKey] : []), ...urlCredentials(settings.baseUrl)];
   const val = body?.connection?.state.val ?? {};
-  for (const [key, v] of Object.entries(val)) if (typeof v === "string" && !isNonSecretField(key)) out.push(v);
+  for (const [key, v] of Object.entries(val)) {
+    if (typeof v === "string" && !(isNonSecretField(key) && v.length < MIN_REPLACED_LENGTH)) out.push(v);
+  }
   return out;
 }
-

@@ -1,3 +1,5 @@
+import { scrub } from "./scrub";
+
 /** What the Composio API answered when it refused a request. */
 export interface ComposioErrorInfo {
   status: number;
@@ -41,37 +43,24 @@ function hint(status: number): string | undefined {
 }
 
 /**
- * Reads whatever the API answered into a ComposioError, with every secret scrubbed from the body
- * as received and again from each field once parsed (JSON escaping hides a secret from the first). The usual envelope is `{error: {...}}`, but
- * 429s and proxies answer other shapes, so every field is read defensively.
+ * Reads what the API answered into a ComposioError. Only the envelope's fields are shown (`slug`,
+ * `message`, `request_id`, `suggested_fix`, `errors`), each scrubbed of every secret: a body is
+ * never shown as it came, since an API (or a proxy before it) may echo the request. The usual
+ * envelope is `{error: {...}}`, but 429s and proxies answer other shapes, so every field is read
+ * defensively.
  */
 export function toComposioError(status: number, rawBody: string, accountId: string, headers: Record<string, unknown> = {}, operation = "update", secrets: readonly string[] = []): ComposioError {
-  const bodyText = scrub(rawBody, secrets);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bodyText);
+    parsed = JSON.parse(rawBody);
   } catch {
     parsed = undefined;
   }
   const envelope = (parsed && typeof parsed === "object" ? ((parsed as { error?: unknown }).error ?? parsed) : {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? scrub(v, secrets) : undefined);
   const requestId = str(envelope.request_id) ?? str(headers["x-request-id"]);
-  const message = str(envelope.message) ?? (bodyText.trim().slice(0, 300) || `HTTP ${status}`);
+  const message = str(envelope.message) ?? `HTTP ${status} without an error message (the answer is not shown: it may quote what was sent)`;
   const slug = str(envelope.slug) ?? `HTTP_${status}`;
   const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string").map((e) => scrub(e, secrets)) : [];
   return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation });
-}
-
-/**
- * Replaces every known secret in a text; used on anything that may echo a request back. A secret
- * is also looked for as it appears inside a JSON string (a PEM's newlines, a JSON document's
- * quotes), since error bodies quote what they were sent.
- */
-export function scrub(text: string, secrets: readonly string[]): string {
-  const forms = secrets.filter((s) => s.length >= 4).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]);
-  let out = text;
-  for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) {
-    out = out.split(form).join("[secret]");
-  }
-  return out;
 }

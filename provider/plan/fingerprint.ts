@@ -12,3 +12,14 @@ export function fingerprint(key: string, field: string, value: string): string {
 export function fingerprintAll(key: string, values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.keys(values).sort().map((field) => [field, fingerprint(key, field, values[field])]));
 }
+
+/**
+ * Why a stack's fingerprint key cannot be used, or undefined when it can: the key must be a stack
+ * secret (a readable key lets anyone who reads the state test guesses against the fingerprints) and
+ * long enough not to be guessed itself.
+ */
+export function fingerprintKeyProblem(key: string, isSecret: boolean, minLength: number): string | undefined {
+  if (!isSecret) return "is not a stack secret: anyone who can read the stack file could test guesses of short secrets against the fingerprints in the state";
+  if (key.length < minLength) return `is ${key.length} characters long; at least ${minLength} are needed so that it cannot be guessed`;
+  return undefined;
+}

@@ -56,7 +56,8 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
   }
   const alreadyRemoved = recorded?.removedCredentials ?? [];
   for (const key of desired.removedCredentials) {
-    if (alreadyRemoved.includes(key) && applied[key] === undefined) continue;
+    // Own keys only: a key named like an object internal (`constructor`) must not find Object's.
+    if (alreadyRemoved.includes(key) && !Object.hasOwn(applied, key)) continue;
     plan.credentials.removed.push(key);
     val[key] = null;
   }

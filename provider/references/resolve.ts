@@ -1,18 +1,18 @@
 import * as path from "node:path";
 import { type AccountFile, type CredentialRef } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
-import { isInside } from "../accounts/validate";
+import { matchesNamePattern } from "../settings";
+import { inspectSecretFile, readSecretFile } from "./secret-file";
 
 /** Where references are looked up. Injected, so resolution is testable and the program decides the sources. */
 export interface ReferenceSources {
   env: Record<string, string | undefined>;
   /** Stack config, by key within the `connected-accounts` namespace. */
   config(key: string): string | undefined;
-  /** Reads a file; returns undefined when it does not exist. */
-  readFile(absPath: string): string | undefined;
-  /** Resolves symlinks, so a `file:` reference cannot leave the repository through one. */
-  realPath(absPath: string): string;
+  /** Bounds `file:` references: their targets, links resolved, must be inside it. */
   repoRoot: string;
+  /** Stack setting `allowedEnv`: the only environment variables files may read; undefined: any not refused. */
+  allowedEnv?: readonly string[];
 }
 
 export interface ResolvedCredentials {
@@ -34,6 +34,7 @@ export function resolveCredentials(account: AccountFile, sources: ReferenceSourc
     } else {
       const result = resolveRef(spec.ref, account, sources);
       if ("value" in result) values[key] = result.value;
+      else if ("file" in spec.ref) problems.push(fileProblem(account, key, result));
       else problems.push({ file: account.file, ...account.locate(["credentials", key]), field: `credentials.${key}`, message: result.message, fix: result.fix });
     }
   }
@@ -42,6 +43,9 @@ export function resolveCredentials(account: AccountFile, sources: ReferenceSourc
 
 function resolveRef(ref: CredentialRef, account: AccountFile, sources: ReferenceSources): { value: string } | { message: string; fix: string } {
   if ("env" in ref) {
+    if (sources.allowedEnv && !matchesNamePattern(ref.env, sources.allowedEnv)) {
+      return { message: `environment variable ${ref.env} is not allowed by stack config connected-accounts:allowedEnv (${sources.allowedEnv.join(", ")})`, fix: `add a pattern matching ${ref.env} to connected-accounts:allowedEnv, or reference an allowed variable` };
+    }
     const value = sources.env[ref.env];
     if (value === undefined) return { message: `environment variable ${ref.env} is not set`, fix: `export ${ref.env}=... before running pulumi (in CI, map it from a repository secret)` };
     if (value === "") return { message: `environment variable ${ref.env} is empty`, fix: `set ${ref.env} to the credential value; an empty value is never sent` };
@@ -53,13 +57,28 @@ function resolveRef(ref: CredentialRef, account: AccountFile, sources: Reference
     if (value === "") return { message: `stack config connected-accounts:${ref.config} is empty`, fix: `pulumi config set --secret connected-accounts:${ref.config} <value>` };
     return { value };
   }
-  const target = path.resolve(path.dirname(account.path), ref.file);
-  const content = sources.readFile(target);
-  if (content === undefined) return { message: `file ${ref.file} does not exist (looked for ${path.relative(sources.repoRoot, target)})`, fix: "create the file, or correct the path (it is relative to the account file)" };
-  if (!isInside(sources.repoRoot, sources.realPath(target))) return { message: `file ${ref.file} links outside the repository`, fix: "keep the secret file itself inside the repository (git-ignored)" };
-  // A token written with `echo` ends in a newline that the API would take as part of the secret.
-  const value = content.replace(/\r?\n$/, "");
-  if (value === "") return { message: `file ${ref.file} is empty`, fix: `write the credential into ${ref.file}` };
-  return { value };
+  return readSecretFile(fileTarget(account, ref.file), ref.file, sources.repoRoot);
 }
 
+function fileTarget(account: AccountFile, ref: string): string {
+  return path.resolve(path.dirname(account.path), ref);
+}
+
+/**
+ * What `validate` can say about an account's `file:` references without reading them: those that
+ * exist must be regular files inside the repository, within the size limit. (A missing one is
+ * fine here: CI writes secret files just before `pulumi up`.)
+ */
+export function fileReferenceProblems(account: AccountFile, repoRoot: string): AccountProblem[] {
+  const problems: AccountProblem[] = [];
+  for (const [key, spec] of Object.entries(account.credentials)) {
+    if (spec.kind !== "ref" || !("file" in spec.ref)) continue;
+    const check = inspectSecretFile(fileTarget(account, spec.ref.file), spec.ref.file, repoRoot);
+    if ("message" in check) problems.push(fileProblem(account, key, check));
+  }
+  return problems;
+}
+
+function fileProblem(account: AccountFile, key: string, p: { message: string; fix: string }): AccountProblem {
+  return { file: account.file, ...account.locate(["credentials", key, "file"]), field: `credentials.${key}.file`, message: p.message, fix: p.fix };
+}

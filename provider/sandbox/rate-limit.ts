@@ -1,6 +1,12 @@
+/** The rate-limit headers Composio may send; an API (or a proxy before it) may send any subset. */
+export const RATE_LIMIT_HEADERS = ["X-RateLimit", "X-RateLimit-Remaining", "X-RateLimit-Window-Size"] as const;
+export type RateLimitHeader = (typeof RATE_LIMIT_HEADERS)[number];
+
 export interface RateLimit {
   requests: number;
   windowMs: number;
+  /** Which rate-limit headers answers carry (default: all three); a refusal always has Retry-After. */
+  headers?: readonly RateLimitHeader[];
 }
 
 export interface RateDecision {
@@ -30,11 +36,13 @@ export class FixedWindow {
     }
     this.used++;
     const allowed = this.used <= this.limit.requests;
-    const headers: Record<string, string> = {
+    const all: Record<RateLimitHeader, string> = {
       "X-RateLimit": String(this.limit.requests),
       "X-RateLimit-Remaining": String(Math.max(0, this.limit.requests - this.used)),
       "X-RateLimit-Window-Size": `${Math.ceil(this.limit.windowMs / 1000)}s`,
     };
+    const headers: Record<string, string> = {};
+    for (const name of this.limit.headers ?? RATE_LIMIT_HEADERS) headers[name] = all[name];
     if (!allowed) headers["Retry-After"] = String(Math.max(1, Math.ceil((this.windowStart + this.limit.windowMs - now) / 1000)));
     return { allowed, headers };
   }

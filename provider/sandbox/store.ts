@@ -62,6 +62,7 @@ export class AccountStore {
    */
   static open(seeds: readonly SandboxAccountSeed[], statePath?: string): AccountStore {
     const store = new AccountStore(statePath && path.resolve(statePath));
+    if (store.statePath) removeStaleTemps(store.statePath);
     for (const record of store.statePath ? readState(store.statePath) : []) store.records.set(record.id, record);
     const seeded = new Set<string>();
     for (const seed of seeds) {
@@ -146,15 +147,56 @@ export class AccountStore {
     this.save();
   }
 
-  /** Temp file + rename: a crash mid-write leaves the previous state, never half a file. */
+  /**
+   * Temp file + rename: a crash mid-write leaves the previous state, never half a file. The temp file
+   * is flushed to disk before the rename, so a power loss cannot leave the new name on empty content.
+   */
   private save(): void {
     if (!this.statePath) return;
     const body = JSON.stringify({ format: STATE_FORMAT, accounts: this.list() }, null, 2) + "\n";
     const temp = `${this.statePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     fs.mkdirSync(path.dirname(this.statePath), { recursive: true });
     // The state holds credential values in plain: readable by its owner only.
-    fs.writeFileSync(temp, body, { mode: 0o600 });
+    const fd = fs.openSync(temp, "wx", 0o600);
+    try {
+      fs.writeFileSync(fd, body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temp, this.statePath);
+  }
+}
+
+/**
+ * Temp files a killed sandbox left beside the state file (`kill -9` between write and rename): they
+ * hold credentials in plain, so they go as soon as a sandbox opens the state again. Those of a
+ * sandbox still running (its pid alive) are its writes in progress and stay.
+ */
+function removeStaleTemps(statePath: string): void {
+  const dir = path.dirname(statePath);
+  const prefix = `${path.basename(statePath)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    // `<state>.<pid>.<hex>.tmp`, as `save` names them.
+    const [pid, hex, ...rest] = name.slice(prefix.length, -".tmp".length).split(".");
+    if (rest.length === 0 && /^\d+$/.test(pid) && /^[0-9a-f]+$/.test(hex ?? "") && !isAlive(Number(pid))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

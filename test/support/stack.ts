@@ -4,7 +4,7 @@ import { Engine, type Deployment } from "../harness/engine";
 import { PROJECT_ROOT, Workspace } from "./workspace";
 
 export const API_KEY = "test-api-key-7Qv93xLm";
-export const FINGERPRINT_KEY = "test-fingerprint-key-0Zp4";
+export const FINGERPRINT_KEY = "test-fingerprint-key-0Zp4-9f2c41d7a8e35b60c1d2e3f4";
 
 /** A stack under test: a workspace of account files, its config, and the engine with its state file. */
 export class TestStack {
