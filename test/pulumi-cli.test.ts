@@ -10,9 +10,15 @@
  */
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync, spawnSync } from "node:child_process";
+import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
 import { CliStack, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
 import { API_KEY, FINGERPRINT_KEY, TestStack } from "./support/stack";
+import { PROJECT_ROOT as PROJECT_ROOT_DIR } from "./support/workspace";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
 const KEY_2 = "sk_rotated_Hh81dMwq3";
@@ -181,6 +187,10 @@ function expectNoSecret(text: string, where: string): void {
 
 let realResults: StepResult[] | undefined;
 
+interface ExportedState {
+  deployment: { resources: { urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[] };
+}
+
 describe("the deployment sequence under the real Pulumi CLI", () => {
   let sandbox: Sandbox;
   let stack: CliStack;
@@ -220,6 +230,14 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     expectNoSecret(exported, "pulumi stack export");
     expectNoSecret(stack.stackFileText(), "the stack settings file");
     expect(exported).toContain('"ca_seq1"');
+
+    // What each account costs in the state: the provider module twice, no credential value.
+    const seq = (JSON.parse(exported) as ExportedState).deployment.resources.find((r) => r.urn.endsWith("::ca_seq1"))!;
+    expect(seq.inputs.__provider).toBe(PROVIDER_MODULE);
+    expect(seq.outputs.__provider).toBe(PROVIDER_MODULE);
+    expect(Object.keys(seq.inputs.fingerprints as object)).toEqual(["api_key", "subdomain", "token"]);
+    expect(seq.outputs).not.toHaveProperty("credentials");
+    expect(JSON.stringify({ inputs: seq.inputs, outputs: seq.outputs }).length).toBeLessThanOrEqual(4096);
 
     // Stack outputs as the CLI reads them back.
     const outputs = await stack.outputs();
@@ -350,5 +368,122 @@ describe("bad input under the real CLI", () => {
       expect(run.ops).toEqual({});
     }
     expect(sandbox.requests).toEqual([]);
+  });
+});
+
+describe("a stack recorded by 0.1.0 (the provider serialized into the state) under the real CLI", () => {
+  const FIXTURES = path.join(__dirname, "fixtures");
+  const LEGACY_KEY = "sk_legacy_Zr51nVb8q";
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        { id: "ca_legacy", toolkit: "github", userId: "team", authScheme: "API_KEY", alias: "gh-legacy" },
+        { id: "ca_oauth", toolkit: "slack", userId: "team", authScheme: "OAUTH2", alias: "slack-legacy" },
+      ],
+    });
+    stack = new CliStack("cli-legacy", bin);
+    await stack.importStack(fs.readFileSync(path.join(FIXTURES, "legacy-0.1.0.stack.yaml"), "utf8"), path.join(FIXTURES, "legacy-0.1.0.state.json"));
+    const moved = await stack.setConfig("baseUrl", sandbox.url);
+    expect(moved.ok, moved.text).toBe(true);
+    stack.env.LEGACY_KEY = LEGACY_KEY;
+    stack.ws.write("github/legacy.yaml", { id: "ca_legacy", toolkit: "github", userId: "team", alias: "gh-legacy", authScheme: "API_KEY", credentials: { api_key: { env: "LEGACY_KEY" }, subdomain: "acme", token: { config: "ghToken" } } });
+    stack.ws.write("slack/oauth.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-legacy", authScheme: "OAUTH2" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("upgrades on the next up with no update, replacement or request, then shrinks as accounts change", async () => {
+    const before = (JSON.parse(fs.readFileSync(path.join(FIXTURES, "legacy-0.1.0.state.json"), "utf8")) as ExportedState).deployment.resources;
+    expect(String(before.find((r) => r.urn.endsWith("::ca_legacy"))!.inputs.__provider).length).toBeGreaterThan(40_000);
+
+    sandbox.clearRequests();
+    const previewed = await stack.preview();
+    expect(previewed.ok, previewed.text).toBe(true);
+    expect(previewed.ops).toEqual({ ca_legacy: "same", ca_oauth: "same" });
+    const upgraded = await stack.up();
+    expect(upgraded.ok, upgraded.text).toBe(true);
+    expect(upgraded.ops).toEqual({ ca_legacy: "same", ca_oauth: "same" });
+    expect(sandbox.requests).toEqual([]);
+    let state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
+    expect(state.find((r) => r.urn.endsWith("::ca_legacy"))!.inputs.__provider).toBe(PROVIDER_MODULE);
+
+    // A change applies minimally against the credentials the old provider recorded.
+    stack.ws.write("github/legacy.yaml", { id: "ca_legacy", toolkit: "github", userId: "team", alias: "gh-upgraded", authScheme: "API_KEY", credentials: { api_key: { env: "LEGACY_KEY" }, subdomain: "acme", token: { config: "ghToken" } } });
+    const changed = await stack.up();
+    expect(changed.ok, changed.text).toBe(true);
+    expect(changed.ops).toEqual({ ca_legacy: "update", ca_oauth: "same" });
+    expect(sandbox.requests.map((r) => [r.method, r.path, r.body])).toEqual([["PATCH", "/api/v3/connected_accounts/ca_legacy", { alias: "gh-upgraded" }]]);
+    state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
+    const legacy = state.find((r) => r.urn.endsWith("::ca_legacy"))!;
+    expect(legacy.outputs.__provider).toBe(PROVIDER_MODULE);
+    expect(legacy.outputs).not.toHaveProperty("credentials");
+
+    // The OAuth account still has the old provider in its outputs: releasing it runs that one.
+    sandbox.clearRequests();
+    stack.ws.remove("slack/oauth.yaml");
+    const released = await stack.up();
+    expect(released.ok, released.text).toBe(true);
+    expect(released.ops).toEqual({ ca_legacy: "same", ca_oauth: "delete" });
+    expect(sandbox.requests).toEqual([]);
+    expect(sandbox.account("ca_oauth")).toMatchObject({ alias: "slack-legacy" });
+  });
+});
+
+describe("a provider edited without a rebuild, under the real CLI", () => {
+  let stack: CliStack;
+  afterAll(() => stack?.cleanup());
+
+  it("is refused before anything runs, with one line telling how to rebuild", async () => {
+    stack = new CliStack("cli-stale", bin);
+    await stack.init({ baseUrl: "http://127.0.0.1:9" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+    stack.ws.write("slack/oauth.yaml", OAUTH_ACCOUNT);
+    fs.appendFileSync(path.join(stack.ws.dir, "provider/plan/patch-plan.ts"), "\n// edited after the build\n");
+    const previewed = await stack.preview();
+    expect(previewed.ok).toBe(false);
+    expect(previewed.text).toContain("the compiled provider in dist/ is older than provider/: run npm run build, then run pulumi again");
+    expect(previewed.ops).toEqual({});
+  });
+});
+
+describe("npm run demo with the real Pulumi CLI", () => {
+  it("runs validate, plan, pulumi preview --diff and pulumi up on the dev stack, and shows the applied aliases", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-real-"));
+    const project = path.join(home, "project");
+    try {
+      // A project of its own (the demo keeps its state inside the project), as a fresh git checkout.
+      for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider", "stacks", "accounts", "secrets/README.md", ".gitignore"]) {
+        fs.cpSync(path.join(PROJECT_ROOT_DIR, entry), path.join(project, entry), { recursive: true });
+      }
+      fs.symlinkSync(path.join(PROJECT_ROOT_DIR, "node_modules"), path.join(project, "node_modules"));
+      execFileSync("git", ["init", "-q"], { cwd: project });
+      execFileSync("git", ["add", "-A"], { cwd: project });
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "checkout"], { cwd: project });
+      const env: NodeJS.ProcessEnv = {};
+      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PULUMI_") && !k.startsWith("CONNECTED_ACCOUNTS_")) env[k] = v;
+      const run = spawnSync(process.execPath, [path.join(project, "dist/provider/cli/main.js"), "demo"], {
+        cwd: project,
+        env: { ...env, HOME: home, PATH: [bin, process.env.PATH].join(path.delimiter), PULUMI_HOME: path.join(home, ".pulumi") },
+        encoding: "utf8",
+        timeout: 240_000,
+      });
+      const out = `${run.stdout}${run.stderr}`;
+      expect(run.status, out).toBe(0);
+      expect(out).toContain("==> pulumi preview --diff --stack dev --non-interactive");
+      expect(out).toMatch(/\+ pulumi-nodejs:dynamic\/composio:ConnectedAccount: \(create\)/);
+      expect(out).toContain("==> pulumi up --yes --skip-preview --stack dev --non-interactive");
+      expect(out).toMatch(/Resources:\n\s+\+ 8 created/);
+      const table = out.slice(out.indexOf("==> Sandbox accounts"));
+      for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"]]) {
+        expect(table).toMatch(new RegExp(`^${id} +\\S+ +\\S+ +"${alias}" +ACTIVE`, "m"));
+      }
+      expect(out).not.toMatch(/demo-[A-Za-z0-9_-]{24}/);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

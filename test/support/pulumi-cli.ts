@@ -67,6 +67,13 @@ export class CliStack {
     for (const [key, value] of Object.entries(secrets)) await this.must(["config", "set", "--secret", `connected-accounts:${key}`, "--", value]);
   }
 
+  /** A stack as another version left it: its settings file (salt, encrypted config) and its exported state. */
+  async importStack(stackFile: string, statePath: string): Promise<void> {
+    await this.must(["stack", "init", this.stack, "--secrets-provider", "passphrase"]);
+    fs.writeFileSync(path.join(this.ws.dir, "stacks", `Pulumi.${this.stack}.yaml`), stackFile);
+    await this.must(["stack", "import", "--file", statePath]);
+  }
+
   /** `pulumi config set connected-accounts:KEY VALUE` after init (e.g. pointing at another API). */
   setConfig(key: string, value: string): Promise<CliRun> {
     return this.pulumi(["config", "set", `connected-accounts:${key}`, "--", value], false);
