@@ -192,11 +192,31 @@ export function opsFromEvents(log: string): Record<string, Op> {
  * lines, the temporary project path).
  */
 export function normalizePreview(text: string, projectDir: string): string {
-  return text
+  const lines = text
     .split(projectDir).join("<project>")
     .split("\n")
     .filter((line) => !/^@ /.test(line) && !/^\s*Duration: /.test(line))
-    .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"))
-    .join("\n")
-    .trim() + "\n";
+    .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"));
+  return sortResourceBlocks(lines).join("\n").trim() + "\n";
+}
+
+/** The engine runs steps concurrently, so resources print in any order: sort each run of account blocks by name. */
+function sortResourceBlocks(lines: string[]): string[] {
+  const out: string[] = [];
+  let blocks: string[][] = [];
+  const flush = () => {
+    blocks.sort((a, b) => (a.join("\n") < b.join("\n") ? -1 : 1)).forEach((b) => out.push(...b));
+    blocks = [];
+  };
+  for (const line of lines) {
+    const indent = line.length - line.trimStart().length;
+    if (/^ {4}[+~-] pulumi-nodejs:dynamic\//.test(line)) blocks.push([line]);
+    else if (blocks.length > 0 && indent > 4) blocks[blocks.length - 1].push(line);
+    else {
+      flush();
+      out.push(line);
+    }
+  }
+  flush();
+  return out;
 }
