@@ -24,7 +24,9 @@ const projectRoot = pulumi.runtime.getRootDirectory() || findProjectRoot(process
 const staleProvider = staleBuild(projectRoot);
 if (staleProvider) throw new pulumi.RunError(staleProvider);
 
-const config = (key: string) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
+// Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
+const stackConfig = pulumi.runtime.allConfig();
+const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
