@@ -26,7 +26,7 @@ function cliDir(name: string, version: string, withHost = true): string {
 
 describe("finding a usable Pulumi CLI", () => {
   it("takes the first pulumi on PATH of the pinned version or newer, with a language host beside it or on PATH", async () => {
-    const old = cliDir("old", "v3.200.0");
+    const old = cliDir("old", "v3.200.0", false);
     const hostless = cliDir("hostless", "v3.300.0", false);
     const good = cliDir("good", "v3.260.1");
     const env = (dirs: string[]) => ({ PATH: dirs.join(path.delimiter), HOME: root, XDG_CACHE_HOME: path.join(root, "cache") });
