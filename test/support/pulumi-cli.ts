@@ -49,12 +49,17 @@ export class CliStack {
   readonly printed: string[] = [];
   /** Every engine event of the commands run with an event log, one JSON object a line. */
   readonly events: string[] = [];
-  private readonly stateDir: string;
+  /** Each command is killed after this long (a bench of thousands of resources raises it). */
+  timeoutMs = COMMAND_TIMEOUT_MS;
+  /** The file:// backend's folder. */
+  readonly stateDir: string;
   private commands = 0;
 
-  constructor(name: string, private readonly bin: string, readonly stack = "test") {
+  /** `populate` writes another project into the copy's folder instead of this one (the bench's minimal program). */
+  constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void) {
     this.ws = new Workspace(name);
-    for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
+    if (populate) populate(this.ws.dir);
+    else for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(this.ws.dir, "node_modules"));
     this.stateDir = path.join(this.ws.dir, ".pulumi-state");
     fs.mkdirSync(this.stateDir);
@@ -152,7 +157,7 @@ export class CliStack {
       let text = "";
       child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
-      const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(() => child.kill("SIGKILL"), this.timeoutMs);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
