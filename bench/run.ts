@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     // The real CLI's fleet: minutes at 1,000; 10,000 (skip-checkpoints only) behind --fleet-10k.
     for (const n of quick ? [] : values["fleet-10k"] ? [1_000, 10_000] : [1_000]) {
       console.error(`real CLI fleet, N = ${n}`);
-      take(await measureCliFleet(workDir, n));
+      take(await measureCliFleet(n));
     }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
