@@ -49,6 +49,8 @@ export class CliStack {
   readonly printed: string[] = [];
   /** Every engine event of the commands run with an event log, one JSON object a line. */
   readonly events: string[] = [];
+  /** false: preview and up run without `--event-log`, as a user runs them (then `ops` is empty). */
+  eventLog = true;
   /** Each command is killed after this long (a bench of thousands of resources raises it). */
   timeoutMs = COMMAND_TIMEOUT_MS;
   /** The file:// backend's folder. */
@@ -135,7 +137,7 @@ export class CliStack {
 
   private pulumi(args: string[], withEvents: boolean): Promise<CliRun> {
     const eventLog = path.join(this.ws.dir, `events-${++this.commands}.jsonl`);
-    const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents ? ["--event-log", eventLog] : [])];
+    const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents && this.eventLog ? ["--event-log", eventLog] : [])];
     // Flags go before a `--`, after which everything is a value.
     const dashes = args.indexOf("--");
     const fullArgs = dashes < 0 ? [...args, ...flags] : [...args.slice(0, dashes), ...flags, ...args.slice(dashes)];
