@@ -142,7 +142,7 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
           if (side.stack === ours && round === 0) requests.push(`${label} ${count(sandbox.requests.length)}`);
           const got = summaryCounts(run.text);
           if (!sameCounts(got, expected[step])) {
-            notes.push(`6. Real CLI, ${scale}, ${side.name}, ${label}: the engine's steps were ${describeCounts(got)}, expected ${describeCounts(expected[step])}.`);
+            notes.push(`6. Real CLI, ${scale}, ${side.name}, ${label}: the CLI's summary counted ${describeCounts(got)}, expected ${describeCounts(expected[step])}.`);
           }
         }
       }
