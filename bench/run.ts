@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { RateLimitHeader } from "../provider/sandbox/rate-limit";
 import { describeHeaders, measureApplyThroughput } from "./apply-throughput";
+import { measureCliFleet } from "./cli-fleet";
 import { PROJECT_ROOT } from "./desired-fleet";
 import { measureEngineCost } from "./engine-cost";
 import { measureLoadCost } from "./load-cost";
@@ -26,7 +27,7 @@ const THROUGHPUT_CASES: [number, readonly RateLimitHeader[]][] = [
 ];
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: "boolean" }, write: { type: "boolean" } } });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { quick: { type: "boolean" }, write: { type: "boolean" }, "fleet-10k": { type: "boolean" } } });
   const quick = values.quick ?? false;
   const base = path.join(PROJECT_ROOT, "test/.work");
   fs.mkdirSync(base, { recursive: true });
@@ -62,12 +63,17 @@ async function main(): Promise<number> {
     }
     console.error("refresh economy, N = 1000");
     take(await measureRefreshEconomy(workDir, 1_000));
+    // The real CLI's fleet: minutes at 1,000; 10,000 (skip-checkpoints only) behind --fleet-10k.
+    for (const n of quick ? [] : values["fleet-10k"] ? [1_000, 10_000] : [1_000]) {
+      console.error(`real CLI fleet, N = ${n}`);
+      take(await measureCliFleet(n));
+    }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
   const table = renderTable(rows);
   console.log(table);
-  const command = quick ? "npm run bench -- --quick" : "npm run bench";
+  const command = `npm run bench${quick || values["fleet-10k"] ? ` -- ${[quick ? "--quick" : "", values["fleet-10k"] ? "--fleet-10k" : ""].filter(Boolean).join(" ")}` : ""}`;
   const missed = `${rows.filter((r) => r.met === false).length} target(s) missed`;
   if (values.write) {
     const results = path.join(PROJECT_ROOT, "bench/RESULTS.md");

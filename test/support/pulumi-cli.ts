@@ -49,12 +49,19 @@ export class CliStack {
   readonly printed: string[] = [];
   /** Every engine event of the commands run with an event log, one JSON object a line. */
   readonly events: string[] = [];
-  private readonly stateDir: string;
+  /** false: preview and up run without `--event-log`, as a user runs them (then `ops` is empty). */
+  eventLog = true;
+  /** Each command is killed after this long (a bench of thousands of resources raises it). */
+  timeoutMs = COMMAND_TIMEOUT_MS;
+  /** The file:// backend's folder. */
+  readonly stateDir: string;
   private commands = 0;
 
-  constructor(name: string, private readonly bin: string, readonly stack = "test") {
+  /** `populate` writes another project into the copy's folder instead of this one (the bench's minimal program). */
+  constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void) {
     this.ws = new Workspace(name);
-    for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
+    if (populate) populate(this.ws.dir);
+    else for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(this.ws.dir, "node_modules"));
     this.stateDir = path.join(this.ws.dir, ".pulumi-state");
     fs.mkdirSync(this.stateDir);
@@ -130,7 +137,7 @@ export class CliStack {
 
   private pulumi(args: string[], withEvents: boolean): Promise<CliRun> {
     const eventLog = path.join(this.ws.dir, `events-${++this.commands}.jsonl`);
-    const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents ? ["--event-log", eventLog] : [])];
+    const flags = ["--non-interactive", ...(args[1] === "init" ? [] : ["--stack", this.stack]), ...(withEvents && this.eventLog ? ["--event-log", eventLog] : [])];
     // Flags go before a `--`, after which everything is a value.
     const dashes = args.indexOf("--");
     const fullArgs = dashes < 0 ? [...args, ...flags] : [...args.slice(0, dashes), ...flags, ...args.slice(dashes)];
@@ -152,7 +159,7 @@ export class CliStack {
       let text = "";
       child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
-      const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(() => child.kill("SIGKILL"), this.timeoutMs);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);

@@ -2,7 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "../..");
+/** The project root, from test/support/ (vitest) or from its compiled copy in dist/test/support/ (the bench). */
+const ABOVE = path.resolve(__dirname, "../..");
+export const PROJECT_ROOT = fs.existsSync(path.join(ABOVE, "Pulumi.yaml")) ? ABOVE : path.dirname(ABOVE);
 
 /**
  * A scratch folder of account files inside the project (git-ignored), so `file:` references
