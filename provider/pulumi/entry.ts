@@ -1,5 +1,5 @@
 /**
- * The provider process's entry (loaded by serialized.ts from dist/): one implementation instance per
+ * The provider process's entry (loaded from dist/ by the module in provider-module.ts): one implementation instance per
  * process, shared by every resource, after checking that dist/ was built from the current sources.
  */
 import * as path from "node:path";

@@ -12,8 +12,8 @@ type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
- * The dynamic provider's implementation, run in the provider process (see serialized.ts for what
- * Pulumi stores instead of this code). The API key arrives through `configure`; the client is made
+ * The dynamic provider's implementation, run in the provider process (see provider-module.ts for
+ * what Pulumi stores instead of this code). The API key arrives through `configure`; the client is made
  * on first use and kept on `this`, where it is shared by every resource of the process.
  */
 export class ConnectedAccountProvider implements Provider {
@@ -80,7 +80,7 @@ export class ConnectedAccountProvider implements Provider {
 
   /**
    * Refresh: the alias and status as Composio has them now. Credentials cannot be read back
-   * (the API answers "REDACTED"), so the recorded ones stay as they are.
+   * (the API answers "REDACTED"), so the recorded fingerprints stay as they are.
    */
   async read(id: string, props?: RecordedAccount | LegacyRecord): Promise<pulumi.dynamic.ReadResult<RecordedAccount>> {
     if (!props || props.paused) return { id, props };
