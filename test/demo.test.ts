@@ -12,7 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
-import { findOnPath, obtainPulumiCli } from "../provider/cli/demo/pulumi-cli";
+import { obtainPulumiCli } from "../provider/cli/demo/pulumi-cli";
+import { candidatesOnPath } from "../provider/pulumi-cli/locate";
 import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";
 import { CLI, PROJECT_ROOT } from "./support/git-repo";
 
@@ -45,13 +46,13 @@ let stateDirExisted: boolean;
 beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-home-"));
   // As under `npm run demo`: node_modules/.bin first, holding the npm launcher, which cannot download here.
-  pathWithoutPulumi = [path.join(PROJECT_ROOT, "node_modules/.bin"), ...(process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "" && !findOnPath("pulumi", dir))].join(path.delimiter);
+  pathWithoutPulumi = [path.join(PROJECT_ROOT, "node_modules/.bin"), ...(process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "" && candidatesOnPath("pulumi", dir).length === 0)].join(path.delimiter);
   fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-bin-"));
   fakeLog = path.join(fakeBin, "calls.jsonl");
   fs.writeFileSync(path.join(fakeBin, "fake-pulumi.js"), FAKE_PULUMI);
   fs.writeFileSync(path.join(fakeBin, "pulumi"), `#!/bin/sh\nexec "${process.execPath}" "${path.join(fakeBin, "fake-pulumi.js")}" "$@"\n`, { mode: 0o755 });
-  // A CLI is usable with its Node.js language host beside it; the fake never runs it.
-  fs.writeFileSync(path.join(fakeBin, "pulumi-language-nodejs"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  // A CLI is usable with its plugins beside it; the fake never runs them.
+  for (const plugin of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) fs.writeFileSync(path.join(fakeBin, plugin), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
   // The demo keeps the sandbox's accounts in the project's .pulumi-state/; a test must not change a developer's.
   stateDirExisted = fs.existsSync(path.dirname(SANDBOX_STATE));
   savedSandboxState = fs.existsSync(SANDBOX_STATE) ? fs.readFileSync(SANDBOX_STATE, "utf8") : undefined;

@@ -20,12 +20,15 @@ function cliDir(name: string, version: string, withHost = true): string {
   const dir = path.join(root, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = version ] && echo "${version}"\n`, { mode: 0o755 });
-  if (withHost) fs.writeFileSync(path.join(dir, "pulumi-language-nodejs"), "#!/bin/sh\n", { mode: 0o755 });
+  if (withHost) {
+    fs.writeFileSync(path.join(dir, "pulumi-language-nodejs"), "#!/bin/sh\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "pulumi-resource-pulumi-nodejs"), "#!/bin/sh\n", { mode: 0o755 });
+  }
   return dir;
 }
 
 describe("finding a usable Pulumi CLI", () => {
-  it("takes the first pulumi on PATH of the pinned version or newer, with a language host beside it or on PATH", async () => {
+  it("takes the first pulumi on PATH of the pinned version or newer, with its plugins beside it or on PATH", async () => {
     const old = cliDir("old", "v3.200.0", false);
     const hostless = cliDir("hostless", "v3.300.0", false);
     const good = cliDir("good", "v3.260.1");
@@ -47,6 +50,7 @@ describe("finding a usable Pulumi CLI", () => {
     expect(cached).toBe(path.join(root, "cache/connected-accounts-gitops/pulumi/v3.259.0/bin"));
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.renameSync(cliDir("built", "v3.259.0"), cached);
+    fs.rmSync(path.join(cached, "pulumi-resource-pulumi-nodejs"));
     expect(await locatePulumiCli("3.259.0", env)).toBeUndefined();
     fs.writeFileSync(path.join(cached, "pulumi-resource-pulumi-nodejs"), "#!/bin/sh\n", { mode: 0o755 });
     expect(await locatePulumiCli("3.259.0", env)).toEqual({ binDir: cached, version: "v3.259.0", from: "cache" });

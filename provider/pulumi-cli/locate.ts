@@ -1,6 +1,7 @@
 /**
  * Finding a usable Pulumi CLI without building one: a `pulumi` of the pinned version or newer on
- * PATH (with its Node.js language host), else one built earlier into the cache folder.
+ * PATH (with the two plugins the engine looks for beside it or on PATH: the Node.js language host
+ * and the dynamic-provider launcher), else one built earlier into the cache folder.
  *
  * The official npm launcher (`node_modules/.bin/pulumi`) is never taken for a CLI: it downloads the
  * real one on first use, which fails or hangs without internet.
@@ -31,7 +32,8 @@ export async function locatePulumiCli(pinned: string, env: NodeJS.ProcessEnv): P
     const version = await reportedVersion(bin, env);
     const found = version && parseVersion(version);
     const binDir = path.dirname(bin);
-    if (found && atLeast(found, wanted) && (isExecutable(path.join(binDir, LANGUAGE_HOST)) || candidatesOnPath(LANGUAGE_HOST, env.PATH).length > 0)) {
+    const plugin = (name: string) => isExecutable(path.join(binDir, name)) || candidatesOnPath(name, env.PATH).length > 0;
+    if (found && atLeast(found, wanted) && plugin(LANGUAGE_HOST) && plugin(DYNAMIC_PROVIDER_LAUNCHER)) {
       return { binDir, version, from: "PATH" };
     }
   }

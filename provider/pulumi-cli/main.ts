@@ -4,7 +4,7 @@
  * Go modules there. Progress goes to stderr; the last line of stdout is the folder holding the
  * binaries, so a script can put it on PATH:
  *
- *   export PATH="$(npm run --silent pulumi:cli | tail -n 1):$PATH"
+ *   bin=$(npm run --silent pulumi:cli | tail -n 1) && export PATH="$bin:$PATH"
  *
  * Exit code: 0 found or built, 1 neither (the message says how to install one).
  */

@@ -15,12 +15,12 @@ const SOURCES = "provider";
 export function sourceDigest(projectRoot: string): string {
   const hash = createHash("sha256");
   const walk = (rel: string) => {
-    const entries = fs.readdirSync(path.join(projectRoot, rel), { withFileTypes: true }).map((e) => e.name).sort();
-    for (const name of entries) {
-      const child = `${rel}/${name}`;
-      const stat = fs.statSync(path.join(projectRoot, child));
-      if (stat.isDirectory()) walk(child);
-      else if (/\.(ts|json)$/.test(name)) hash.update(child).update("\0").update(fs.readFileSync(path.join(projectRoot, child))).update("\0");
+    // Links are not followed (tsc compiles none here; an editor's lock link may dangle).
+    const entries = fs.readdirSync(path.join(projectRoot, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const child = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile() && /\.(ts|json)$/.test(entry.name)) hash.update(child).update("\0").update(fs.readFileSync(path.join(projectRoot, child))).update("\0");
     }
   };
   walk(SOURCES);

@@ -145,7 +145,7 @@ function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount): Remo
   return remote;
 }
 
-/** True when a value is not known yet (preview). `__provider` is skipped: its code holds the marker itself. */
+/** True when a value is not known yet (preview). `__provider` is skipped: code, not a value (0.1's serialized provider held the marker itself). */
 function hasUnknowns(inputs: DesiredAccount): boolean {
   return Object.entries(inputs).some(([key, value]) => !key.startsWith("__") && JSON.stringify(value)?.includes(UNKNOWN));
 }

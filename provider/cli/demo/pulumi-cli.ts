@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { locatePulumiCli } from "../../pulumi-cli/locate";
+import { isExecutable, locatePulumiCli } from "../../pulumi-cli/locate";
 
 export type PulumiCli = { bin: string; from: "PATH" | "cache" | "npm package" } | { unavailable: string };
 
@@ -40,30 +40,8 @@ export async function obtainPulumiCli(opts: ObtainOptions): Promise<PulumiCli> {
   }
   const resolved = await resolveInChild(launcher, opts);
   if ("unavailable" in resolved) return resolved;
-  if (!isExecutableFile(resolved.bin)) return { unavailable: `no executable at ${resolved.bin} after the install` };
+  if (!isExecutable(resolved.bin)) return { unavailable: `no executable at ${resolved.bin} after the install` };
   return { bin: resolved.bin, from: "npm package" };
-}
-
-/** `which` without a shell: the first executable `name` in the PATH entries, in order. */
-export function findOnPath(name: string, searchPath: string | undefined): string | undefined {
-  const extensions = process.platform === "win32" ? ["", ".exe", ".cmd"] : [""];
-  for (const dir of (searchPath ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    for (const ext of extensions) {
-      const candidate = path.join(dir, name + ext);
-      if (isExecutableFile(candidate)) return candidate;
-    }
-  }
-  return undefined;
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**
