@@ -16,9 +16,8 @@ import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { CliStack, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
+import { CliStack, copyProject, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
 import { API_KEY, FINGERPRINT_KEY, TestStack } from "./support/stack";
-import { PROJECT_ROOT as PROJECT_ROOT_DIR } from "./support/workspace";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
 const KEY_2 = "sk_rotated_Hh81dMwq3";
@@ -456,10 +455,7 @@ describe("npm run demo with the real Pulumi CLI", () => {
     const project = path.join(home, "project");
     try {
       // A project of its own (the demo keeps its state inside the project), as a fresh git checkout.
-      for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider", "stacks", "accounts", "secrets/README.md", ".gitignore"]) {
-        fs.cpSync(path.join(PROJECT_ROOT_DIR, entry), path.join(project, entry), { recursive: true });
-      }
-      fs.symlinkSync(path.join(PROJECT_ROOT_DIR, "node_modules"), path.join(project, "node_modules"));
+      copyProject(project, ["stacks", "accounts", "secrets/README.md", ".gitignore"]);
       execFileSync("git", ["init", "-q"], { cwd: project });
       execFileSync("git", ["add", "-A"], { cwd: project });
       execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "checkout"], { cwd: project });

@@ -20,6 +20,16 @@ const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider
 
 let binDir: Promise<string> | undefined;
 
+/** A runnable copy of this project in `dest`: what the CLI needs (plus `extra` entries), its node_modules linked. */
+export function copyProject(dest: string, extra: string[] = []): void {
+  for (const entry of [...PROJECT_FILES, ...extra]) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dest, entry), { recursive: true });
+  linkNodeModules(dest);
+}
+
+function linkNodeModules(dest: string): void {
+  fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dest, "node_modules"));
+}
+
 /** The folder of the provisioned CLI; a clear failure (never a skip) when there is none. */
 export function pulumiBinDir(): Promise<string> {
   binDir ??= locatePulumiCli(PINNED_PULUMI, process.env).then((found) => {
@@ -60,9 +70,10 @@ export class CliStack {
   /** `populate` writes another project into the copy's folder instead of this one (the bench's minimal program). */
   constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void) {
     this.ws = new Workspace(name);
-    if (populate) populate(this.ws.dir);
-    else for (const entry of PROJECT_FILES) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(this.ws.dir, entry), { recursive: true });
-    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(this.ws.dir, "node_modules"));
+    if (populate) {
+      populate(this.ws.dir);
+      linkNodeModules(this.ws.dir);
+    } else copyProject(this.ws.dir);
     this.stateDir = path.join(this.ws.dir, ".pulumi-state");
     fs.mkdirSync(this.stateDir);
   }
