@@ -11,6 +11,7 @@ import { Pacer } from "../provider/composio/pacer";
 import type { PatchBody } from "../provider/plan/patch-plan";
 import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo } from "./support/git-repo";
+import { API_KEY, TestStack } from "./support/stack";
 import { clientFor, HOSTILE_API_KEY, json, outcome, runCliAsync, startHostileApi, type HostileApi } from "./support/hostile-api";
 
 const TOKEN = "tok<&>ünïcødé-Secret/42 x";
@@ -291,5 +292,60 @@ describe("9. the pacer uses whichever rate-limit headers the API sends (throughp
         await limited.close();
       }
     }
+  });
+});
+
+describe("10. a 200 that is not the API's answer is not recorded as applied", () => {
+  const KEY_1 = "sk_first_Pq83nVz2Lk";
+  const KEY_2 = "sk_rotated_Wm51cTq8Rb";
+  const file = () => ({ id: "ca_html", toolkit: "github", userId: "u", alias: "gh-html", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } });
+
+  for (const [what, fault] of [
+    ["an HTML page", { status: 200, body: "<html><body>Please sign in</body></html>", headers: { "content-type": "text/html" } }],
+    ["JSON without success: true", { status: 200, body: { id: "ca_html", status: "ACTIVE" } }],
+  ] as const) {
+    it(`${what}: the account fails naming it, the rotated key is not recorded, and the next up sends it again`, async () => {
+      const sandbox = await startSandbox({ apiKey: API_KEY, accounts: [{ id: "ca_html", toolkit: "github", userId: "u", authScheme: "API_KEY" }] });
+      const stack = new TestStack("html-200", sandbox.url);
+      try {
+        stack.env = { GH_KEY: KEY_1 };
+        stack.ws.write("github/html.yaml", file());
+        expect((await stack.up()).ok).toBe(true);
+        const fingerprints = () => stack.engine.state.read().resources.find((r) => r.name === "ca_html")?.outputs.fingerprints;
+        const recorded = fingerprints();
+        expect(recorded).toHaveProperty("api_key");
+
+        stack.env = { GH_KEY: KEY_2 };
+        sandbox.inject({ ...fault, method: "PATCH" });
+        sandbox.clearRequests();
+        const intercepted = await stack.up();
+        expect(intercepted.ok).toBe(false);
+        const step = intercepted.steps.find((s) => s.name === "ca_html")!;
+        expect(step.error).toContain("connected account ca_html is not the API's: HTTP 200 with");
+        expect(step.error).toContain("Nothing is recorded as applied: the next run sends the change again.");
+        expect(sandbox.requests.filter((r) => r.method === "PATCH")).toHaveLength(1);
+        expect(sandbox.account("ca_html")?.val.api_key).toBe(KEY_1);
+        // The state still holds the old key's fingerprint: nothing of the rotation was recorded.
+        expect(fingerprints()).toEqual(recorded);
+
+        sandbox.clearRequests();
+        const retried = await stack.up();
+        expect(retried.ok).toBe(true);
+        expect(sandbox.requests.filter((r) => r.method === "PATCH").map((r) => r.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_2 } } } }]);
+        expect(sandbox.account("ca_html")?.val.api_key).toBe(KEY_2);
+      } finally {
+        stack.cleanup();
+        await sandbox.close();
+      }
+    });
+  }
+
+  it("a read answered with a non-JSON 200 fails the account the same way", async () => {
+    api = await startHostileApi((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html>portal</html>");
+    });
+    const text = await outcome(() => clientFor(api!.url).getConnectedAccount("ca_portal"));
+    expect(text).toBe("Composio's answer to the read of connected account ca_portal is not the API's: HTTP 200 with a body that is not a JSON object (content-type text/html, 19 bytes). Is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API, not a proxy or login page?");
   });
 });

@@ -149,13 +149,7 @@ export class ComposioClient {
           throw fail(err);
         }
         this.pacer.observe(headers, status);
-        if (status >= 200 && status < 300) {
-          try {
-            return text ? JSON.parse(text) : {};
-          } catch {
-            return {};
-          }
-        }
+        if (status >= 200 && status < 300) return successBody(method, status, text, headers, accountId, operation);
         const error = toComposioError(status, text, accountId, headers, operation, secrets);
         // A 409 is either a duplicate alias (permanent) or another write holding the connection's
         // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
@@ -168,6 +162,39 @@ export class ComposioClient {
       }
     });
   }
+}
+
+/**
+ * A 2xx is only an answer when it is the API's JSON, and for a PATCH only when it says
+ * `success: true`: a proxy's or captive portal's HTML page answered 200 must not be recorded as
+ * applied, or the next run would send nothing and the change would never reach Composio.
+ * The body is not shown (it may quote what was sent).
+ */
+function successBody(method: string, status: number, text: string, headers: Dispatcher.ResponseData["headers"], accountId: string, operation: string): unknown {
+  // Header values come from the server too; the message names only their harmless parts, escaped.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const isObject = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+  const unconfirmed = method === "PATCH" && isObject && (parsed as { success?: unknown }).success !== true;
+  if (isObject && !unconfirmed) return parsed;
+  const type = first(headers["content-type"]);
+  const what = !isObject
+    ? `a body that is not a JSON object (${type ? `content-type ${type.split(";")[0].trim()}` : "no content-type"}, ${Buffer.byteLength(text)} bytes)`
+    : "JSON without `success: true`";
+  const requestId = first(headers["x-request-id"]);
+  throw new Error(
+    `Composio's answer to the ${operation} of connected account ${accountId} is not the API's: HTTP ${status} with ${what}${requestId ? `, request_id: ${requestId}` : ""}. ` +
+      (method === "PATCH" ? "Nothing is recorded as applied: the next run sends the change again. " : "") +
+      "Is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API, not a proxy or login page?",
+  );
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 export function isLeaseConflict(error: ComposioError): boolean {
