@@ -218,7 +218,7 @@ describe("8. every wait inside the request's time budget; absurd values ignored"
 
   it("Retry-After: -30 is treated as absent: retries back off instead of hammering the API", async () => {
     let n = 0;
-    api = await startHostileApi((_req, res) => (++n <= 3 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": "-30" }) : json(res, 200, { id: "ca_r", status: "ACTIVE" })));
+    api = await startHostileApi((_req, res) => (++n <= 3 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": "-30" }) : json(res, 200, { success: true, id: "ca_r", status: "ACTIVE" })));
     const client = clientFor(api.url, { retryBaseMs: "100" });
     expect(await outcome(() => client.patchConnectedAccount("ca_r", body))).toBe("ok");
     const gaps = api.requests.slice(1).map((r, i) => r.at - api!.requests[i].at);
@@ -232,7 +232,7 @@ describe("8. every wait inside the request's time budget; absurd values ignored"
   it("an absurd Retry-After (years, or a date decades away) is treated as absent: the request still succeeds, soon", async () => {
     for (const retryAfter of ["999999999", new Date(Date.now() + 40 * 365 * 86_400_000).toUTCString()]) {
       let n = 0;
-      api = await startHostileApi((_req, res) => (++n === 1 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": retryAfter }) : json(res, 200, { id: "ca_r", status: "ACTIVE" })));
+      api = await startHostileApi((_req, res) => (++n === 1 ? json(res, 429, { error: { message: "slow down" } }, { "retry-after": retryAfter }) : json(res, 200, { success: true, id: "ca_r", status: "ACTIVE" })));
       const client = clientFor(api.url);
       const started = Date.now();
       expect(await outcome(() => client.patchConnectedAccount("ca_r", body))).toBe("ok");
@@ -347,5 +347,37 @@ describe("10. a 200 that is not the API's answer is not recorded as applied", ()
     });
     const text = await outcome(() => clientFor(api!.url).getConnectedAccount("ca_portal"));
     expect(text).toBe("Composio's answer to the read of connected account ca_portal is not the API's: HTTP 200 with a body that is not a JSON object (content-type text/html, 19 bytes). Is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API, not a proxy or login page?");
+  });
+});
+
+describe("11. Retry-After: 0 on every 429 and 503", () => {
+  const refuse = (status: number) => (_req: unknown, res: import("node:http").ServerResponse) => json(res, status, { error: { message: "slow down" } }, { "retry-after": "0" });
+
+  it("40 accounts: each retries its budget and no more, no sooner than the minimum backoff, in bounded time", async () => {
+    api = await startHostileApi(refuse(429));
+    const client = clientFor(api.url, { retryBaseMs: "40", maxRetries: "3" });
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => outcome(() => client.patchConnectedAccount(`ca_z${i}`, body))));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await client.close();
+    expect(results.every((r) => r.includes("Composio could not update connected account ca_z") && r.includes("HTTP 429"))).toBe(true);
+    expect(api.requests).toHaveLength(40 * 4);
+    for (let i = 0; i < 40; i++) {
+      const at = api.requests.filter((r) => r.url.endsWith(`/ca_z${i}`)).map((r) => r.at);
+      expect(at).toHaveLength(4);
+      // Steps of 40, 80, 160 ms, each waited at least half (a little less for the clock's grain).
+      expect(at.slice(1).map((t, k) => t - at[k] >= [20, 40, 80][k] - 3)).toEqual([true, true, true]);
+    }
+  });
+
+  it("the shared gate holds: a 503 with Retry-After: 0 makes the next account's request wait too", async () => {
+    api = await startHostileApi((req, res) => (req.url.endsWith("/ca_first") ? refuse(503)(req, res) : json(res, 200, { success: true, id: "ca_next", status: "ACTIVE" })));
+    const client = clientFor(api.url, { retryBaseMs: "200", maxRetries: "0" });
+    expect(await outcome(() => client.patchConnectedAccount("ca_first", body))).toContain("HTTP 503");
+    expect(await outcome(() => client.patchConnectedAccount("ca_next", body))).toBe("ok");
+    await client.close();
+    const [first, next] = api.requests;
+    expect(next.url).toMatch(/ca_next$/);
+    expect(next.at - first.at).toBeGreaterThanOrEqual(95);
   });
 });

@@ -39,7 +39,7 @@ export class ComposioClient {
 
   constructor(private readonly settings: ApiSettings) {
     // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
-    this.pacer = new Pacer(settings.maxConcurrency);
+    this.pacer = new Pacer(settings.maxConcurrency, minimumWaitMs(settings.retryBaseMs, 1));
     this.limiter = new Limiter(settings.maxConcurrency);
     const pool = new Agent({
       connections: settings.maxConcurrency,
@@ -218,6 +218,11 @@ function jittered(stepMs: number): number {
   return stepMs / 2 + (Math.random() * stepMs) / 2;
 }
 
+/** The shortest wait before retry number `retry` (1 for the first): half its backoff step. */
+function minimumWaitMs(baseMs: number, retry: number): number {
+  return (baseMs * 2 ** (retry - 1)) / 2;
+}
+
 /**
  * Exponential backoff, honouring Retry-After (seconds or HTTP date; negative or absurd values count as
  * absent) and the pacer's gate, which a 429 closes for every request. A retry that would start past
@@ -234,7 +239,10 @@ export function backoff(opts: { maxRetries: number; baseMs: number }, pacer: Pac
       retry.methods?.includes(req.method as never);
     if (!retriable || state.counter > opts.maxRetries) return cb(err);
     const retryAfterMs = parseRetryAfter(headers?.["retry-after"]);
-    const waitMs = Math.max(retryAfterMs ?? jittered(opts.baseMs * 2 ** (state.counter - 1)), pacer.delayMs());
+    // Retry-After may lengthen a wait, never shorten it below the backoff's own minimum: `0` on every
+    // answer would otherwise spend all retries at once, for every account.
+    const stepMs = opts.baseMs * 2 ** (state.counter - 1);
+    const waitMs = Math.max(retryAfterMs ?? jittered(stepMs), minimumWaitMs(opts.baseMs, state.counter), pacer.delayMs());
     const deadline = (req as BudgetedRequest).deadline ?? Infinity;
     if (Date.now() + waitMs >= deadline) return cb(err);
     setTimeout(() => cb(null), waitMs);

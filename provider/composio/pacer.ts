@@ -9,7 +9,8 @@ import { LIMITS } from "../settings";
  * - a 429's Retry-After closes the gate for every request, not only the refused one;
  * - Remaining reaching 0 closes it until the window ends, once that is known: the window's start is
  *   when a reset was seen (Remaining jumping up), its length is told or learned between two resets.
- * Values out of range (negative, longer than LIMITS.maxRateWindowMs, not numbers) count as absent.
+ * Values out of range (negative, longer than LIMITS.maxRateWindowMs, not numbers) count as absent;
+ * a Retry-After shorter than `minHoldMs` (`0`, from an API that wants to be hammered) holds that long.
  * One pacer per client, so every resource of a provider process shares it. Fields are set in the
  * constructor: Pulumi's closure serializer drops initializers.
  */
@@ -19,8 +20,11 @@ export class Pacer {
   private windowStart: number | undefined;
   private learnedWindowMs: number | undefined;
 
-  /** `slack`: how far apart the Remaining of one window's answers may arrive (the requests in flight). */
-  constructor(private readonly slack: number) {
+  /**
+   * `slack`: how far apart the Remaining of one window's answers may arrive (the requests in flight).
+   * `minHoldMs`: the least a 429's or 503's Retry-After closes the gate for.
+   */
+  constructor(private readonly slack: number, private readonly minHoldMs = 0) {
     this.openAt = 0;
     this.lowest = undefined;
     this.windowStart = undefined;
@@ -48,7 +52,7 @@ export class Pacer {
     const now = Date.now();
     if (status === 429 || status === 503) {
       const retryAfter = parseRetryAfter(headers["retry-after"]);
-      if (retryAfter !== undefined) this.openAt = Math.max(this.openAt, now + retryAfter);
+      if (retryAfter !== undefined) this.openAt = Math.max(this.openAt, now + Math.max(retryAfter, this.minHoldMs));
     }
     const remaining = wholeNumber(first(headers["x-ratelimit-remaining"]));
     if (remaining === undefined) return;
