@@ -15,7 +15,7 @@ import type { DesiredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { resolveCredentials } from "./references/resolve";
-import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH } from "./settings";
+import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH, settingsProblems } from "./settings";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
 // is where Pulumi.yaml is, which the engine passes on (older CLIs do not: then look for it).
@@ -27,6 +27,9 @@ if (staleProvider) throw new pulumi.RunError(staleProvider);
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
 const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
+// Checked here, before anything registers: the provider would otherwise fail every account alike.
+const badSettings = settingsProblems((key) => stackConfig[key]);
+if (badSettings.length > 0) throw new pulumi.RunError(badSettings.join("\n"));
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });

@@ -29,6 +29,22 @@ export const DEFAULTS = {
 } as const;
 
 /**
+ * What each numeric setting may be: whole numbers within these bounds. The timers among them must
+ * stay far below Node's limit of 2^31 - 1 ms, beyond which a timer fires after 1 ms (and the
+ * retry budget plus the request timeout make one timer).
+ */
+export const SETTING_RANGES: Record<Exclude<keyof typeof DEFAULTS, "accountsDir">, { min: number; max: number; unit: string }> = {
+  connectTimeoutMs: { min: 1, max: 600_000, unit: "ms" },
+  requestTimeoutMs: { min: 1, max: 600_000, unit: "ms" },
+  maxRetries: { min: 0, max: 20, unit: "retries" },
+  retryBudgetMs: { min: 1, max: 3_600_000, unit: "ms" },
+  retryBaseMs: { min: 1, max: 60_000, unit: "ms" },
+  maxConcurrency: { min: 1, max: 100, unit: "requests" },
+  refreshBatchSize: { min: 1, max: 1_000, unit: "accounts" },
+  refreshBatchWindowMs: { min: 0, max: 10_000, unit: "ms" },
+};
+
+/**
  * Bounds on what the outside world (a file, an API answer) may make this tool hold or wait for.
  * Not stack settings: each is far above any legitimate use and exists to fail clearly instead of
  * exhausting memory or time.
@@ -96,21 +112,42 @@ export interface ApiSettings {
 /** Reads a `connected-accounts:*` value (full key) from stack config. */
 export type ConfigLookup = (fullKey: string) => string | undefined;
 
+/** Undefined when `raw` (a numeric setting as written) is in range; else the problem and its fix. */
+export function settingProblem(key: keyof typeof SETTING_RANGES, raw: string): string | undefined {
+  const { min, max, unit } = SETTING_RANGES[key];
+  const n = Number(raw.trim());
+  if (raw.trim() !== "" && Number.isInteger(n) && n >= min && n <= max) return undefined;
+  const full = `${CONFIG_NAMESPACE}:${key}`;
+  return (
+    `stack config ${full} must be a whole number from ${min} to ${max} (${unit}), not "${raw}"; ` +
+    `fix: pulumi config set ${full} ${DEFAULTS[key]} (the default), or pulumi config rm ${full}`
+  );
+}
+
+/** Every numeric setting out of range, each with its fix; empty when all are fine. */
+export function settingsProblems(config: ConfigLookup): string[] {
+  return (Object.keys(SETTING_RANGES) as (keyof typeof SETTING_RANGES)[]).flatMap((key) => {
+    const raw = config(`${CONFIG_NAMESPACE}:${key}`);
+    const problem = raw === undefined || raw === "" ? undefined : settingProblem(key, raw);
+    return problem ? [problem] : [];
+  });
+}
+
 export function apiSettings(config: ConfigLookup, env: Record<string, string | undefined>): ApiSettings {
   const get = (key: string) => config(`${CONFIG_NAMESPACE}:${key}`);
-  const num = (key: keyof typeof DEFAULTS & string, min = 1): number => {
+  const num = (key: keyof typeof SETTING_RANGES): number => {
     const raw = get(key);
-    if (raw === undefined || raw === "") return DEFAULTS[key] as number;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new Error(`stack config ${CONFIG_NAMESPACE}:${key} must be a number of at least ${min}, not "${raw}"`);
-    return n;
+    if (raw === undefined || raw === "") return DEFAULTS[key];
+    const problem = settingProblem(key, raw);
+    if (problem) throw new Error(problem);
+    return Number(raw);
   };
   return {
     baseUrl: (get("baseUrl") || env.COMPOSIO_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, ""),
     apiKey: get("apiKey") || env.COMPOSIO_API_KEY || undefined,
     connectTimeoutMs: num("connectTimeoutMs"),
     requestTimeoutMs: num("requestTimeoutMs"),
-    maxRetries: num("maxRetries", 0),
+    maxRetries: num("maxRetries"),
     retryBudgetMs: num("retryBudgetMs"),
     retryBaseMs: num("retryBaseMs"),
     maxConcurrency: num("maxConcurrency"),

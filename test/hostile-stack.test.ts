@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
+import { apiSettings } from "../provider/settings";
 import { GitRepo, runCli } from "./support/git-repo";
 import { API_KEY, TestStack } from "./support/stack";
 
@@ -125,5 +126,29 @@ describe("5. file: references in the program", () => {
     expect(d.programError?.split(message)).toHaveLength(2);
     expect(d.programError).toContain("1 problem in the account files; nothing was sent to Composio.");
     expect(sandbox.requests).toEqual([]);
+  });
+});
+
+describe("6. numeric settings are range-checked at load", () => {
+  it("a retry budget at or past Node's timer limit (2^31, 2^32 ms) stops the program with the range and a fix, and sends nothing", async () => {
+    stack.ws.write("a.yaml", shopAccount("SHOP_KEY"));
+    for (const raw of ["2147483648", "4294967296"]) {
+      stack.config["connected-accounts:retryBudgetMs"] = raw;
+      const d = await stack.up();
+      expect(d.ok).toBe(false);
+      expect(d.programError).toContain(
+        `stack config connected-accounts:retryBudgetMs must be a whole number from 1 to 3600000 (ms), not "${raw}"; fix: pulumi config set connected-accounts:retryBudgetMs 120000 (the default), or pulumi config rm connected-accounts:retryBudgetMs`,
+      );
+      expect(d.programError).not.toMatch(/RangeError|gave up after/);
+    }
+    expect(sandbox.requests).toEqual([]);
+  });
+
+  it("the provider refuses them too (a refresh configures it with the recorded config, without the program)", () => {
+    const lookup = (values: Record<string, string>) => (key: string) => values[key.replace("connected-accounts:", "")];
+    for (const [key, raw, range] of [["requestTimeoutMs", "2147483647", "1 to 600000 (ms)"], ["maxRetries", "1.5", "0 to 20 (retries)"], ["maxConcurrency", "1e9", "1 to 100 (requests)"], ["refreshBatchSize", "5000", "1 to 1000 (accounts)"]] as const) {
+      expect(() => apiSettings(lookup({ [key]: raw }), {})).toThrow(`stack config connected-accounts:${key} must be a whole number from ${range}, not "${raw}"`);
+    }
+    expect(apiSettings(lookup({ retryBudgetMs: "3600000", maxRetries: "0" }), {})).toMatchObject({ retryBudgetMs: 3_600_000, maxRetries: 0 });
   });
 });
