@@ -73,6 +73,14 @@ export const REFUSED_REFERENCES = {
     // Well-known CI and cloud credentials present on build machines.
     "GITHUB_TOKEN", "ACTIONS_*", "RUNNER_*", "AWS_*", "AZURE_*", "ARM_*", "GOOGLE_APPLICATION_CREDENTIALS",
     "GOOGLE_CREDENTIALS", "CLOUDSDK_*", "NPM_TOKEN", "NODE_AUTH_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT*", "ACTIONS_ID_TOKEN_*",
+    // Forge CLIs and CI systems: the GitHub and GitLab CLIs' tokens, GitLab's registry and deploy
+    // credentials, CircleCI's and Buildkite's agent tokens.
+    "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITLAB_TOKEN", "GITLAB_*_TOKEN", "CI_REGISTRY_PASSWORD",
+    "CI_DEPLOY_PASSWORD", "CIRCLE_TOKEN", "BUILDKITE_AGENT_ACCESS_TOKEN",
+    // Secret stores and the keys that decrypt this repository's secrets (SOPS, age, Vault, Terraform Cloud).
+    "VAULT_*", "SOPS_*", "AGE_*", "TF_TOKEN_*", "TFE_TOKEN",
+    // Container registries and clusters the runner deploys to.
+    "DOCKER_PASSWORD", "DOCKER_AUTH_CONFIG", "DOCKERHUB_TOKEN", "DOCKERHUB_PASSWORD", "KUBECONFIG",
   ],
   /** This tool's stack settings: `apiKey` and `fingerprintKey` are secrets, the rest are not credentials. */
   config: ["apiKey", "fingerprintKey", "baseUrl", "allowedEnv", ...Object.keys(DEFAULTS)],

@@ -4,9 +4,10 @@
  * a long stack secret. Checked through the real program under the engine harness, and `validate`.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { apiSettings } from "../provider/settings";
+import { apiSettings, REFUSED_REFERENCES } from "../provider/settings";
 import { GitRepo, runCli } from "./support/git-repo";
 import { API_KEY, TestStack } from "./support/stack";
 
@@ -150,5 +151,31 @@ describe("6. numeric settings are range-checked at load", () => {
       expect(() => apiSettings(lookup({ [key]: raw }), {})).toThrow(`stack config connected-accounts:${key} must be a whole number from ${range}, not "${raw}"`);
     }
     expect(apiSettings(lookup({ retryBudgetMs: "3600000", maxRetries: "0" }), {})).toMatchObject({ retryBudgetMs: 3_600_000, maxRetries: 0 });
+  });
+});
+
+describe("7. more of the build machine's credentials are refused", () => {
+  const NAMES = ["GH_TOKEN", "VAULT_TOKEN", "GITLAB_TOKEN", "DOCKER_PASSWORD", "SOPS_AGE_KEY", "GH_ENTERPRISE_TOKEN", "CI_REGISTRY_PASSWORD", "TF_TOKEN_app_terraform_io", "KUBECONFIG"];
+
+  it("validate refuses each, with its line and field", () => {
+    const repo = new GitRepo("refused-more");
+    try {
+      const fields = NAMES.map((name, i) => `  field_${i}: { env: ${name} }\n`).join("");
+      repo.write("accounts/a.yaml", `id: ca_a\ntoolkit: shopify\nuserId: u\nauthScheme: API_KEY\ncredentials:\n${fields}`);
+      const r = runCli(["validate", "--format", "json"], { cwd: repo.dir });
+      expect(r.code).toBe(1);
+      const errors = JSON.parse(r.stdout).errors as { line: number; field: string; message: string }[];
+      expect(errors.map((e) => [e.line, e.field, e.message])).toEqual(
+        NAMES.map((name, i) => [6 + i, `credentials.field_${i}.env`, `environment variable ${name} holds this deployment's own or the CI's credentials and cannot be sent to Composio`]),
+      );
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("the README lists every refused name", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8").replace(/\s+/g, " ");
+    const listed = /\*\*Refused references\.\*\*(.*?)The stack setting `allowedEnv`/.exec(readme)?.[1] ?? "";
+    for (const name of REFUSED_REFERENCES.env) expect(listed, name).toContain(`\`${name}\``);
   });
 });
