@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
+import { terminalSafe } from "./cli/terminal-text";
 import { findProjectRoot } from "./cli/workspace";
 import { toDesired } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -93,7 +94,7 @@ const resources = desired.map(
 );
 
 export const accountCount = resources.length;
-export const accounts = Object.fromEntries(resources.map((r, i) => [desired[i].nanoid, { alias: r.alias, status: r.status }]));
+export const accounts = Object.fromEntries(resources.map((r, i) => [desired[i].nanoid, { alias: r.alias, status: r.status.apply((s) => (s === undefined ? s : terminalSafe(s))) }]));
 export const fleet = pulumi
   .all(resources.map((r, i) => pulumi.all([desired[i].nanoid, desired[i].toolkit, r.status])))
   .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));

@@ -381,3 +381,50 @@ describe("11. Retry-After: 0 on every 429 and 503", () => {
     expect(next.at - first.at).toBeGreaterThanOrEqual(95);
   });
 });
+
+describe("12. strings from the API are escaped in every output", () => {
+  const HOSTILE = "\u001b[2J\u001b[31mACTIVE\u001b]8;;https://evil.example\u0007";
+  const ESCAPED = "\\x1b[2J\\x1b[31mACTIVE\\x1b]8;;https://evil.example\\x07";
+
+  it("a status holding escape sequences reaches no output raw: not the state, the log, nor fleet.byStatus's keys", async () => {
+    const sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        { id: "ca_esc", toolkit: "github", userId: "u", authScheme: "API_KEY", status: HOSTILE },
+        { id: "ca_obs", toolkit: "github", userId: "u", authScheme: "API_KEY", status: HOSTILE, alias: `obs${HOSTILE}` },
+      ],
+    });
+    const stack = new TestStack("escape-status", sandbox.url);
+    try {
+      stack.env = { GH_KEY: "sk_escape_Tq82mZ0pLw" };
+      stack.ws.write("github/esc.yaml", { id: "ca_esc", toolkit: "github", userId: "u", alias: "gh-esc", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } });
+      stack.ws.write("github/obs.yaml", { id: "ca_obs", toolkit: "github", userId: "u", authScheme: "API_KEY", manage: "observe" });
+      const up = await stack.up();
+      expect(up.ok, up.programError).toBe(true);
+      const refreshed = await stack.refresh();
+      expect(refreshed.ok).toBe(true);
+      const again = await stack.up();
+      const fleet = again.outputs?.fleet as { byStatus: Record<string, number>; notActive: { status: string }[] };
+      expect(Object.keys(fleet.byStatus)).toEqual([ESCAPED]);
+      expect(fleet.notActive.map((a) => a.status)).toEqual([ESCAPED, ESCAPED]);
+      const recorded = stack.engine.state.read().resources.filter((r) => r.name.startsWith("ca_")).map((r) => [r.name, r.outputs.status, r.outputs.alias]);
+      expect(recorded).toEqual([["ca_esc", ESCAPED, "gh-esc"], ["ca_obs", ESCAPED, `obs${ESCAPED}`]]);
+      const everything = [stack.everythingPrinted(), JSON.stringify(stack.engine.state.read())].join("\n");
+      expect(everything).not.toContain("\u001b");
+      expect(everything).not.toContain("\\u001b");
+    } finally {
+      stack.cleanup();
+      await sandbox.close();
+    }
+  });
+
+  it("an error's message, slug, request id and suggested fix are escaped too", async () => {
+    api = await startHostileApi((_req, res) => json(res, 400, { error: { message: `bad\u001b[2Jthing`, slug: "Bad\u001b]0;x\u0007", request_id: "req\u009b1", suggested_fix: "fix\u202eit", errors: ["e\rforged line"] } }));
+    const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_echo", body));
+    expect(text).toContain("Composio could not update connected account ca_echo: bad\\x1b[2Jthing");
+    expect(text).toContain("slug: Bad\\x1b]0;x\\x07, HTTP 400, request_id: req\\x9b1");
+    expect(text).toContain("suggested fix: fix\\u202eit");
+    expect(text).toContain("  - e\\x0dforged line");
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+  });
+});

@@ -1,5 +1,6 @@
 import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
 import { isNonSecretField } from "../accounts/fields";
+import { terminalSafe } from "../cli/terminal-text";
 import type { PatchBody } from "../plan/patch-plan";
 import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
@@ -67,7 +68,8 @@ export class ComposioClient {
     const secrets = secretsOf(body, this.settings);
     const res = await this.send("PATCH", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secrets, body);
     const parsed = res as { id?: unknown; status?: unknown };
-    return { id: typeof parsed.id === "string" ? parsed.id : nanoid, status: typeof parsed.status === "string" ? parsed.status : undefined };
+    // The status is recorded and shown: escaped where it enters, as in toRemoteAccount.
+    return { id: typeof parsed.id === "string" ? terminalSafe(parsed.id) : nanoid, status: typeof parsed.status === "string" ? terminalSafe(parsed.status) : undefined };
   }
 
   async getConnectedAccount(nanoid: string): Promise<RemoteAccount> {
@@ -171,7 +173,6 @@ export class ComposioClient {
  * The body is not shown (it may quote what was sent).
  */
 function successBody(method: string, status: number, text: string, headers: Dispatcher.ResponseData["headers"], accountId: string, operation: string): unknown {
-  // Header values come from the server too; the message names only their harmless parts, escaped.
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -181,11 +182,11 @@ function successBody(method: string, status: number, text: string, headers: Disp
   const isObject = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
   const unconfirmed = method === "PATCH" && isObject && (parsed as { success?: unknown }).success !== true;
   if (isObject && !unconfirmed) return parsed;
-  const type = first(headers["content-type"]);
+  const type = terminalSafe(first(headers["content-type"]) ?? "");
   const what = !isObject
     ? `a body that is not a JSON object (${type ? `content-type ${type.split(";")[0].trim()}` : "no content-type"}, ${Buffer.byteLength(text)} bytes)`
     : "JSON without `success: true`";
-  const requestId = first(headers["x-request-id"]);
+  const requestId = terminalSafe(first(headers["x-request-id"]) ?? "");
   throw new Error(
     `Composio's answer to the ${operation} of connected account ${accountId} is not the API's: HTTP ${status} with ${what}${requestId ? `, request_id: ${requestId}` : ""}. ` +
       (method === "PATCH" ? "Nothing is recorded as applied: the next run sends the change again. " : "") +

@@ -1,3 +1,4 @@
+import { terminalSafe } from "../cli/terminal-text";
 import { scrub } from "./scrub";
 
 /** What the Composio API answered when it refused a request. */
@@ -57,10 +58,11 @@ export function toComposioError(status: number, rawBody: string, accountId: stri
     parsed = undefined;
   }
   const envelope = (parsed && typeof parsed === "object" ? ((parsed as { error?: unknown }).error ?? parsed) : {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === "string" && v !== "" ? scrub(v, secrets) : undefined);
+  // Escaped as well as scrubbed: the message reaches terminals, CI logs and PR comments.
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? terminalSafe(scrub(v, secrets)) : undefined);
   const requestId = str(envelope.request_id) ?? str(headers["x-request-id"]);
   const message = str(envelope.message) ?? `HTTP ${status} without an error message (the answer is not shown: it may quote what was sent)`;
   const slug = str(envelope.slug) ?? `HTTP_${status}`;
-  const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string").map((e) => scrub(e, secrets)) : [];
+  const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string").map((e) => terminalSafe(scrub(e, secrets))) : [];
   return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation });
 }

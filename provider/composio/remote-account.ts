@@ -1,3 +1,5 @@
+import { terminalSafe } from "../cli/terminal-text";
+
 /** A connected account as the API shows it. Credentials are write-only: only their keys come back. */
 export interface RemoteAccount {
   id: string;
@@ -16,15 +18,19 @@ export interface AccountListPage {
   nextCursor: string | null;
 }
 
-/** Reads one account object defensively: the API's shape has moved between versions. */
+/**
+ * Reads one account object defensively: the API's shape has moved between versions. Every string
+ * is escaped here, where it enters this tool: a status holding an escape sequence would otherwise
+ * travel into the state, the stack outputs (as a map key, too) and every terminal that shows them.
+ */
 export function toRemoteAccount(raw: unknown): RemoteAccount | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const a = raw as Record<string, any>;
   if (typeof a.id !== "string") return undefined;
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const str = (v: unknown) => (typeof v === "string" ? terminalSafe(v) : undefined);
   const val = a.state?.val && typeof a.state.val === "object" ? a.state.val : {};
   return {
-    id: a.id,
+    id: terminalSafe(a.id),
     alias: str(a.alias) ?? null,
     status: str(a.status) ?? "UNKNOWN",
     statusReason: str(a.status_reason),
@@ -32,12 +38,13 @@ export function toRemoteAccount(raw: unknown): RemoteAccount | undefined {
     toolkit: str(a.toolkit?.slug) ?? str(a.toolkit) ?? "",
     userId: str(a.user_id) ?? str(a.userId) ?? "",
     authScheme: str(a.state?.authScheme) ?? str(a.auth_config?.auth_scheme) ?? "",
-    credentialKeys: Object.keys(val).sort(),
+    credentialKeys: Object.keys(val).map(terminalSafe).sort(),
   };
 }
 
 export function toAccountListPage(raw: unknown): AccountListPage {
   const body = (raw ?? {}) as { items?: unknown; next_cursor?: unknown };
   const items = Array.isArray(body.items) ? body.items.map(toRemoteAccount).filter((a): a is RemoteAccount => a !== undefined) : [];
+  // The cursor is only sent back (URL-encoded), never shown: it stays as the API wrote it.
   return { items, nextCursor: typeof body.next_cursor === "string" && body.next_cursor !== "" ? body.next_cursor : null };
 }

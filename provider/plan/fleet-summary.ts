@@ -1,3 +1,5 @@
+import { terminalSafe } from "../cli/terminal-text";
+
 export interface FleetRow {
   id: string;
   toolkit: string;
@@ -18,7 +20,8 @@ export function summarizeFleet(rows: FleetRow[]): FleetSummary {
   const byStatus: Record<string, number> = {};
   const notActive: FleetSummary["notActive"] = [];
   for (const row of [...rows].sort((a, b) => a.id.localeCompare(b.id))) {
-    const status = row.status ?? "UNKNOWN";
+    // A status recorded by an earlier version may still hold what the API sent raw: keys too are shown.
+    const status = row.status === undefined ? "UNKNOWN" : terminalSafe(row.status);
     byToolkit[row.toolkit] = (byToolkit[row.toolkit] ?? 0) + 1;
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     if (status !== "ACTIVE") notActive.push({ id: row.id, toolkit: row.toolkit, status });
