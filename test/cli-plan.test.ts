@@ -8,7 +8,7 @@ import { GitRepo, runCli, type CliResult } from "./support/git-repo";
 
 /** Values the references point to: none may ever appear in what the CLI prints. */
 const SECRETS = {
-  GH_TOKEN: "ghp_SECRETbotToken111",
+  GH_BOT_TOKEN: "ghp_SECRETbotToken111",
   SHOP_KEY_A: "shpat_SECRET_A_222",
   SHOP_KEY_B: "shpat_SECRET_B_333",
   PROXY_PW: "proxy-SECRET-444",
@@ -23,7 +23,7 @@ userId: team-platform
 alias: bot-old
 authScheme: BEARER_TOKEN
 credentials:
-  token: { env: GH_TOKEN }
+  token: { env: GH_BOT_TOKEN }
   base_url: https://api.github.com
 `,
   "accounts/shopify/store.yaml": `id: ca_shop
@@ -169,7 +169,7 @@ describe("connected-accounts plan", () => {
   const outputs: CliResult[] = [];
   /** Every run gets the secrets the references point to, as CI would. */
   const plan = (args: string[], cwd = repo.dir): CliResult => {
-    const result = runCli(["plan", ...args], { cwd, env: { GH_TOKEN: SECRETS.GH_TOKEN, SHOP_KEY_A: SECRETS.SHOP_KEY_A, SHOP_KEY_B: SECRETS.SHOP_KEY_B, PROXY_PW: SECRETS.PROXY_PW } });
+    const result = runCli(["plan", ...args], { cwd, env: { GH_BOT_TOKEN: SECRETS.GH_BOT_TOKEN, SHOP_KEY_A: SECRETS.SHOP_KEY_A, SHOP_KEY_B: SECRETS.SHOP_KEY_B, PROXY_PW: SECRETS.PROXY_PW } });
     outputs.push(result);
     return result;
   };
@@ -279,7 +279,7 @@ toolkit: github
 userId: team-platform
 authScheme: BEARER_TOKEN
 credentials:
-  token: ${SECRETS.GH_TOKEN}
+  token: ${SECRETS.GH_BOT_TOKEN}
 `);
     try {
       const text = plan(["--base", "base"]);

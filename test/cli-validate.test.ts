@@ -12,7 +12,7 @@ const ENV_SECRET = "shpat_ENVsecret888";
 const FILE_SECRET = "file-SECRET-777";
 
 const VALID: Record<string, string> = {
-  "accounts/github/bot.yaml": "id: ca_bot\ntoolkit: github\nuserId: team\nalias: bot\nauthScheme: BEARER_TOKEN\ncredentials:\n  token: { env: GH_TOKEN }\n  base_url: https://api.github.com\n",
+  "accounts/github/bot.yaml": "id: ca_bot\ntoolkit: github\nuserId: team\nalias: bot\nauthScheme: BEARER_TOKEN\ncredentials:\n  token: { env: GH_BOT_TOKEN }\n  base_url: https://api.github.com\n",
   "accounts/github/app.yaml": "id: ca_app\ntoolkit: github\nuserId: release\nauthScheme: SERVICE_ACCOUNT\ncredentials:\n  private_key: { file: ../../secrets/app.pem }\n",
   "accounts/slack.yml": "id: ca_slack\ntoolkit: slack\nuserId: team\nalias: main\nauthScheme: OAUTH2\n",
 };
@@ -41,7 +41,7 @@ describe("connected-accounts validate", () => {
   let invalid: GitRepo;
   const outputs: CliResult[] = [];
   const validate = (args: string[], cwd: string): CliResult => {
-    const result = runCli(["validate", ...args], { cwd, env: { GH_TOKEN: ENV_SECRET, SHOP_KEY: ENV_SECRET } });
+    const result = runCli(["validate", ...args], { cwd, env: { GH_BOT_TOKEN: ENV_SECRET, SHOP_KEY: ENV_SECRET } });
     outputs.push(result);
     return result;
   };

@@ -14,6 +14,7 @@ import { resolveCredentials } from "../provider/references/resolve";
 import { seedFromAccountsDir } from "../provider/sandbox/seed";
 import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo, runCli } from "./support/git-repo";
+import { runCliAsync } from "./support/hostile-api";
 
 const account = (ref: string, id = `ca_${ref.replace(/[^a-z]/g, "")}`) =>
   `id: ${id}\ntoolkit: github\nuserId: team\nauthScheme: SERVICE_ACCOUNT\ncredentials:\n  application_id: "1"\n  private_key: { file: ${ref} }\n`;
@@ -238,6 +239,51 @@ describe("12. the sandbox's --state file", () => {
       expect(fs.readdirSync(dir).sort()).toEqual(["other.json.1.0a.tmp", "state.json", `state.json.${process.ppid}.4e5f6a7b.tmp`]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("13. linked folders and special files in the accounts folder", () => {
+  it("import refuses to write through a linked folder that leads outside the accounts folder, naming the path", async () => {
+    const repo = new GitRepo("import-linked-folder");
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "outside-"));
+    const sandbox = await startSandbox({ apiKey: "import-key-Tz71", accounts: [{ id: "ca_gh", toolkit: "github", userId: "team", authScheme: "API_KEY" }, { id: "ca_sl", toolkit: "slack", userId: "team", authScheme: "OAUTH2" }] });
+    try {
+      repo.write("Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\n");
+      fs.mkdirSync(path.join(repo.dir, "accounts"));
+      fs.symlinkSync(outside, path.join(repo.dir, "accounts/github"));
+      const r = await runCliAsync(["import"], { cwd: repo.dir, env: { COMPOSIO_API_KEY: "import-key-Tz71", COMPOSIO_BASE_URL: sandbox.url } });
+      expect(r.stdout).toContain(`skipped ca_gh: accounts/github is a symbolic link to ${fs.realpathSync(outside)}, outside the accounts folder: nothing was written there (replace the link with a folder)`);
+      expect(r.stdout).toContain("wrote accounts/slack/ca_sl.yaml");
+      expect(fs.readdirSync(outside)).toEqual([]);
+    } finally {
+      await sandbox.close();
+      fs.rmSync(outside, { recursive: true, force: true });
+      repo.cleanup();
+    }
+  });
+
+  it("validate reports a folder linked outside like a file linked there (one linked inside is read where it is), and a *.yaml FIFO as a problem of that file, without hanging", () => {
+    const repo = new GitRepo("linked-folder");
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "outside-"));
+    try {
+      repo.write("accounts/ok.yaml", "id: ca_ok\ntoolkit: slack\nuserId: team\nauthScheme: OAUTH2\n");
+      repo.write("accounts/shared/inner.yaml", "id: ca_in\ntoolkit: slack\nuserId: team\nauthScheme: OAUTH2\n");
+      fs.writeFileSync(path.join(outside, "gh.yaml"), "id: ca_gh\ntoolkit: github\nuserId: team\nauthScheme: OAUTH2\n");
+      fs.symlinkSync(outside, path.join(repo.dir, "accounts/github"));
+      fs.symlinkSync("shared", path.join(repo.dir, "accounts/again"));
+      execFileSync("mkfifo", [path.join(repo.dir, "accounts/pipe.yaml")]);
+      const r = runCli(["validate", "--format", "json"], { cwd: repo.dir });
+      expect(r.code).toBe(1);
+      const errors = JSON.parse(r.stdout).errors as { file: string; line: number; message: string; fix: string }[];
+      expect(errors.map((e) => [e.file, e.message])).toEqual([
+        ["accounts/github", `is a symbolic link to the folder ${fs.realpathSync(outside)}, outside the accounts folder; its files are not read`],
+        ["accounts/pipe.yaml", "is not a regular file (a named pipe, device or socket)"],
+      ]);
+      for (const e of errors) expect(e.fix).not.toBe("");
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+      repo.cleanup();
     }
   });
 });

@@ -39,7 +39,9 @@ export function declaredAccounts(...dirs: string[]): Declared {
 /** The top-level fields of a file, when its YAML is readable, valid or not. */
 function readDeclared(file: string): Record<string, unknown> | undefined {
   try {
-    if (fs.statSync(file).size > MAX_ACCOUNT_FILE_BYTES) return undefined;
+    // Not a regular file (a FIFO named *.yaml): reading it would block; validate reports it.
+    const stat = fs.statSync(file);
+    if (!stat.isFile() || stat.size > MAX_ACCOUNT_FILE_BYTES) return undefined;
     const { parsed } = parseAccountText(file, file, fs.readFileSync(file, "utf8"));
     const data = parsed?.data;
     return data && typeof data === "object" ? (data as Record<string, unknown>) : undefined;

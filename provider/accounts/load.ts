@@ -40,7 +40,19 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
   }
   const realDir = fs.realpathSync(dir);
   const links = new Set<string>();
-  const files = listAccountFiles(dir, links);
+  const linkedFolders: string[] = [];
+  const files = listAccountFiles(dir, links, linkedFolders);
+  for (const folder of linkedFolders) {
+    // The walk never enters a linked folder. One inside the accounts folder is read where it really
+    // is; one leading outside would have its accounts silently released, like a file linked there.
+    const target = fs.realpathSync(folder);
+    if (isInside(realDir, target)) continue;
+    problems.push({
+      file: display(folder), line: 1, column: 1, field: "",
+      message: `is a symbolic link to the folder ${target}, outside the accounts folder; its files are not read`,
+      fix: "move the account files into the accounts folder itself instead of linking a folder there",
+    });
+  }
   for (const [index, file] of files.entries()) {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
@@ -136,20 +148,33 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Account files in a stable order, so plans and errors read the same on every machine. */
-export function listAccountFiles(dir: string, links?: Set<string>): string[] {
+/**
+ * Account files in a stable order, so plans and errors read the same on every machine. Every entry
+ * named *.yaml that is not a folder is listed, whatever it is (a FIFO or socket too, so that the
+ * loader reports it rather than the account being released); symbolic links are collected in
+ * `links`, and links to folders (never entered) in `linkedFolders`.
+ */
+export function listAccountFiles(dir: string, links?: Set<string>, linkedFolders?: string[]): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => compareNames(a.name, b.name))) {
       if (entry.name.startsWith(".")) continue;
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if ((entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/i.test(entry.name)) {
+      else if (/\.ya?ml$/i.test(entry.name)) {
         out.push(full);
         if (entry.isSymbolicLink()) links?.add(full);
-      }
+      } else if (entry.isSymbolicLink() && linkedFolders && isFolder(full)) linkedFolders.push(full);
     }
   };
   walk(dir);
   return out;
+}
+
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

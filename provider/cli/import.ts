@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ManageMode } from "../accounts/account";
 import { aliasScope, declaredAccounts, type Declared } from "../accounts/declared-ids";
+import { isInside } from "../accounts/validate";
 import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import { apiSettings, DEFAULTS } from "../settings";
@@ -176,6 +177,11 @@ function writeAccountFiles(
       continue;
     }
     const folder = path.dirname(target);
+    const escapesTo = linkedOutside(dir, folder);
+    if (escapesTo) {
+      report.skipped.push({ id: account.id, reason: `${shown(folder)} is a symbolic link to ${escapesTo}, outside the accounts folder: nothing was written there (replace the link with a folder)` });
+      continue;
+    }
     const schemaRef = schemaFile && path.relative(folder, schemaFile).split(path.sep).join("/");
     const text = renderImportedAccount(account, { manage: options.manage, schemaRef });
     fs.mkdirSync(folder, { recursive: true });
@@ -197,6 +203,21 @@ function findSchemaFile(dir: string): string | undefined {
     if (fs.existsSync(candidate)) return candidate;
     if (path.dirname(at) === at) return undefined;
   }
+}
+
+/**
+ * Where `folder` (inside the accounts folder `dir`, by name) really is, when a symbolic link on the
+ * way takes it outside `dir`; undefined when it stays inside or does not exist yet (then it is
+ * created inside). The accounts folder itself may be a link: what counts is where it leads.
+ */
+function linkedOutside(dir: string, folder: string): string | undefined {
+  let real: string;
+  try {
+    real = fs.realpathSync(folder);
+  } catch {
+    return undefined;
+  }
+  return isInside(fs.realpathSync(dir), real) ? undefined : real;
 }
 
 function isSymlink(p: string): boolean {
