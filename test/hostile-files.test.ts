@@ -287,3 +287,30 @@ describe("13. linked folders and special files in the accounts folder", () => {
     }
   });
 });
+
+describe("14. a hard link as a file: reference", () => {
+  it("is refused like a link outside the repository, by validate and by the program's resolution, without being read", () => {
+    const repo = new GitRepo("hard-link");
+    // Outside the repository, on the same file system (a hard link cannot cross one).
+    const outside = path.join(path.dirname(repo.dir), `${path.basename(repo.dir)}-id_ed25519`);
+    try {
+      fs.writeFileSync(outside, "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-for-composio\n");
+      repo.write(".gitignore", "secrets/\n");
+      repo.write("accounts/hard.yaml", account("../secrets/key.pem"));
+      fs.mkdirSync(path.join(repo.dir, "secrets"));
+      fs.linkSync(outside, path.join(repo.dir, "secrets/key.pem"));
+      const message = "file ../secrets/key.pem has 2 hard links: another name for the same file may be outside the repository";
+      const r = runCli(["validate", "--format", "json"], { cwd: repo.dir });
+      expect(r.code).toBe(1);
+      const errors = JSON.parse(r.stdout).errors as { file: string; line: number; field: string; message: string; fix: string }[];
+      expect(errors.map((e) => [e.file, e.line, e.field, e.message])).toEqual([["accounts/hard.yaml", 7, "credentials.private_key.file", message]]);
+      expect(errors[0].fix).toContain("cp --remove-destination");
+      const { problems, resolved } = resolveIn(repo, "accounts/hard.yaml");
+      expect(problems.map((p) => p.message)).toEqual([message]);
+      expect(JSON.stringify(resolved)).not.toContain("not-for-composio");
+    } finally {
+      fs.rmSync(outside, { force: true });
+      repo.cleanup();
+    }
+  });
+});

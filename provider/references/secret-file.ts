@@ -34,6 +34,7 @@ export function inspectSecretFile(target: string, ref: string, repoRoot: string)
   const stat = fs.statSync(real);
   const kind = describeKind(stat);
   if (kind) return { message: `file ${ref} is ${kind}, not a regular file`, fix: "point the reference at a regular file holding the credential" };
+  if (stat.nlink > 1) return hardLinked(ref, stat.nlink);
   if (stat.size > LIMITS.maxSecretFileBytes) return tooLarge(ref, stat.size);
   return { realPath: real, size: stat.size };
 }
@@ -71,8 +72,10 @@ function readAtMost(file: string, max: number): { data: Buffer } | SecretFilePro
     return { message: `could not be opened (${(err as NodeJS.ErrnoException).code ?? "error"})`, fix: "check the file's permissions" };
   }
   try {
-    const kind = describeKind(fs.fstatSync(fd));
+    const stat = fs.fstatSync(fd);
+    const kind = describeKind(stat);
     if (kind) return { message: `is ${kind}, not a regular file`, fix: "point the reference at a regular file holding the credential" };
+    if (stat.nlink > 1) return hardLinked("", stat.nlink, true);
     const buffer = Buffer.alloc(max);
     let length = 0;
     for (let n = 1; n > 0 && length < max; length += n) n = fs.readSync(fd, buffer, length, max - length, null);
@@ -89,6 +92,18 @@ function describeKind(stat: fs.Stats): string | undefined {
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
   if (stat.isSocket()) return "a socket";
   return "not a file";
+}
+
+/**
+ * A hard link is the same file under a second name, which may lie anywhere on the file system
+ * (`ln ~/.ssh/id_ed25519 secrets/key.pem`): no path shows where the other name is, so any file with
+ * more than one name is refused, as a link leading outside the repository is.
+ */
+function hardLinked(ref: string, links: number, bare = false): SecretFileProblem {
+  return {
+    message: `${bare ? "" : `file ${ref} `}has ${links} hard links: another name for the same file may be outside the repository`,
+    fix: "replace the hard link with a copy of the secret (cp --remove-destination), or use an env or config reference",
+  };
 }
 
 function tooLarge(ref: string, size: number): SecretFileProblem {
