@@ -3,6 +3,7 @@
  * them, a stack can restrict which environment variables files read, and the fingerprint key must be
  * a long stack secret. Checked through the real program under the engine harness, and `validate`.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -177,5 +178,42 @@ describe("7. more of the build machine's credentials are refused", () => {
     const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8").replace(/\s+/g, " ");
     const listed = /\*\*Refused references\.\*\*(.*?)The stack setting `allowedEnv`/.exec(readme)?.[1] ?? "";
     for (const name of REFUSED_REFERENCES.env) expect(listed, name).toContain(`\`${name}\``);
+  });
+});
+
+describe("8. a stack config too large to reach the program", () => {
+  const setup = (values: number, size: number) => {
+    const repo = new GitRepo("big-config");
+    repo.write("Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\nstackConfigDir: stacks\n");
+    repo.write("accounts/a.yaml", "id: ca_a\ntoolkit: slack\nuserId: u\nauthScheme: OAUTH2\n");
+    const secrets = Array.from({ length: values }, (_, i) => `  connected-accounts:cred_${i}:\n    secure: v1:${"A".repeat(12)}:${"c".repeat(size)}\n`).join("");
+    repo.write("stacks/Pulumi.big.yaml", `config:\n  connected-accounts:baseUrl: https://backend.composio.dev\n${secrets}`);
+    return repo;
+  };
+
+  it("is what Linux refuses: one environment variable past 128 KiB cannot be passed to a process", () => {
+    const r = spawnSync(process.execPath, ["-e", "0"], { env: { PULUMI_CONFIG: "x".repeat(128 * 1024) } });
+    expect((r.error as NodeJS.ErrnoException | undefined)?.code).toBe("E2BIG");
+  });
+
+  it("validate --stack warns with the size and the fix, and still checks the files", () => {
+    const repo = setup(20, 7 * 1024);
+    try {
+      const r = runCli(["validate", "--stack", "big"], { cwd: repo.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("1 account file valid\n");
+      expect(r.stderr).toMatch(/^warning: the config in stacks\/Pulumi\.big\.yaml is about 141 KiB \(\d+ bytes, secrets counted encrypted\); Pulumi passes it to the program in one environment variable, which Linux limits to 128 KiB: past that every preview and up fails with "spawn E2BIG"\. Move credentials out of stack config into SOPS files or \{ env: NAME \} references\n$/);
+    } finally {
+      repo.cleanup();
+    }
+  });
+
+  it("a stack of ordinary size gets no warning", () => {
+    const repo = setup(20, 1024);
+    try {
+      expect(runCli(["validate", "--stack", "big"], { cwd: repo.dir })).toEqual({ code: 0, stdout: "1 account file valid\n", stderr: "" });
+    } finally {
+      repo.cleanup();
+    }
   });
 });

@@ -47,6 +47,37 @@ export function readStack(projectRoot: string, name: string, explicit: boolean):
   return { name, file, accountsDir: accountsDirOf(file) };
 }
 
+/**
+ * Linux limits one environment variable to 128 KiB (MAX_ARG_STRLEN), and Pulumi's Node.js host
+ * hands the program the whole stack config, decrypted, in one: PULUMI_CONFIG. Past the limit the
+ * program cannot even start (`spawn E2BIG`). Warned of from a little below it.
+ */
+export const CONFIG_ENV_LIMIT_BYTES = 128 * 1024;
+const CONFIG_WARN_BYTES = 96 * 1024;
+
+/**
+ * The size of PULUMI_CONFIG for this stack file, estimated from its text: every key and value as
+ * the host writes them (JSON), secrets at their encrypted length (a little more than their own).
+ * A warning when that nears the limit, else undefined.
+ */
+export function configSizeWarning(stackFile: string, shown: string): string | undefined {
+  const config = parseMapping(readText(stackFile))?.config;
+  if (!config || typeof config !== "object") return undefined;
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    const secure = value && typeof value === "object" && typeof (value as { secure?: unknown }).secure === "string" ? (value as { secure: string }).secure : undefined;
+    env[key] = secure ?? (typeof value === "string" ? value : JSON.stringify(value));
+  }
+  const bytes = Buffer.byteLength(`PULUMI_CONFIG=${JSON.stringify(env)}`);
+  if (bytes < CONFIG_WARN_BYTES) return undefined;
+  const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+  return (
+    `the config in ${shown} is about ${kib(bytes)} (${bytes} bytes, secrets counted encrypted); Pulumi passes it to the program in one environment variable, ` +
+    `which Linux limits to ${kib(CONFIG_ENV_LIMIT_BYTES)}: past that every preview and up fails with "spawn E2BIG". ` +
+    "Move credentials out of stack config into SOPS files or { env: NAME } references"
+  );
+}
+
 /** Every stack file of the project that sets accountsDir: the hint when the default folder is missing. */
 export function stacksSettingAccountsDir(projectRoot: string): StackSettings[] {
   return stackFiles(stackConfigDir(projectRoot)).filter((s) => s.accountsDir !== undefined);

@@ -3,17 +3,20 @@
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
  * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
  */
+import * as path from "node:path";
 import { sortProblems } from "../accounts/problem";
 import { committedSecretProblems } from "./committed-secrets";
 import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
+import { configSizeWarning } from "./stack";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts validate [--stack <name>] [--dir <folder>] [--format text|json]
 
 Checks every account file without network access or secrets.
 
-  --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set)
+  --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set), and
+            warn when its config nears the 128 KiB Pulumi can pass to the program
   --dir     accounts folder, relative to the working directory (default: the stack's accountsDir,
             else accounts/ at the project root)
   --format  text (default) or json: {"ok", "files", "errors": [{"file", "line", "column", "field", "message", "fix"}]}
@@ -29,6 +32,8 @@ export function run(argv: string[]): Promise<number> {
     const format = parseFormat(values.format, FORMATS, "text");
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
+    const sizeWarning = ws.stack && configSizeWarning(ws.stack.file, path.relative(ws.cwd, ws.stack.file) || ws.stack.file);
+    if (sizeWarning) process.stderr.write(`warning: ${sizeWarning}\n`);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
     loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts))]);
     process.stdout.write(
