@@ -31,9 +31,14 @@ export function writeStamp(projectRoot: string): void {
   fs.writeFileSync(path.join(projectRoot, STAMP), `${sourceDigest(projectRoot)}\n`);
 }
 
-/** Undefined when dist/ was built from the sources as they are now; else what to tell the user. */
+/**
+ * Undefined when dist/ was built from the sources as they are now; else what to tell the user.
+ * A build with no sources beside it is refused too: nothing shows what it was built from.
+ */
 export function staleBuild(projectRoot: string): string | undefined {
-  if (!fs.existsSync(path.join(projectRoot, SOURCES))) return undefined;
+  if (!fs.existsSync(path.join(projectRoot, SOURCES))) {
+    return `the compiled provider in ${path.join(projectRoot, "dist")} has no provider/ sources beside it, so it cannot be checked: run pulumi from the project's own folder, after npm run build`;
+  }
   const stampFile = path.join(projectRoot, STAMP);
   const stamped = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, "utf8").trim() : "";
   if (stamped === sourceDigest(projectRoot)) return undefined;

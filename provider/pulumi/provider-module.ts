@@ -5,16 +5,31 @@
  * provider there instead, with every module it reaches (45 KB), and Pulumi stores that text twice
  * per resource and sends it on every Check, Diff and Update.
  *
- * This module loads the project's compiled provider (dist/), from the nearest folder holding
- * Pulumi.yaml above the provider process's working directory (the engine starts it in the folder of
- * `main`). The entry refuses a build older than the sources (build-stamp.ts). Changing this text
- * changes every resource's inputs: keep it stable.
+ * This module loads the project's compiled provider (dist/). The project is not simply the nearest
+ * folder with a Pulumi.yaml above the working directory (the engine starts the process in the
+ * folder of `main`, where a stray Pulumi.yaml and dist/ could sit): it is the folder, from there
+ * up, whose own node_modules holds the dynamic-provider server running this very process, the one
+ * the engine started from the project's installed @pulumi/pulumi. The entry refuses a build older
+ * than the sources beside it (build-stamp.ts). A missing build is one line saying how to make it:
+ * a refresh or destroy runs no program that could say so first.
+ *
+ * Changing this text changes every resource's inputs (the diff ignores `__provider`, so no update
+ * follows, but state written before keeps the old text until its account next changes): keep it stable.
  */
 export const PROVIDER_MODULE = `exports.handler = () => {
+  const fs = require("fs");
   const path = require("path");
+  const server = require.main.filename;
+  // The server prints a failed Read or Delete as \`\${error}: \${error.stack}\`: these make that one line.
+  const fail = (problem) => Object.assign(new Error("connected-accounts: " + problem), { stack: problem, toString: () => "connected-accounts" });
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    if (require("fs").existsSync(path.join(dir, "Pulumi.yaml"))) return require(path.join(dir, "dist/provider/pulumi/entry.js")).provider;
-    if (dir === path.dirname(dir)) throw new Error("connected-accounts: no Pulumi.yaml above " + process.cwd());
+    const installed = path.join(dir, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) && fs.existsSync(installed) && fs.realpathSync(installed) === server) {
+      const entry = path.join(dir, "dist", "provider", "pulumi", "entry.js");
+      if (!fs.existsSync(entry)) throw fail("the provider is not built (" + path.join(dir, "dist") + " is missing): run npm run build (or npm ci), then the command again");
+      return require(entry).provider;
+    }
+    if (dir === path.dirname(dir)) throw fail("no project above " + process.cwd() + " has installed the Pulumi SDK running this provider (" + server + "): run npm ci in the project, then the command again");
   }
 };
 `;

@@ -3,7 +3,7 @@
  * driving a copy of this project with a fresh local (file://) backend and the passphrase secrets
  * provider, offline. Each command's text, exit code and engine events are kept for assertions.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { locatePulumiCli } from "../../provider/pulumi-cli/locate";
@@ -66,6 +66,8 @@ export class CliStack {
   /** The file:// backend's folder. */
   readonly stateDir: string;
   private commands = 0;
+  /** Told of each `pulumi` process as it starts (a test that kills one mid-run). */
+  onStart?: (child: ChildProcess) => void;
 
   /** `populate` writes another project into the copy's folder instead of this one (the bench's minimal program). */
   constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void) {
@@ -107,6 +109,10 @@ export class CliStack {
 
   refresh(): Promise<CliRun> {
     return this.pulumi(["refresh", "--yes", "--skip-preview"], true);
+  }
+
+  destroy(): Promise<CliRun> {
+    return this.pulumi(["destroy", "--yes", "--skip-preview"], true);
   }
 
   async exportState(): Promise<string> {
@@ -167,6 +173,7 @@ export class CliStack {
     });
     return new Promise((resolve, reject) => {
       const child = spawn(path.join(this.bin, "pulumi"), fullArgs, { cwd: this.ws.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      this.onStart?.(child);
       let text = "";
       child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
