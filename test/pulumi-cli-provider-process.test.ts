@@ -158,9 +158,7 @@ describe("a stack recorded before the provider module found its project this way
       ],
     });
     stack = new CliStack("cli-module-upgrade", bin);
-    await stack.importStack(fs.readFileSync(path.join(FIXTURES, "provider-module-nearest-pulumi-yaml.stack.yaml"), "utf8"), path.join(FIXTURES, "provider-module-nearest-pulumi-yaml.state.json"));
-    const moved = await stack.setConfig("baseUrl", sandbox.url);
-    expect(moved.ok, moved.text).toBe(true);
+    await stack.importRecorded("provider-module-nearest-pulumi-yaml", sandbox.url);
     stack.env.KEEP_KEY = "sk_keep_Lr83vQm2Zd";
     stack.ws.write("github/keep.yaml", { id: "ca_keep", toolkit: "github", userId: "team", alias: "gh-keep", authScheme: "API_KEY", credentials: { api_key: { env: "KEEP_KEY" } } });
     stack.ws.write("slack/oauth.yaml", OAUTH_ACCOUNT);

@@ -384,9 +384,7 @@ describe("a stack recorded by 0.1.0 (the provider serialized into the state) und
       ],
     });
     stack = new CliStack("cli-legacy", bin);
-    await stack.importStack(fs.readFileSync(path.join(FIXTURES, "legacy-0.1.0.stack.yaml"), "utf8"), path.join(FIXTURES, "legacy-0.1.0.state.json"));
-    const moved = await stack.setConfig("baseUrl", sandbox.url);
-    expect(moved.ok, moved.text).toBe(true);
+    await stack.importRecorded("legacy-0.1.0", sandbox.url);
     stack.env.LEGACY_KEY = LEGACY_KEY;
     stack.ws.write("github/legacy.yaml", { id: "ca_legacy", toolkit: "github", userId: "team", alias: "gh-legacy", authScheme: "API_KEY", credentials: { api_key: { env: "LEGACY_KEY" }, subdomain: "acme", token: { config: "ghToken" } } });
     stack.ws.write("slack/oauth.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-legacy", authScheme: "OAUTH2" });

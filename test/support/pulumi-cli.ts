@@ -94,6 +94,14 @@ export class CliStack {
     await this.must(["stack", "import", "--file", statePath]);
   }
 
+  /** A stack recorded by an earlier version (test/fixtures/<fixture>.stack.yaml and .state.json), pointed at `baseUrl`. */
+  async importRecorded(fixture: string, baseUrl: string): Promise<void> {
+    const fixtures = path.join(PROJECT_ROOT, "test", "fixtures");
+    await this.importStack(fs.readFileSync(path.join(fixtures, `${fixture}.stack.yaml`), "utf8"), path.join(fixtures, `${fixture}.state.json`));
+    const moved = await this.setConfig("baseUrl", baseUrl);
+    if (!moved.ok) throw new Error(`pulumi config set connected-accounts:baseUrl failed:\n${moved.text}`);
+  }
+
   /** `pulumi config set connected-accounts:KEY VALUE` after init (e.g. pointing at another API). */
   setConfig(key: string, value: string): Promise<CliRun> {
     return this.pulumi(["config", "set", `connected-accounts:${key}`, "--", value], false);
