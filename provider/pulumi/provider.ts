@@ -65,7 +65,7 @@ export class ConnectedAccountProvider implements Provider {
     let known = nothingApplied;
     if (!planPatch(undefined, desired).body?.connection) {
       const remote = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid));
-      known = record({ ...nothingApplied, enabled: desired.enabled === undefined ? undefined : !remote.isDisabled }, remote.status);
+      known = record({ ...nothingApplied, enabled: tracked(desired, !remote.isDisabled) }, remote.status);
     }
     return { id: desired.nanoid, outs: await this.apply(known, desired, inputs) };
   }
@@ -123,7 +123,8 @@ export class ConnectedAccountProvider implements Provider {
         if (step === "patch") {
           const result = await this.api().patchConnectedAccount(desired.nanoid, patch.body!);
           // A new status from the API makes the recorded reason stale.
-          applied = result.status ? record({ ...desired, enabled: applied.enabled }, result.status) : record({ ...desired, enabled: applied.enabled }, applied.status, applied.statusReason);
+          const done = { ...desired, enabled: tracked(desired, applied.enabled) };
+          applied = result.status ? record(done, result.status) : record(done, applied.status, applied.statusReason);
         } else {
           await this.api().setConnectedAccountEnabled(desired.nanoid, status!.body);
           const next = statusAfter(status!.body.enabled, applied.status);
@@ -136,7 +137,7 @@ export class ConnectedAccountProvider implements Provider {
         throw partiallyApplied(err, desired.nanoid, applied, step, (inputs as { __provider?: unknown }).__provider);
       }
     }
-    return record({ ...desired, enabled: applied.enabled }, applied.status, applied.statusReason);
+    return record({ ...desired, enabled: tracked(desired, applied.enabled) }, applied.status, applied.statusReason);
   }
 
   private api(): ComposioClient {
@@ -190,10 +191,14 @@ function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
   return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 
+/** `enabled` as Composio has it, kept only while the file says `enabled` (else it is not managed, and not recorded). */
+function tracked(desired: DesiredAccount, enabled: boolean | undefined): boolean | undefined {
+  return desired.enabled === undefined ? undefined : enabled;
+}
+
 /** An observed account records what Composio has (`enabled` too, when the file says it); nothing of the file's credentials. */
 function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccount {
-  const enabled = desired.enabled === undefined ? undefined : !remote.isDisabled;
-  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {}, enabled }, remote.status, remote.statusReason);
+  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {}, enabled: tracked(desired, !remote.isDisabled) }, remote.status, remote.statusReason);
 }
 
 /**
