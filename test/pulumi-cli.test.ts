@@ -150,6 +150,8 @@ async function dashboardEnable(sandbox: Sandbox, enabled: boolean): Promise<void
 }
 
 const STATUS = `${SEQ}/status`;
+/** Ten steps of two commands each (a refresh in one), on a machine other suites share. */
+const SEQUENCE_TIMEOUT_MS = 600_000;
 
 /**
  * `enabled` from adoption to observe: disable, enable with a rotation (rotation first), disable with a
@@ -452,7 +454,7 @@ describe("enabled: true | false under the real Pulumi CLI", () => {
     expect(seq.outputs).toMatchObject({ manage: "observe", enabled: true, status: "ACTIVE" });
     expectNoSecret(stack.printed.join("\n"), "the CLI's output");
     expectNoSecret(stack.stateFilesText(), "the backend's state files");
-  });
+   }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("test/harness/ against the real CLI, with enabled", () => {
@@ -473,7 +475,7 @@ describe("test/harness/ against the real CLI, with enabled", () => {
     const harness = await playSequence(sandbox, driver, ENABLED_SEQUENCE);
     expect(realEnabled, "the real CLI's sequence must have run first").toBeDefined();
     expect(comparable(harness)).toEqual(comparable(realEnabled!));
-  });
+   }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("drift under the real CLI", () => {
