@@ -55,6 +55,19 @@ describe("account files: one problem per mistake, with file, line, field and fix
     ]);
   });
 
+  it("reads enabled as true, false or absent, and names a quoted or misspelled value with its fix", () => {
+    ws.write("on.yaml", valid("enabled: true\n"));
+    ws.write("off.yaml", valid("enabled: false\n").replace("ca_abc123", "ca_off1"));
+    ws.write("none.yaml", valid("").replace("ca_abc123", "ca_none1"));
+    ws.write("bad.yaml", valid('enabled: "no"\n').replace("ca_abc123", "ca_bad1"));
+    const { accounts, problems } = load();
+    expect(Object.fromEntries(accounts.map((a) => [a.id, a.enabled]))).toEqual({ ca_abc123: true, ca_off1: false, ca_none1: undefined });
+    expect(accounts.find((a) => a.id === "ca_none1")).not.toHaveProperty("enabled");
+    expect(problems.map((p) => [p.file, p.line, p.field, p.message, p.fix])).toEqual([
+      ["accounts/bad.yaml", 5, "enabled", 'enabled must be true or false, not "no"', "write enabled: true or enabled: false, unquoted (or remove the line to leave it unmanaged)"],
+    ]);
+  });
+
   it("rejects an empty credentials map, non-string values and malformed references", () => {
     ws.write("a.yaml", valid("credentials: {}\n"));
     ws.write("b.yaml", valid("credentials:\n  api_key: 12345\n  subdomain: 7\n  token: { env: A, file: b }\n  password: { vault: x }\n").replace("ca_abc123", "ca_b"));

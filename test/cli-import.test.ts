@@ -3,6 +3,7 @@
  * working in a scratch folder inside the project (git-ignored), so the schema modeline resolves as it
  * does for a user.
  */
+import { request } from "undici";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,6 +39,7 @@ toolkit: github
 userId: team-a
 alias: gh-00
 authScheme: BEARER_TOKEN
+enabled: true
 credentials:
   base_url: ${CONFIG_TODO}
   token: ${SECRET_TODO}
@@ -49,6 +51,7 @@ id: ca_imp05
 toolkit: slack
 userId: team-a
 authScheme: OAUTH2
+enabled: true
 `;
 
 const SHOPIFY_04_OBSERVED = `${MODELINE}
@@ -58,6 +61,7 @@ toolkit: shopify
 userId: team-b
 alias: shop-04
 authScheme: API_KEY
+enabled: true
 manage: observe
 `;
 
@@ -178,6 +182,21 @@ describe("connected-accounts import", () => {
     expect(gh?.credentials).toEqual({ base_url: { kind: "ref", ref: { env: "BASE_URL" } }, token: { kind: "ref", ref: { env: "TOKEN" } } });
     // No alias in Composio: no alias in the file, so the alias stays unmanaged.
     expect(after.accounts.find((a) => a.id === "ca_imp01")?.alias).toBeUndefined();
+  });
+
+  it("writes enabled as Composio reports it: false for a disabled account", async () => {
+    const res = await request(`${sandbox.url}/api/v3/connected_accounts/ca_imp07/status`, { method: "PATCH", body: JSON.stringify({ enabled: false }), headers: { "x-api-key": KEY, "content-type": "application/json" } });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    try {
+      const r = await importCli(["--toolkit", "shopify"]);
+      expect(r.code).toBe(0);
+      expect(read("accounts/shopify/ca_imp07.yaml")).toMatch(/^authScheme: API_KEY\nenabled: false\n/m);
+      expect(read("accounts/shopify/ca_imp10.yaml")).toMatch(/^authScheme: API_KEY\nenabled: true\n/m);
+    } finally {
+      const back = await request(`${sandbox.url}/api/v3/connected_accounts/ca_imp07/status`, { method: "PATCH", body: JSON.stringify({ enabled: true }), headers: { "x-api-key": KEY, "content-type": "application/json" } });
+      await back.body.text();
+    }
   });
 
   it("sends --toolkit, --user-id and --status to the API and writes only what matches", async () => {

@@ -423,6 +423,48 @@ credentials:
     }
   });
 
+  it("shows enabled changes: disabling goes first, enabling goes last and does not repair a broken connection", () => {
+    const repo = new GitRepo("plan-enabled");
+    try {
+      const file = (id: string, extra: string) => `id: ${id}\ntoolkit: github\nuserId: u\nalias: ${id}-x\nauthScheme: API_KEY\n${extra}`;
+      repo.write("accounts/d.yaml", file("ca_d", "enabled: true\n"));
+      repo.write("accounts/e.yaml", file("ca_e", "enabled: false\n"));
+      repo.write("accounts/o.yaml", file("ca_o", "manage: observe\n"));
+      repo.write("accounts/u.yaml", file("ca_u", "enabled: false\n"));
+      repo.commit("base");
+      repo.write("accounts/d.yaml", file("ca_d", "enabled: false\n"));
+      repo.write("accounts/e.yaml", file("ca_e", "enabled: true\n"));
+      repo.write("accounts/n.yaml", file("ca_n", "enabled: false\n"));
+      repo.write("accounts/o.yaml", file("ca_o", "manage: observe\nenabled: false\n"));
+      repo.write("accounts/u.yaml", file("ca_u", ""));
+      const text = runCli(["plan", "--base", "base"], { cwd: repo.dir });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toBe([
+        "update    ca_d  accounts/d.yaml: enabled true → false (disabled before anything else is sent)",
+        "update    ca_e  accounts/e.yaml: enabled false → true (enabled after everything else is sent; enabling does not repair an EXPIRED or FAILED connection)",
+        'adopt     ca_n  accounts/n.yaml: alias unmanaged → "ca_n-x"; enabled unmanaged → false (disabled before anything else is sent)',
+        "update    ca_u  accounts/u.yaml: enabled false → unmanaged",
+        "Plan (base → working tree): 1 to adopt, 3 to update, 0 to release, 1 unchanged.",
+        "",
+      ].join("\n"));
+      const json = JSON.parse(runCli(["plan", "--base", "base", "--format", "json"], { cwd: repo.dir }).stdout);
+      expect(json.accounts.map((a: { id: string; action: string; enabled?: unknown }) => [a.id, a.action, a.enabled])).toEqual([
+        ["ca_d", "update", { from: true, to: false }],
+        ["ca_e", "update", { from: false, to: true }],
+        ["ca_n", "adopt", { from: null, to: false }],
+        ["ca_o", "unchanged", undefined],
+        ["ca_u", "update", { from: false, to: null }],
+      ]);
+      const md = runCli(["plan", "--base", "base", "--format", "markdown"], { cwd: repo.dir }).stdout;
+      expect(md).toContain("| `ca_d` | `accounts/d.yaml` | update (disables) |  |  |");
+      expect(md).toContain("| `ca_e` | `accounts/e.yaml` | update (enables) |  |  |");
+      expect(md).toContain("  - enabled: `false` → `true` (enabled after everything else is sent; enabling does not repair an EXPIRED or FAILED connection)");
+      expect(md).toContain("| `ca_u` | `accounts/u.yaml` | update |  |  |");
+    } finally {
+      repo.cleanup();
+    }
+  });
+
   it("escapes control characters from file names in text output, so a name cannot forge a plan line", () => {
     const repo = new GitRepo("plan-escape");
     try {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
 import { fingerprintAll } from "../provider/plan/fingerprint";
 import { planPatch, recordDiffers } from "../provider/plan/patch-plan";
+import { applyOrder, brokenConnectionNote, planStatus, statusAfter } from "../provider/plan/status-plan";
 
 const KEY = "fingerprint-key";
 /** As the program declares it: fingerprints follow the credential values. */
@@ -75,5 +76,47 @@ describe("planPatch: recorded × desired → the minimal PATCH", () => {
     expect(planPatch(recorded(), moved).body).toBeUndefined();
     expect(recordDiffers(recorded(), moved)).toBe(true);
     expect(recordDiffers(recorded(), desired())).toBe(false);
+  });
+});
+
+describe("planStatus: recorded × desired → the status request", () => {
+  it("sends nothing while the file does not say enabled, whatever was recorded", () => {
+    expect(planStatus(recorded({ enabled: false }), desired())).toBeUndefined();
+    expect(planStatus(undefined, desired())).toBeUndefined();
+  });
+
+  it("sends the declared value only when it differs from the recorded one", () => {
+    expect(planStatus(recorded({ enabled: false }), desired({ enabled: false }))).toBeUndefined();
+    expect(planStatus(recorded({ enabled: true }), desired({ enabled: false }))).toEqual({ nanoid: "ca_1", body: { enabled: false }, from: true });
+    expect(planStatus(recorded({ enabled: false }), desired({ enabled: true }))).toEqual({ nanoid: "ca_1", body: { enabled: true }, from: false });
+  });
+
+  it("sends the declared value once when nothing was recorded (adoption, or enabled newly declared)", () => {
+    expect(planStatus(undefined, desired({ enabled: true }))).toEqual({ nanoid: "ca_1", body: { enabled: true } });
+    expect(planStatus(recorded(), desired({ enabled: false }))).toEqual({ nanoid: "ca_1", body: { enabled: false } });
+  });
+
+  it("disables before the PATCH and enables after it", () => {
+    const patch = planPatch(recorded(), desired({ alias: "new" }));
+    expect(applyOrder(patch, planStatus(recorded({ enabled: true }), desired({ enabled: false })))).toEqual(["status", "patch"]);
+    expect(applyOrder(patch, planStatus(recorded({ enabled: false }), desired({ enabled: true })))).toEqual(["patch", "status"]);
+    expect(applyOrder(patch, undefined)).toEqual(["patch"]);
+    expect(applyOrder(planPatch(recorded(), desired()), planStatus(recorded(), desired({ enabled: true })))).toEqual(["status"]);
+    expect(applyOrder(planPatch(recorded(), desired()), undefined)).toEqual([]);
+  });
+
+  it("records a change of enabled even when no request is needed (the line removed)", () => {
+    expect(recordDiffers(recorded({ enabled: false }), desired())).toBe(true);
+    expect(recordDiffers(recorded({ enabled: false }), desired({ enabled: false }))).toBe(false);
+  });
+
+  it("expects INACTIVE and ACTIVE after a switch, but a broken connection to stay so", () => {
+    expect(statusAfter(false, "ACTIVE")).toBe("INACTIVE");
+    expect(statusAfter(true, "INACTIVE")).toBe("ACTIVE");
+    expect(statusAfter(true, undefined)).toBe("ACTIVE");
+    expect(statusAfter(true, "EXPIRED")).toBe("EXPIRED");
+    expect(statusAfter(false, "FAILED")).toBe("FAILED");
+    expect(brokenConnectionNote("ca_1", "EXPIRED")).toContain("enabling does not repair a connection");
+    expect(brokenConnectionNote("ca_1", "ACTIVE")).toBeUndefined();
   });
 });

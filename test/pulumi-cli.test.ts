@@ -49,11 +49,16 @@ interface SequenceDriver {
   env: Record<string, string>;
   preview(): Promise<{ ok: boolean; ops: Record<string, Op>; text?: string }>;
   up(): Promise<{ ok: boolean; ops: Record<string, Op>; text?: string }>;
+  refresh(): Promise<{ ok: boolean; text?: string }>;
 }
 
 interface StepSpec {
   name: string;
-  change: (d: SequenceDriver) => void;
+  change: (d: SequenceDriver, sandbox: Sandbox) => void | Promise<void>;
+  /** Refresh after the change, before the preview (drift made in the dashboard). */
+  refresh?: true;
+  /** The up is expected to fail (a request refused mid-step). */
+  fails?: true;
   /** Requests Composio receives during the `up`, in order per account (method path body). */
   requests: { method: string; path: string; body?: unknown }[];
   ops: Record<string, Op>;
@@ -137,40 +142,160 @@ const SEQUENCE: StepSpec[] = [
   },
 ];
 
+/** Someone switching the account in Composio's dashboard. */
+async function dashboardEnable(sandbox: Sandbox, enabled: boolean): Promise<void> {
+  const res = await request(`${sandbox.url}${SEQ}/status`, { method: "PATCH", body: JSON.stringify({ enabled }), headers: { "x-api-key": API_KEY, "content-type": "application/json" } });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+}
+
+const STATUS = `${SEQ}/status`;
+/** Ten steps of two commands each (a refresh in one), on a machine other suites share. */
+const SEQUENCE_TIMEOUT_MS = 600_000;
+
+/**
+ * `enabled` from adoption to observe: disable, enable with a rotation (rotation first), disable with a
+ * rotation (disable first), a re-enable in the dashboard put back, an enable refused after its
+ * rotation went through (and the retry), paused, observed.
+ */
+const ENABLED_SEQUENCE: StepSpec[] = [
+  {
+    name: "adopt-enabled",
+    change: (d) => {
+      d.env.GH_KEY = KEY_1;
+      d.write("github/seq.yaml", seqAccount({ enabled: true }));
+    },
+    requests: [
+      { method: "PATCH", path: SEQ, body: { alias: "gh-prod", ...val({ api_key: KEY_1, subdomain: "acme", token: TOKEN }) } },
+      { method: "PATCH", path: STATUS, body: { enabled: true } },
+    ],
+    ops: { ca_seq1: "create" },
+  },
+  {
+    name: "disable",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ enabled: false })),
+    requests: [{ method: "PATCH", path: STATUS, body: { enabled: false } }],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "enable-and-rotate",
+    change: (d) => {
+      d.env.GH_KEY = KEY_2;
+      d.write("github/seq.yaml", seqAccount({ enabled: true }));
+    },
+    requests: [
+      { method: "PATCH", path: SEQ, body: val({ api_key: KEY_2 }) },
+      { method: "PATCH", path: STATUS, body: { enabled: true } },
+    ],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "disable-and-rotate",
+    change: (d) => {
+      d.env.GH_KEY = KEY_1;
+      d.write("github/seq.yaml", seqAccount({ enabled: false }));
+    },
+    requests: [
+      { method: "PATCH", path: STATUS, body: { enabled: false } },
+      { method: "PATCH", path: SEQ, body: val({ api_key: KEY_1 }) },
+    ],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "re-enabled-in-dashboard",
+    change: (_d, sandbox) => dashboardEnable(sandbox, true),
+    refresh: true,
+    requests: [{ method: "PATCH", path: STATUS, body: { enabled: false } }],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "enable-refused-after-rotate",
+    change: (d, sandbox) => {
+      d.env.GH_KEY = KEY_2;
+      d.write("github/seq.yaml", seqAccount({ enabled: true }));
+      sandbox.inject({ method: "PATCH", path: /\/status$/, status: 403 });
+    },
+    fails: true,
+    requests: [
+      { method: "PATCH", path: SEQ, body: val({ api_key: KEY_2 }) },
+      { method: "PATCH", path: STATUS, body: { enabled: true } },
+    ],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "enable-retried",
+    change: () => {},
+    requests: [{ method: "PATCH", path: STATUS, body: { enabled: true } }],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "paused",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ enabled: false, paused: true })),
+    requests: [],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "unpaused",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ enabled: false })),
+    requests: [{ method: "PATCH", path: STATUS, body: { enabled: false } }],
+    ops: { ca_seq1: "update" },
+  },
+  {
+    name: "observe",
+    change: async (d, sandbox) => {
+      await dashboardEnable(sandbox, true);
+      d.write("github/seq.yaml", seqAccount({ manage: "observe", enabled: false }));
+    },
+    requests: [{ method: "GET", path: SEQ }],
+    ops: { ca_seq1: "update" },
+  },
+];
+
 interface StepResult {
   name: string;
   previewOps: Record<string, Op>;
   upOps: Record<string, Op>;
   requests: { method: string; path: string; body?: unknown }[];
   previewText?: string;
+  upText?: string;
 }
 
-/** Plays the sequence; each step is a preview, then an up, against a sandbox seeded afresh. */
-async function playSequence(sandbox: Sandbox, driver: SequenceDriver): Promise<StepResult[]> {
+/** Plays a sequence; each step is a preview, then an up, against a sandbox seeded afresh. */
+async function playSequence(sandbox: Sandbox, driver: SequenceDriver, sequence = SEQUENCE): Promise<StepResult[]> {
   const results: StepResult[] = [];
-  for (const step of SEQUENCE) {
-    step.change(driver);
+  for (const step of sequence) {
+    sandbox.clearFaults();
+    await step.change(driver, sandbox);
+    if (step.refresh) {
+      const refreshed = await driver.refresh();
+      expect(refreshed.ok, `${step.name}: refresh failed\n${refreshed.text ?? ""}`).toBe(true);
+    }
     sandbox.clearRequests();
     const preview = await driver.preview();
     expect(preview.ok, `${step.name}: preview failed\n${preview.text ?? ""}`).toBe(true);
     expect(sandbox.requests, `${step.name}: a preview sends nothing`).toEqual([]);
     const up = await driver.up();
-    expect(up.ok, `${step.name}: up failed\n${up.text ?? ""}`).toBe(true);
+    expect(up.ok, `${step.name}: up ${step.fails ? "succeeded, but was to fail" : "failed"}\n${up.text ?? ""}`).toBe(!step.fails);
     results.push({
       name: step.name,
       previewOps: preview.ops,
       upOps: up.ops,
       previewText: preview.text,
+      upText: up.text,
       // Accounts are applied concurrently: the order between accounts is not fixed, within one it is.
-      requests: sandbox.requests
-        .map((r) => (r.body === undefined ? { method: r.method, path: r.path } : { method: r.method, path: r.path, body: r.body }))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      requests: byAccount(sandbox.requests.map((r) => (r.body === undefined ? { method: r.method, path: r.path } : { method: r.method, path: r.path, body: r.body }))),
     });
   }
   return results;
 }
 
-const expectedRequests = (step: StepSpec) => [...step.requests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+const expectedRequests = (step: StepSpec) => byAccount(step.requests);
+
+/** Requests grouped by account (a stable sort: each account's own order is kept). */
+function byAccount<T extends { path: string }>(requests: readonly T[]): T[] {
+  const account = (r: T) => /\/connected_accounts\/([^/?]+)/.exec(r.path)?.[1] ?? "";
+  return [...requests].sort((a, b) => (account(a) < account(b) ? -1 : account(a) > account(b) ? 1 : 0));
+}
 
 /** Plain, JSON-escaped and base64 forms of a secret: none may appear anywhere. */
 function expectNoSecret(text: string, where: string): void {
@@ -185,6 +310,41 @@ function expectNoSecret(text: string, where: string): void {
 }
 
 let realResults: StepResult[] | undefined;
+
+/** What the real CLI and the harness must agree on. */
+const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests }) => ({ name, previewOps, upOps, requests }));
+
+function cliDriver(stack: CliStack): SequenceDriver {
+  return {
+    write: (rel, content) => stack.ws.write(rel, content),
+    remove: (rel) => stack.ws.remove(rel),
+    env: stack.env,
+    preview: () => stack.preview(),
+    up: () => stack.up(),
+    refresh: () => stack.refresh(),
+  };
+}
+
+function harnessDriver(stack: TestStack): SequenceDriver {
+  const opsOf = (d: { steps: { name: string; op: string }[] }) => Object.fromEntries(d.steps.map((s) => [s.name, s.op as Op]));
+  return {
+    write: (rel, content) => stack.ws.write(rel, content),
+    remove: (rel) => stack.ws.remove(rel),
+    env: stack.env,
+    preview: async () => {
+      const d = await stack.preview();
+      return { ok: d.ok, ops: opsOf(d), text: d.programError };
+    },
+    up: async () => {
+      const d = await stack.up();
+      return { ok: d.ok, ops: opsOf(d), text: d.programError ?? d.steps.map((s) => s.error).join("\n") };
+    },
+    refresh: async () => {
+      const d = await stack.refresh();
+      return { ok: d.ok, text: d.steps.map((s) => s.error).join("\n") };
+    },
+  };
+}
 
 interface ExportedState {
   deployment: { resources: { urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[] };
@@ -204,13 +364,7 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
   });
 
   it("applies each step with the minimal PATCH, and the preview shows it", async () => {
-    const driver: SequenceDriver = {
-      write: (rel, content) => stack.ws.write(rel, content),
-      remove: (rel) => stack.ws.remove(rel),
-      env: stack.env,
-      preview: () => stack.preview(),
-      up: () => stack.up(),
-    };
+    const driver = cliDriver(stack);
     const results = await playSequence(sandbox, driver);
     for (const [i, step] of SEQUENCE.entries()) {
       const got = results[i];
@@ -259,25 +413,69 @@ describe("test/harness/ against the real CLI", () => {
   });
 
   it("takes the same step per account and sends the same requests", async () => {
-    const opsOf = (d: { steps: { name: string; op: string }[] }) => Object.fromEntries(d.steps.map((s) => [s.name, s.op as Op]));
-    const driver: SequenceDriver = {
-      write: (rel, content) => stack.ws.write(rel, content),
-      remove: (rel) => stack.ws.remove(rel),
-      env: stack.env,
-      preview: async () => {
-        const d = await stack.preview();
-        return { ok: d.ok, ops: opsOf(d), text: d.programError };
-      },
-      up: async () => {
-        const d = await stack.up();
-        return { ok: d.ok, ops: opsOf(d), text: d.programError ?? d.steps.map((s) => s.error).join("\n") };
-      },
-    };
+    const driver = harnessDriver(stack);
     const harness = await playSequence(sandbox, driver);
     expect(realResults, "the real CLI's sequence must have run first").toBeDefined();
-    const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests }) => ({ name, previewOps, upOps, requests }));
     expect(comparable(harness)).toEqual(comparable(realResults!));
   });
+});
+
+let realEnabled: StepResult[] | undefined;
+
+describe("enabled: true | false under the real Pulumi CLI", () => {
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[0]] });
+    stack = new CliStack("cli-enabled", bin);
+    await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY, ghToken: TOKEN });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("sends one status request per change, in order beside the PATCH, and the preview shows `enabled`", async () => {
+    const driver = cliDriver(stack);
+    const results = await playSequence(sandbox, driver, ENABLED_SEQUENCE);
+    for (const [i, step] of ENABLED_SEQUENCE.entries()) {
+      const got = results[i];
+      expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
+      expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
+      await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/enabled-${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
+    }
+    realEnabled = results;
+    const refused = results.find((r) => r.name === "enable-refused-after-rotate")!;
+    expect(refused.upText).toContain("Composio could not enable connected account ca_seq1: Injected fault: HTTP 403");
+    expect(refused.upText).toMatch(/slug: Sandbox_InjectedFault, HTTP 403, request_id: req_\S+/);
+    expect(refused.upText).toContain("The alias and credential change was applied and is recorded; the next pulumi up sends only what is still missing.");
+    expect(sandbox.account("ca_seq1")).toMatchObject({ isDisabled: false, status: "ACTIVE" });
+    const seq = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources.find((r) => r.urn.endsWith("::ca_seq1"))!;
+    expect(seq.outputs).toMatchObject({ manage: "observe", enabled: true, status: "ACTIVE" });
+    expectNoSecret(stack.printed.join("\n"), "the CLI's output");
+    expectNoSecret(stack.stateFilesText(), "the backend's state files");
+   }, SEQUENCE_TIMEOUT_MS);
+});
+
+describe("test/harness/ against the real CLI, with enabled", () => {
+  let sandbox: Sandbox;
+  let stack: TestStack;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[0]] });
+    stack = new TestStack("harness-enabled", sandbox.url);
+    stack.setSecretConfig("ghToken", TOKEN);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("takes the same step per account and sends the same requests", async () => {
+    const driver = harnessDriver(stack);
+    const harness = await playSequence(sandbox, driver, ENABLED_SEQUENCE);
+    expect(realEnabled, "the real CLI's sequence must have run first").toBeDefined();
+    expect(comparable(harness)).toEqual(comparable(realEnabled!));
+   }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("drift under the real CLI", () => {

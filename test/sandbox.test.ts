@@ -283,6 +283,25 @@ describe("PATCH /connected_accounts/{nanoid}/status", () => {
     expect((await call(sb, "GET", "/api/v3/connected_accounts/ca_a")).json).toMatchObject({ is_disabled: false, status: "ACTIVE" });
     expectEnvelope(await call(sb, "PATCH", "/api/v3/connected_accounts/ca_a/status", { body: { enabled: "no" } }), 400, "ConnectedAccount_BadRequest");
   });
+
+  it("leaves an EXPIRED or FAILED connection so: disabling and enabling only switch is_disabled", async () => {
+    const sb = await sandbox([github("ca_x", { status: "EXPIRED" }), github("ca_f", { status: "FAILED" })]);
+    for (const id of ["ca_x", "ca_f"]) {
+      const status = id === "ca_x" ? "EXPIRED" : "FAILED";
+      await call(sb, "PATCH", `/api/v3/connected_accounts/${id}/status`, { body: { enabled: false } });
+      expect((await call(sb, "GET", `/api/v3/connected_accounts/${id}`)).json).toMatchObject({ is_disabled: true, status, status_reason: null });
+      expect((await call(sb, "PATCH", `/api/v3/connected_accounts/${id}/status`, { body: { enabled: true } })).json).toEqual({ success: true });
+      expect((await call(sb, "GET", `/api/v3/connected_accounts/${id}`)).json).toMatchObject({ is_disabled: false, status });
+    }
+  });
+
+  it("answers 404 for an unknown account, 405 for another method, under /api/v3 and /api/v3.1", async () => {
+    const sb = await sandbox([github("ca_a")]);
+    expectEnvelope(await call(sb, "PATCH", "/api/v3/connected_accounts/ca_nope/status", { body: { enabled: false } }), 404, "ConnectedAccount_NotFound");
+    expectEnvelope(await call(sb, "GET", "/api/v3/connected_accounts/ca_a/status"), 405, "MethodNotAllowed");
+    expect((await call(sb, "PATCH", "/api/v3.1/connected_accounts/ca_a/status", { body: { enabled: false } })).json).toEqual({ success: true });
+    expect(sb.account("ca_a")).toMatchObject({ isDisabled: true, status: "INACTIVE" });
+  });
 });
 
 describe("persistence", () => {

@@ -24,6 +24,8 @@ export interface AccountFile {
   authScheme: AuthScheme;
   manage: ManageMode;
   paused: boolean;
+  /** undefined: not managed; false: disabled in Composio; true: enabled. */
+  enabled?: boolean;
   credentials: Record<string, CredentialSpec>;
   locate(field: readonly (string | number)[]): Position;
 }

@@ -87,6 +87,7 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
     credentials: specs,
     locate: parsed.locate,
   };
+  if (typeof doc.enabled === "boolean") account.enabled = doc.enabled;
   return { problems, account, fleetEntry: account };
 }
 
@@ -131,7 +132,7 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
     const top = segments[0];
     if (e.keyword === "additionalProperties" && segments.length === 0) {
       const name = String(e.params.additionalProperty);
-      add([name], `unknown field "${name}"`, "allowed fields: id, toolkit, userId, alias, authScheme, credentials, manage, paused (check the spelling)");
+      add([name], `unknown field "${name}"`, "allowed fields: id, toolkit, userId, alias, authScheme, credentials, manage, paused, enabled (check the spelling)");
     } else if (e.keyword === "required" && segments.length === 0) {
       const name = String(e.params.missingProperty);
       add([name], `missing required field "${name}"`, `add "${name}:" to the file`);
@@ -146,6 +147,8 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
       add(["authScheme"], `unknown auth scheme "${String(doc.authScheme)}"`, `use one of ${AUTH_SCHEMES.join(", ")}`);
     } else if (top === "manage") {
       add(["manage"], `manage must be "full" or "observe", not ${JSON.stringify(doc.manage)}`, "use manage: full (default) or manage: observe");
+    } else if ((top === "enabled" || top === "paused") && e.keyword === "type") {
+      add([top], `${top} must be true or false, not ${JSON.stringify(doc[top])}`, `write ${top}: true or ${top}: false, unquoted${top === "enabled" ? " (or remove the line to leave it unmanaged)" : ""}`);
     } else if (e.keyword === "type") {
       add(segments, `${segments.join(".")} must be a ${String(e.params.type)}, not ${typeName(doc[top])}`, `write ${segments.join(".")} as a ${String(e.params.type)}${e.params.type === "string" ? " (quote it if YAML reads it as a number or boolean)" : ""}`);
     } else if (e.keyword === "pattern") {

@@ -47,6 +47,8 @@ export interface AccountChange {
   action: PlanAction;
   /** Only when the alias changes; null: not managed. */
   alias?: { from: string | null; to: string | null };
+  /** Only when `enabled` changes; null: not managed. */
+  enabled?: { from: boolean | null; to: boolean | null };
   /** Only the settings that change. */
   settings?: Partial<Record<Setting, { from: string | boolean; to: string | boolean }>>;
   credentials: Record<CredentialChangeKind, string[]>;
@@ -94,7 +96,7 @@ function asApplied(a: AccountFile): AccountFile {
 }
 
 function asObserved(a: AccountFile): AccountFile {
-  return { ...a, alias: undefined, credentials: {} };
+  return { ...a, alias: undefined, enabled: undefined, credentials: {} };
 }
 
 function lifecycleOf(b: AccountFile | undefined, h: AccountFile): Lifecycle | undefined {
@@ -109,6 +111,7 @@ function adopt(h: AccountFile, file: string): AccountChange {
   const lifecycle = lifecycleOf(undefined, h);
   if (lifecycle) change.lifecycle = lifecycle;
   if (h.alias !== undefined) change.alias = { from: null, to: h.alias };
+  if (h.enabled !== undefined) change.enabled = { from: null, to: h.enabled };
   for (const key of Object.keys(h.credentials).sort()) {
     const spec = h.credentials[key];
     const kind = spec.kind === "remove" ? "removed" : "added";
@@ -126,6 +129,7 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
   const fromAlias = b.alias ?? null;
   const toAlias = h.alias ?? null;
   if (fromAlias !== toAlias) change.alias = { from: fromAlias, to: toAlias };
+  if (b.enabled !== h.enabled) change.enabled = { from: b.enabled ?? null, to: h.enabled ?? null };
   for (const setting of SETTINGS) {
     if (b[setting] !== h[setting]) (change.settings ??= {})[setting] = { from: b[setting], to: h[setting] };
   }
@@ -142,7 +146,7 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
     if (to) detail.to = describeSpec(key, to);
     change.credentialDetails.push(detail);
   }
-  const changed = change.alias || change.settings || change.credentialDetails.length > 0;
+  const changed = change.alias || change.enabled || change.settings || change.credentialDetails.length > 0;
   if (changed) {
     change.action = "update";
     const lifecycle = lifecycleOf(b, h);

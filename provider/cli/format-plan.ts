@@ -21,6 +21,19 @@ const LIFECYCLE: Record<Lifecycle, { full: string; short: string }> = {
   unpaused: { full: "unpausing applies these changes and any made while it was paused", short: "applies on unpause" },
 };
 
+/** What switching an account means, in full (text, details) and short (table cell). */
+const SWITCH = {
+  disable: { full: "disabled before anything else is sent", short: "disables" },
+  enable: { full: "enabled after everything else is sent; enabling does not repair an EXPIRED or FAILED connection", short: "enables" },
+};
+
+/** The switch an `enabled` change sends, if any (dropping `enabled` leaves the account as it is). */
+function switchOf(a: AccountChange): (typeof SWITCH)[keyof typeof SWITCH] | undefined {
+  if (a.enabled?.to === false) return SWITCH.disable;
+  if (a.enabled?.to === true) return SWITCH.enable;
+  return undefined;
+}
+
 /** Base problems shown in a Markdown comment; the rest are counted. */
 const MAX_BASE_PROBLEMS_SHOWN = 20;
 
@@ -37,6 +50,7 @@ export interface PlanJson {
     action: PlanAction;
     movedFrom?: string;
     alias?: { from: string | null; to: string | null };
+    enabled?: AccountChange["enabled"];
     settings?: AccountChange["settings"];
     credentials: Record<CredentialChangeKind, string[]>;
     lifecycle?: Lifecycle;
@@ -56,6 +70,7 @@ export function planToJson(plan: ReviewPlan, baseProblems: readonly BaseProblem[
       action: a.action,
       ...(a.movedFrom !== undefined && { movedFrom: a.movedFrom }),
       ...(a.alias && { alias: a.alias }),
+      ...(a.enabled && { enabled: a.enabled }),
       ...(a.settings && { settings: a.settings }),
       credentials: a.credentials,
       ...(a.lifecycle && { lifecycle: a.lifecycle }),
@@ -123,6 +138,7 @@ function textDetails(a: AccountChange): string {
   if (a.lifecycle) parts.push(LIFECYCLE[a.lifecycle].full);
   if (a.movedFrom !== undefined) parts.push(`moved from ${a.movedFrom}`);
   if (a.alias) parts.push(`alias ${textAlias(a.alias.from)} → ${textAlias(a.alias.to)}`);
+  if (a.enabled) parts.push(`enabled ${textEnabled(a.enabled.from)} → ${textEnabled(a.enabled.to)}${switchOf(a) ? ` (${switchOf(a)!.full})` : ""}`);
   for (const [name, v] of Object.entries(a.settings ?? {})) parts.push(`${name} ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`);
   for (const kind of KINDS) {
     const details = a.credentialDetails.filter((d) => d.kind === kind);
@@ -133,6 +149,10 @@ function textDetails(a: AccountChange): string {
 
 function textAlias(v: string | null): string {
   return v === null ? "unmanaged" : JSON.stringify(v);
+}
+
+function textEnabled(v: boolean | null): string {
+  return v === null ? "unmanaged" : String(v);
 }
 
 function textReference(d: CredentialChange): string {
@@ -223,7 +243,8 @@ function tableRow(a: AccountChange): string {
   const credentials = KINDS.filter((k) => a.credentials[k].length > 0)
     .map((k) => `${k} ${a.credentials[k].map((key) => tableCode(key)).join(", ")}`)
     .join("; ");
-  const action = a.lifecycle ? `${a.action} (${LIFECYCLE[a.lifecycle].short})` : a.action;
+  const notes = [a.lifecycle && LIFECYCLE[a.lifecycle].short, switchOf(a)?.short].filter(Boolean);
+  const action = notes.length > 0 ? `${a.action} (${notes.join("; ")})` : a.action;
   return `| ${tableCode(a.id)} | ${tableCode(a.file)} | ${action} | ${alias} | ${credentials} |\n`;
 }
 
@@ -232,6 +253,7 @@ function detailBlock(a: AccountChange): string {
   const items: string[] = [];
   if (a.lifecycle) items.push(LIFECYCLE[a.lifecycle].full);
   if (a.movedFrom !== undefined) items.push(`moved from ${inlineCode(a.movedFrom)}`);
+  if (a.enabled) items.push(`enabled: ${inlineCode(textEnabled(a.enabled.from))} → ${inlineCode(textEnabled(a.enabled.to))}${switchOf(a) ? ` (${switchOf(a)!.full})` : ""}`);
   for (const [name, v] of Object.entries(a.settings ?? {})) items.push(`${name}: ${inlineCode(JSON.stringify(v.from))} → ${inlineCode(JSON.stringify(v.to))}`);
   for (const d of a.credentialDetails) {
     const how = d.from !== undefined && d.to !== undefined ? `${inlineCode(d.from)} → ${inlineCode(d.to)}` : inlineCode(d.to ?? d.from ?? "");

@@ -46,7 +46,8 @@ export function importFilePath(account: RemoteAccount): string {
 
 /**
  * The file's text: modeline, a comment on what to do next, then id, toolkit, userId, alias (only when
- * the account has one, so an absent alias stays unmanaged), authScheme, and manage or credentials.
+ * the account has one, so an absent alias stays unmanaged), authScheme, enabled (as Composio reports
+ * it), and manage or credentials.
  */
 export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOptions): string {
   const scheme = account.authScheme as AuthScheme;
@@ -63,6 +64,8 @@ export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOp
   set("userId", account.userId);
   if (account.alias) set("alias", account.alias);
   set("authScheme", scheme);
+  // As Composio has it now: from here on the file decides, and a switch in the dashboard is drift.
+  set("enabled", !account.isDisabled);
   if (opts.manage === "observe") set("manage", "observe");
   if (credentialKeys.length > 0) {
     const credentials = new YAMLMap();

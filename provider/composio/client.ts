@@ -2,6 +2,7 @@ import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "
 import { isNonSecretField } from "../accounts/fields";
 import { terminalSafe } from "../cli/terminal-text";
 import type { PatchBody } from "../plan/patch-plan";
+import type { StatusBody } from "../plan/status-plan";
 import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
@@ -72,6 +73,15 @@ export class ComposioClient {
     return { id: typeof parsed.id === "string" ? terminalSafe(parsed.id) : nanoid, status: typeof parsed.status === "string" ? terminalSafe(parsed.status) : undefined };
   }
 
+  /**
+   * Enables or disables the account. Composio answers only `{success}`; a refusal is a ComposioError
+   * like the PATCH's, named after what was asked ("could not disable connected account ...").
+   */
+  async setConnectedAccountEnabled(nanoid: string, body: StatusBody): Promise<void> {
+    const operation = body.enabled ? "enable" : "disable";
+    await this.send("PATCH", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}/status`, nanoid, secretsOf(undefined, this.settings), body, operation);
+  }
+
   async getConnectedAccount(nanoid: string): Promise<RemoteAccount> {
     const raw = await this.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings));
     const account = toRemoteAccount(raw);
@@ -114,12 +124,11 @@ export class ComposioClient {
     await this.dispatcher.close();
   }
 
-  private async send(method: "GET" | "PATCH", path: string, accountId: string, secrets: string[], body?: unknown): Promise<unknown> {
+  private async send(method: "GET" | "PATCH", path: string, accountId: string, secrets: string[], body?: unknown, operation = method === "PATCH" ? "update" : "read"): Promise<unknown> {
     const apiKey = this.settings.apiKey;
     if (!apiKey) {
       throw new Error(`no Composio API key for connected account ${accountId}: set it with \`pulumi config set --secret connected-accounts:apiKey <key>\` or export COMPOSIO_API_KEY`);
     }
-    const operation = method === "PATCH" ? "update" : "read";
     const fail = (err: unknown) => new Error(`could not ${operation} connected account ${accountId} at ${displayUrl(this.settings.baseUrl)}: ${scrub(describeNetworkError(err, this.settings), secrets)}`);
     return this.limiter.run(async () => {
       // One time budget for the whole call, retries and every wait included; it starts once the call may run.

@@ -22,6 +22,8 @@ export interface DesiredAccount {
   manage?: "observe";
   /** Present only when the file says `paused: true`: no call, no diff, until it is unpaused. */
   paused?: true;
+  /** Present only when the file says `enabled`: false disables the account in Composio, true enables it. */
+  enabled?: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export interface DesiredAccount {
  * (their fingerprints tell what was applied). State written before 0.2 may still carry them.
  */
 export interface RecordedAccount extends Omit<DesiredAccount, "credentials"> {
+  // `enabled`, when present, is what Composio had at the last write or refresh (`!is_disabled`).
   /** Account status reported by the API at the last write or refresh. */
   status?: string;
   statusReason?: string;

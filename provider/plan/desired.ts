@@ -17,5 +17,6 @@ export function toDesired(account: AccountFile, resolved: ResolvedCredentials, f
   if (account.alias !== undefined) desired.alias = account.alias;
   if (account.manage === "observe") desired.manage = "observe";
   if (account.paused) desired.paused = true;
+  if (account.enabled !== undefined) desired.enabled = account.enabled;
   return desired;
 }

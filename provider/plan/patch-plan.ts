@@ -73,7 +73,7 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
 export function recordDiffers(recorded: RecordedAccount, desired: DesiredAccount): boolean {
   const keep = (a: RecordedAccount | DesiredAccount) => ({
     nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, alias: a.alias,
-    removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage,
+    removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage, enabled: a.enabled,
   });
   return diff(keep(recorded), keep(desired)) !== undefined;
 }

@@ -4,6 +4,7 @@ import { ComposioClient } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
+import { applyOrder, brokenConnectionNote, planStatus, statusAfter } from "../plan/status-plan";
 import { apiSettings, type ApiSettings } from "../settings";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
@@ -44,28 +45,29 @@ export class ConnectedAccountProvider implements Provider {
     // is recorded (without a call), so that a refresh knows to leave the account alone too.
     if (news.paused) return { changes: !olds.paused };
     if (olds.manage !== news.manage || olds.paused !== news.paused) return { changes: true };
-    if (news.manage === "observe") return { changes: false };
+    // An observed account is only read; declaring `enabled` (or dropping it) changes what is recorded.
+    if (news.manage === "observe") return { changes: (olds.enabled === undefined) !== (news.enabled === undefined) };
     if (hasUnknowns(news)) return { changes: true };
     const recorded = normalizeRecorded(olds);
     const desired = normalize(news);
-    return { changes: planPatch(recorded, desired).body !== undefined || recordDiffers(recorded, desired) };
+    return { changes: planPatch(recorded, desired).body !== undefined || planStatus(recorded, desired) !== undefined || recordDiffers(recorded, desired) };
   }
 
   async create(inputs: DesiredAccount): Promise<pulumi.dynamic.CreateResult<RecordedAccount>> {
     const desired = normalize(inputs);
-    if (desired.paused) {
-      // Nothing applied yet: record an empty account, so unpausing applies everything the file says.
-      return { id: desired.nanoid, outs: record({ ...desired, alias: undefined, removedCredentials: [], fingerprints: {} }, undefined) };
-    }
+    // Nothing applied yet: an empty record, so that unpausing (or retrying) applies everything the file says.
+    const nothingApplied = record({ ...desired, alias: undefined, removedCredentials: [], fingerprints: {}, enabled: undefined }, undefined);
+    if (desired.paused) return { id: desired.nanoid, outs: nothingApplied };
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     // Adoption: the account exists in Composio already; declare it by applying what the file says.
     // Without credentials to send, nothing on the wire would check the file's scheme, toolkit and
-    // user: a read does, before anything is written or recorded.
-    const plan = planPatch(undefined, desired);
-    let status: string | undefined;
-    if (!plan.body?.connection) status = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid)).status;
-    if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
-    return { id: desired.nanoid, outs: record(desired, status) };
+    // user: a read does, before anything is written or recorded (and tells whether it is enabled).
+    let known = nothingApplied;
+    if (!planPatch(undefined, desired).body?.connection) {
+      const remote = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid));
+      known = record({ ...nothingApplied, enabled: tracked(desired, !remote.isDisabled) }, remote.status);
+    }
+    return { id: desired.nanoid, outs: await this.apply(known, desired, inputs) };
   }
 
   async update(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
@@ -73,9 +75,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    const status = await this.apply(recorded, desired);
-    // A new status from the API makes the recorded reason stale.
-    return { outs: status ? record(desired, status) : record(desired, recorded.status, recorded.statusReason) };
+    return { outs: await this.apply(recorded, desired, news) };
   }
 
   /**
@@ -95,9 +95,11 @@ export class ConnectedAccountProvider implements Provider {
     else delete out.statusReason;
     // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
     if (props.alias !== undefined || props.manage === "observe") out.alias = remote.alias ?? "";
-    if (out.alias === props.alias) return { id, props: out };
-    // A drifted alias also becomes the recorded input, so the next preview renders it as a property
-    // change (`alias: "renamed" => "declared"`). Credential values are never recorded, so that
+    // The same for `enabled`: recorded only for a file that says it.
+    if (props.enabled !== undefined) out.enabled = !remote.isDisabled;
+    if (out.alias === props.alias && out.enabled === props.enabled) return { id, props: out };
+    // A drifted alias or `enabled` also becomes the recorded input, so the next preview renders it as
+    // a property change (`enabled: true => false`). Credential values are never recorded, so that
     // preview lists `credentials` too; nothing is sent for them (their fingerprints are unchanged).
     const { status: _status, statusReason: _reason, ...inputs } = out;
     return { id, props: out, inputs };
@@ -106,11 +108,36 @@ export class ConnectedAccountProvider implements Provider {
   /** Deleting a file stops managing the account; the account itself stays in Composio. */
   async delete(): Promise<void> {}
 
-  private async apply(recorded: RecordedAccount | undefined, desired: DesiredAccount): Promise<string | undefined> {
-    const plan = planPatch(recorded, desired);
-    if (!plan.body) return undefined;
-    const result = await this.api().patchConnectedAccount(desired.nanoid, plan.body);
-    return result.status;
+  /**
+   * Sends what the file declares beyond what Composio has (`known`): the PATCH and the status request,
+   * in the order applyOrder gives. Returns the new record. When a later request fails after an earlier
+   * one went through, the error carries the record of what was applied (the engine keeps it as the
+   * resource's outputs, with the old inputs), so the next `up` sends only what is still missing.
+   */
+  private async apply(known: RecordedAccount, desired: DesiredAccount, inputs: DesiredAccount): Promise<RecordedAccount> {
+    const patch = planPatch(known, desired);
+    const status = planStatus(known, desired);
+    let applied = known;
+    for (const step of applyOrder(patch, status)) {
+      try {
+        if (step === "patch") {
+          const result = await this.api().patchConnectedAccount(desired.nanoid, patch.body!);
+          // A new status from the API makes the recorded reason stale.
+          const done = { ...desired, enabled: tracked(desired, applied.enabled) };
+          applied = result.status ? record(done, result.status) : record(done, applied.status, applied.statusReason);
+        } else {
+          await this.api().setConnectedAccountEnabled(desired.nanoid, status!.body);
+          const next = statusAfter(status!.body.enabled, applied.status);
+          applied = record({ ...applied, enabled: status!.body.enabled }, next, next === applied.status ? applied.statusReason : undefined);
+          const note = status!.body.enabled ? brokenConnectionNote(desired.nanoid, next) : undefined;
+          if (note) console.error(note);
+        }
+      } catch (err) {
+        if (applied === known) throw err;
+        throw partiallyApplied(err, desired.nanoid, applied, step, (inputs as { __provider?: unknown }).__provider);
+      }
+    }
+    return record({ ...desired, enabled: tracked(desired, applied.enabled) }, applied.status, applied.statusReason);
   }
 
   private api(): ComposioClient {
@@ -164,9 +191,26 @@ function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
   return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 
-/** An observed account records what Composio has; nothing of the file's credentials. */
+/** `enabled` as Composio has it, kept only while the file says `enabled` (else it is not managed, and not recorded). */
+function tracked(desired: DesiredAccount, enabled: boolean | undefined): boolean | undefined {
+  return desired.enabled === undefined ? undefined : enabled;
+}
+
+/** An observed account records what Composio has (`enabled` too, when the file says it); nothing of the file's credentials. */
 function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccount {
-  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {} }, remote.status, remote.statusReason);
+  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {}, enabled: tracked(desired, !remote.isDisabled) }, remote.status, remote.statusReason);
+}
+
+/**
+ * A failure after part of the account's change went through, in the shape the dynamic-provider
+ * server turns into a partial failure (`ErrorResourceInitFailed`): the engine records `properties`
+ * as the outputs and shows `reasons`. The provider module rides along, as it does on every record.
+ */
+function partiallyApplied(err: unknown, nanoid: string, applied: RecordedAccount, failed: "patch" | "status", providerModule: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const done = failed === "status" ? "The alias and credential change was applied and is recorded" : `The account was ${applied.enabled ? "enabled" : "disabled"} and that is recorded`;
+  const reason = `${message}\n  ${done}; the next pulumi up sends only what is still missing.`;
+  return Object.assign(new Error(reason), { id: nanoid, properties: { ...applied, __provider: providerModule }, reasons: [reason] });
 }
 
 /**
@@ -185,6 +229,7 @@ function record(desired: Omit<DesiredAccount, "credentials">, status: string | u
   if (desired.alias !== undefined) out.alias = desired.alias;
   if (desired.manage) out.manage = desired.manage;
   if (desired.paused) out.paused = desired.paused;
+  if (desired.enabled !== undefined) out.enabled = desired.enabled;
   if (status !== undefined) out.status = status;
   if (statusReason !== undefined) out.statusReason = statusReason;
   return out;

@@ -119,10 +119,15 @@ export class AccountStore {
     return account;
   }
 
+  /**
+   * `PATCH .../status`: disabling makes an ACTIVE account INACTIVE, enabling makes an INACTIVE one
+   * ACTIVE, as Composio documents. A connection that is broken (EXPIRED, FAILED) or was never
+   * completed keeps its status either way: switching it on does not repair it.
+   */
   setEnabled(id: string, enabled: boolean): SandboxAccount {
     const account = this.require(id);
     account.isDisabled = !enabled;
-    account.status = enabled ? "ACTIVE" : "INACTIVE";
+    if (account.status === (enabled ? "INACTIVE" : "ACTIVE")) account.status = enabled ? "ACTIVE" : "INACTIVE";
     this.touch(account);
     return account;
   }

@@ -98,7 +98,9 @@ export class Engine {
             const outputs = annotateSecrets(read.outputs, r.inputs) as Record<string, unknown>;
             const inputs = read.inputs ? (annotateSecrets(read.inputs, r.inputs) as Record<string, unknown>) : r.inputs;
             steps.push({ urn: r.urn, name: r.name, op: "refresh", diff: propertyDiff(r.outputs, outputs) });
-            state.resources[i] = { ...r, id: read.id || r.id, outputs, inputs };
+            const { initErrors: _cleared, ...kept } = r;
+            // A successful read clears a partial failure's reasons, as the engine's refresh does.
+            state.resources[i] = { ...kept, id: read.id || r.id, outputs, inputs };
           } catch (err) {
             steps.push({ urn: r.urn, name: r.name, op: "refresh", diff: [], error: errorText(err) });
           }
@@ -160,12 +162,13 @@ export class Engine {
   private async stepFor(server: ProviderServer, urn: string, reg: Registration, old: ResourceState | undefined, preview: boolean): Promise<{ step: Step; state?: ResourceState }> {
     const news = reg.inputs;
     const step: Step = { urn, name: reg.name, op: "same", diff: propertyDiff(old?.inputs ?? {}, news) };
+    let inputs: Record<string, unknown> = news;
     try {
       const checked = await server.check(urn, unmarked(old?.inputs ?? {}) as Record<string, unknown>, unmarked(news) as Record<string, unknown>);
       if (checked.failures.length > 0) {
         throw new Error(checked.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
       }
-      const inputs = annotateSecrets(checked.inputs, news) as Record<string, unknown>;
+      inputs = annotateSecrets(checked.inputs, news) as Record<string, unknown>;
       if (!old) {
         step.op = "create";
         if (preview) return { step };
@@ -173,7 +176,8 @@ export class Engine {
         return { step, state: { urn, type: reg.type, name: reg.name, id: created.id, inputs, outputs: this.secretOutputs(created.outputs, inputs, reg) } };
       }
       const diff = await server.diff(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checked.inputs, unmarked(old.inputs) as Record<string, unknown>);
-      if (diff.changes === "none") {
+      // A resource left partially failed is updated again even when the provider sees no change.
+      if (diff.changes === "none" && !old.initErrors?.length) {
         step.op = "same";
         step.diff = [];
         // The engine records the new inputs beside the old outputs on a same step.
@@ -189,9 +193,18 @@ export class Engine {
       step.op = "update";
       if (preview) return { step, state: old };
       const outputs = await server.update(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checked.inputs, unmarked(old.inputs) as Record<string, unknown>);
-      return { step, state: { ...old, inputs, outputs: this.secretOutputs(outputs, inputs, reg) } };
+      const { initErrors: _cleared, ...updated } = old;
+      return { step, state: { ...updated, inputs, outputs: this.secretOutputs(outputs, inputs, reg) } };
     } catch (err) {
       step.error = errorText(err);
+      const partial = err instanceof ProviderCallError ? err.initFailure : undefined;
+      if (partial && (step.op === "create" || step.op === "update")) {
+        // A partial failure records what the provider says was applied: a create with the new
+        // inputs, an update with the old ones (the engine does not claim the new inputs were applied).
+        const outputs = this.secretOutputs(partial.properties, inputs, reg);
+        if (step.op === "create") return { step, state: { urn, type: reg.type, name: reg.name, id: partial.id, inputs, outputs, initErrors: partial.reasons } };
+        return { step, state: { ...old!, outputs, initErrors: partial.reasons } };
+      }
       // A failed step keeps what was recorded before, so the next deployment retries exactly it.
       return { step, state: old };
     }

@@ -5,6 +5,8 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const statusproto = require("@pulumi/pulumi/proto/status_pb");
 
 type Props = Record<string, unknown>;
 
@@ -19,9 +21,19 @@ export interface DiffAnswer {
   deleteBeforeReplace: boolean;
 }
 
-/** A gRPC error from the provider, as the engine would show it. */
+/**
+ * What a provider reports with a partial failure (`ErrorResourceInitFailed` in the error's status
+ * details): the resource exists with these properties, but the operation did not finish.
+ */
+export interface InitFailure {
+  id: string;
+  properties: Props;
+  reasons: string[];
+}
+
+/** A gRPC error from the provider, as the engine would show it (for a partial failure: its reasons). */
 export class ProviderCallError extends Error {
-  constructor(readonly method: string, readonly code: number, readonly details: string) {
+  constructor(readonly method: string, readonly code: number, readonly details: string, readonly initFailure?: InitFailure) {
     super(details);
   }
 }
@@ -139,11 +151,27 @@ export class ProviderServer {
   private call(method: string, req: unknown): Promise<any> {
     return new Promise((resolve, reject) => {
       this.client[method](req, { deadline: Date.now() + 300_000 }, (err: grpc.ServiceError | null, resp: unknown) => {
-        if (err) reject(new ProviderCallError(method, err.code, err.details));
+        if (err) {
+          const initFailure = initFailureOf(err);
+          reject(new ProviderCallError(method, err.code, initFailure ? initFailure.reasons.join("\n") : err.details, initFailure));
+        }
         else resolve(resp);
       });
     });
   }
+}
+
+/** The partial failure packed in `grpc-status-details-bin`, as the engine's provider client unpacks it. */
+function initFailureOf(err: grpc.ServiceError): InitFailure | undefined {
+  const [bin] = err.metadata?.get("grpc-status-details-bin") ?? [];
+  if (!bin) return undefined;
+  const status = statusproto.Status.deserializeBinary(new Uint8Array(bin as Buffer));
+  for (const any of status.getDetailsList()) {
+    if (any.getTypeName() !== "pulumirpc.ErrorResourceInitFailed") continue;
+    const detail = provproto.ErrorResourceInitFailed.deserializeBinary(any.getValue_asU8());
+    return { id: detail.getId(), properties: detail.getProperties()?.toJavaScript() ?? {}, reasons: detail.getReasonsList() };
+  }
+  return undefined;
 }
 
 /** Diff and Update carry the same fields: the recorded outputs, the checked inputs, the recorded inputs. */

@@ -10,6 +10,8 @@ export interface ResourceState {
   id: string;
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
+  /** Reasons of a partial failure: the next deployment updates the resource even without a diff. */
+  initErrors?: string[];
 }
 
 export interface StackState {
