@@ -28,7 +28,12 @@ connected-accounts --version prints the version.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  if (name === undefined) {
+    // Nothing asked: a usage mistake, so a script that forgot its command fails instead of passing.
+    console.error(usage());
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic !== undefined && COMMANDS[topic]) return (await COMMANDS[topic].load()).run(["--help"]);
     if (topic !== undefined) return unknownCommand(topic);

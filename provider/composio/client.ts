@@ -156,7 +156,7 @@ export class ComposioClient {
             return {};
           }
         }
-        const error = toComposioError(status, text, accountId, headers, operation, secrets);
+        const error = toComposioError(status, text, accountId, headers, operation, secrets, this.settings.apiKeySource);
         // A 409 is either a duplicate alias (permanent) or another write holding the connection's
         // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
         const leaseWaitMs = jittered(this.settings.retryBaseMs * 2 ** attempt);
