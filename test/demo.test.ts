@@ -85,6 +85,8 @@ function demoEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
     PULUMI_HOME: path.join(home, ".pulumi"),
     // An empty cache folder: no CLI built earlier, as on a fresh machine.
     XDG_CACHE_HOME: path.join(home, ".cache"),
+    // No Go either, not even where its archive installs it (the machine may have one there).
+    CONNECTED_ACCOUNTS_GO: path.join(home, "no-go"),
     SHOPIFY_ACME_API_KEY: REAL_SHOPIFY_KEY,
     ...overrides,
   };
@@ -158,7 +160,7 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
     expect(run.stdout).toContain(`${accounts.length} account files valid`);
     for (const account of accounts) expect(run.stdout).toMatch(new RegExp(`^adopt +${account.id} +${account.file}`, "m"));
     expect(run.stdout).toMatch(new RegExp(`^Plan \\(\\w+ → working tree\\): ${accounts.length} to adopt, 0 to update, 0 to release, 0 unchanged\\.$`, "m"));
-    expect(run.stdout).toContain(`pulumi CLI not available: no Pulumi CLI v${PINNED} found and Go is not installed to build one: install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer`);
+    expect(run.stdout).toContain(`pulumi CLI not available: no Pulumi CLI v${PINNED} found and Go is not installed to build one (CONNECTED_ACCOUNTS_GO=${path.join(home, "no-go")} is not an executable): install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer`);
     expect(run.stdout).toMatch(/^skipped pulumi preview\/up; validate and plan ran above\. Install Pulumi from https:\/\/www\.pulumi\.com\/docs\/install\/ \(or Go, to build it\) and run npm run demo again\.$/m);
     // The npm launcher on PATH was not taken for a CLI: nothing was downloaded or installed.
     expect(fs.existsSync(path.join(home, ".pulumi"))).toBe(false);
@@ -178,7 +180,8 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
     const goHome = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-go-"));
     try {
       const run = await runDemo([], {
-        PATH: [barePath, goDir!].join(path.delimiter),
+        // Go where a fresh machine of this kind has it, maybe not on PATH.
+        CONNECTED_ACCOUNTS_GO: path.join(goDir!, "go"),
         GOPROXY: "off",
         GOMODCACHE: path.join(goHome, "mod"),
         GOCACHE: path.join(goHome, "build"),

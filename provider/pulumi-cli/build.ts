@@ -11,10 +11,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { compileProgress, downloadProgress, firstEstimate } from "./build-progress";
-import { candidatesOnPath, DYNAMIC_PROVIDER_LAUNCHER, LANGUAGE_HOST } from "./locate";
+import { candidatesOnPath, DYNAMIC_PROVIDER_LAUNCHER, isExecutable, LANGUAGE_HOST } from "./locate";
 
 const PKG_MODULE = "github.com/pulumi/pulumi/pkg/v3";
 const VERSION_VARIABLE = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version";
+/** Where Go's official Linux and macOS archives are unpacked. */
+const GO_INSTALL_PATH = "/usr/local/go/bin/go";
 /** The build's own output beyond this many lines is noise; the tail explains a failure. */
 const KEPT_OUTPUT_LINES = 30;
 /** How often a long step says how far it is: often enough to show it is alive, rarely enough for a CI log. */
@@ -33,8 +35,8 @@ export interface BuildOptions {
 }
 
 export async function buildPulumiCli(opts: BuildOptions): Promise<void> {
-  const go = candidatesOnPath("go", opts.env.PATH)[0];
-  if (!go) throw new CliBuildError(`no Pulumi CLI v${opts.version} found and Go is not installed to build one: install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer, then run npm run pulumi:cli`);
+  const go = findGo(opts.env);
+  if (!go) throw new CliBuildError(`no Pulumi CLI v${opts.version} found and Go is not installed to build one (${whereGoWasSought(opts.env)}): install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer, then run npm run pulumi:cli`);
   const staging = `${path.dirname(opts.binDir)}.build-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const work = path.join(staging, "module");
@@ -94,6 +96,21 @@ function progressTicker(log: (line: string) => void): { report(line: () => strin
     report: (line) => (current = line),
     stop: () => clearInterval(timer),
   };
+}
+
+/**
+ * The `go` to build with: CONNECTED_ACCOUNTS_GO when set (only that one), else `go` on PATH, else
+ * in GOROOT, else where Go's official archive installs it (/usr/local/go), which a fresh machine
+ * may have without putting it on PATH.
+ */
+export function findGo(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.CONNECTED_ACCOUNTS_GO !== undefined) return isExecutable(env.CONNECTED_ACCOUNTS_GO) ? env.CONNECTED_ACCOUNTS_GO : undefined;
+  const wellKnown = [env.GOROOT && path.join(env.GOROOT, "bin", "go"), GO_INSTALL_PATH].filter((p): p is string => Boolean(p));
+  return candidatesOnPath("go", env.PATH)[0] ?? wellKnown.find(isExecutable);
+}
+
+function whereGoWasSought(env: NodeJS.ProcessEnv): string {
+  return env.CONNECTED_ACCOUNTS_GO !== undefined ? `CONNECTED_ACCOUNTS_GO=${env.CONNECTED_ACCOUNTS_GO} is not an executable` : `looked on PATH, in GOROOT and ${GO_INSTALL_PATH}`;
 }
 
 /** `replace` directives of a go.mod that point at other modules (local paths only work in Pulumi's own tree). */

@@ -33,7 +33,7 @@ export function applyDemoChange(accounts: readonly AccountFile[]): DemoChange {
     const [key, spec] = Object.entries(rotated.credentials).find(([, c]) => c.kind === "ref" && "env" in c.ref)!;
     const name = (spec as { ref: { env: string } }).ref.env;
     env[name] = rotatedDemoValue(name);
-    described.push(`${rotated.file}: ${key} rotated (${name} has a new value, as when the CI secret is replaced; the file does not change)`);
+    described.push(`${rotated.file}: ${key} rotated (${name} has a new value, as when the CI secret is replaced; the file does not change, so plan cannot see it; pulumi preview shows it by fingerprint)`);
   }
 
   // A key dropped from a file is removed remotely (sent as null); keep the rotated key out of it.
