@@ -17,7 +17,8 @@ function issueMarker(stack) {
 
 /** "clean" (exit 0), "drift" (changes proposed) or "error" (anything else: the run is broken, not the accounts). */
 function classifyPreview(exitCode, output) {
-  if (Number(exitCode) === 0) return "clean";
+  // An empty code means the preview never ran: not "clean".
+  if (String(exitCode).trim() === "0") return "clean";
   return CHANGES_PROPOSED.test(output) ? "drift" : "error";
 }
 
