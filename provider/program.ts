@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
 import { terminalSafe } from "./cli/terminal-text";
+import { stackSettingPosition } from "./cli/stack";
 import { findProjectRoot } from "./cli/workspace";
 import { toDesired } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -64,10 +65,12 @@ for (const account of loaded.accounts) {
 const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
 const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, isStackSecret(`${CONFIG_NAMESPACE}:fingerprintKey`), MIN_FINGERPRINT_KEY_LENGTH);
 if (needsKey && (!fingerprintKey || weakKey)) {
+  // A stack setting: the problem is in the stack file, whichever account needs the key.
+  const key = `${CONFIG_NAMESPACE}:fingerprintKey`;
   problems.push({
-    file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
-    message: `stack config ${CONFIG_NAMESPACE}:fingerprintKey ${weakKey || "is not set"}; it keys the fingerprints that show reviewers which secret changed`,
-    fix: `pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"`,
+    ...stackSettingPosition(projectRoot, pulumi.getStack(), key, projectRoot), field: key,
+    message: `stack config ${key} ${weakKey || "is not set"}; it keys the fingerprints that show reviewers which secret changed (${needsKey.file} has credentials)`,
+    fix: `pulumi config set --secret ${key} "$(openssl rand -hex 32)"`,
   });
 }
 

@@ -107,6 +107,8 @@ export function allowedEnvPatterns(config: ConfigLookup): string[] | undefined {
 export interface ApiSettings {
   baseUrl: string;
   apiKey?: string;
+  /** Where apiKey came from, named when the API refuses it: the stack setting or the environment variable. */
+  apiKeySource: string;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -153,6 +155,7 @@ export function apiSettings(config: ConfigLookup, env: Record<string, string | u
   return {
     baseUrl: (get("baseUrl") || env.COMPOSIO_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, ""),
     apiKey: get("apiKey") || env.COMPOSIO_API_KEY || undefined,
+    apiKeySource: get("apiKey") ? `stack config ${CONFIG_NAMESPACE}:apiKey` : "COMPOSIO_API_KEY",
     connectTimeoutMs: num("connectTimeoutMs"),
     requestTimeoutMs: num("requestTimeoutMs"),
     maxRetries: num("maxRetries"),

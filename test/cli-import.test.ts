@@ -367,6 +367,9 @@ describe("connected-accounts import", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Invalid API key/);
     expect(r.stderr).toMatch(/slug: Unauthorized, HTTP 401, request_id: req_[A-Za-z0-9_-]+/);
+    // import reads the key from the environment only: the hint names that, not a stack setting.
+    expect(r.stderr).toContain("  check COMPOSIO_API_KEY: the key was refused");
+    expect(r.stderr).not.toContain("connected-accounts:apiKey");
     expect(r.stderr).not.toContain("not-the-key-31Zp");
     expect(r.stdout).toBe("");
     expect(writtenFiles()).toEqual([]);

@@ -33,6 +33,13 @@ describe("connected-accounts", () => {
     expect(unknown.stderr).toMatch(/^connected-accounts: unknown command "frobnicate"\n\nusage: connected-accounts <command>/);
   });
 
+  it("with no command prints the usage to stderr and exits 2, so a script missing its command fails", () => {
+    const none = run([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toMatch(/^usage: connected-accounts <command> \[options\]\n\ncommands:\n/);
+  });
+
   it("words an unknown option the same way in every command", () => {
     const cases: [string, string[]][] = [["validate", []], ["plan", ["--base", "base"]], ["import", []], ["sandbox", []]];
     for (const [command, args] of cases) {

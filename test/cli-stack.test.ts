@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stackSettingPosition } from "../provider/cli/stack";
 import { CLI, GitRepo, runCli } from "./support/git-repo";
 
 const ACCOUNT = (id: string) => `id: ${id}\ntoolkit: github\nuserId: u\nalias: ${id}-alias\nauthScheme: OAUTH2\n`;
@@ -74,6 +75,21 @@ describe("commands for a stack", () => {
       expect(line).toMatch(/\(api key: sandbox-demo-key, 2 accounts seeded\)/);
     } finally {
       child.kill("SIGTERM");
+    }
+  });
+});
+
+describe("where a stack setting sits", () => {
+  it("names the stack file Pulumi reads, with the line of the setting, or 1:1 when it is not there", () => {
+    const repo = new GitRepo("setting-position");
+    try {
+      repo.write("Pulumi.yaml", "name: p\nruntime: nodejs\nstackConfigDir: stacks\n");
+      repo.write("stacks/Pulumi.prod.yaml", "# prod\nconfig:\n  connected-accounts:baseUrl: https://example.test\n  connected-accounts:fingerprintKey:\n    secure: v1:abc\n");
+      expect(stackSettingPosition(repo.dir, "my-org/prod", "connected-accounts:fingerprintKey", repo.dir)).toEqual({ file: "stacks/Pulumi.prod.yaml", line: 4, column: 3 });
+      expect(stackSettingPosition(repo.dir, "prod", "connected-accounts:apiKey", repo.dir)).toEqual({ file: "stacks/Pulumi.prod.yaml", line: 1, column: 1 });
+      expect(stackSettingPosition(repo.dir, "staging", "connected-accounts:apiKey", repo.dir)).toEqual({ file: "stacks/Pulumi.staging.yaml", line: 1, column: 1 });
+    } finally {
+      repo.cleanup();
     }
   });
 });

@@ -1,6 +1,8 @@
 /**
- * The GitHub workflows: linted with actionlint, and checked for the steps the
- * review and apply flow depends on, including one secret mapping per reference in accounts/.
+ * The GitHub workflows a team copies: linted with actionlint, and checked for what the review,
+ * apply, drift and rotate flows depend on: one job per stack listed in .github/stacks.yml, the
+ * shared setup (pinned CLI, backend credentials), approval on apply, and one secret mapping per
+ * reference in accounts/. The scripts they run are tested in ci-scripts.test.ts.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -8,11 +10,13 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
-import { PLAN_COMMENT_MARKER } from "../provider/cli/format-plan";
 import { PROJECT_ROOT } from "./support/git-repo";
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github/workflows");
+const SETUP_ACTION = path.join(PROJECT_ROOT, ".github/actions/setup/action.yml");
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
+const MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}";
+const PINNED_FROM_SETUP = "${{ steps.setup.outputs.pulumi-version }}";
 /** Inputs of pulumi/actions v7 (its action.yml); actionlint only knows them up to v6. */
 const PULUMI_ACTION_INPUTS = [
   "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
@@ -23,34 +27,40 @@ const PULUMI_ACTION_INPUTS = [
 ];
 
 interface Step {
+  id?: string;
   name?: string;
   uses?: string;
   run?: string;
   if?: string;
+  shell?: string;
   with?: Record<string, unknown>;
   env?: Record<string, string>;
 }
+interface Job {
+  needs?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: unknown;
+  environment?: string;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  strategy?: { matrix: unknown; "fail-fast"?: boolean };
+  outputs?: Record<string, string>;
+  env?: Record<string, string>;
+  steps: Step[];
+}
 interface Workflow {
-  on: Record<string, unknown>;
+  on: Record<string, any>;
   permissions: Record<string, string>;
-  jobs: Record<string, { env?: Record<string, string>; steps: Step[] }>;
+  defaults?: { run?: { shell?: string } };
+  jobs: Record<string, Job>;
 }
 
-function workflow(name: string): { text: string; wf: Workflow; steps: Step[]; env: Record<string, string> } {
-  const text = fs.readFileSync(path.join(WORKFLOWS, name), "utf8");
-  const wf = parse(text) as Workflow;
-  const jobs = Object.values(wf.jobs);
-  expect(jobs).toHaveLength(1);
-  return { text, wf, steps: jobs[0].steps, env: jobs[0].env ?? {} };
-}
-
-/** validate and plan read the stack pulumi deploys (its accountsDir) from PULUMI_STACK. */
-function expectStackForEveryStep(env: Record<string, string>, steps: Step[]): void {
-  expect(env.PULUMI_STACK).toBe("${{ vars.PULUMI_STACK }}");
-  for (const s of steps) expect(s.env?.PULUMI_STACK, s.name).toBeUndefined();
+function workflow(name: string): Workflow {
+  return parse(fs.readFileSync(path.join(WORKFLOWS, name), "utf8")) as Workflow;
 }
 
 const stepUsing = (steps: Step[], action: string) => steps.find((s) => s.uses?.split("@")[0] === action);
+const stepsUsing = (steps: Step[], action: string) => steps.filter((s) => s.uses?.split("@")[0] === action);
 const stepRunning = (steps: Step[], pattern: RegExp) => steps.find((s) => s.run !== undefined && pattern.test(s.run));
 const indexOf = (steps: Step[], step: Step | undefined) => (step ? steps.indexOf(step) : -1);
 
@@ -70,65 +80,123 @@ function accountReferences(): { env: string[]; files: string[] } {
   return { env: [...env].sort(), files: [...files].sort() };
 }
 
-function expectSetup(steps: Step[]): void {
-  const checkout = stepUsing(steps, "actions/checkout");
-  const node = stepUsing(steps, "actions/setup-node");
-  const install = stepRunning(steps, /^npm ci$/);
-  const validate = stepRunning(steps, /^npx (--no-install )?connected-accounts validate$/);
-  expect(checkout).toBeDefined();
-  expect(String(node?.with?.["node-version"])).toBe("20");
-  expect(indexOf(steps, checkout)).toBeLessThan(indexOf(steps, node));
-  expect(indexOf(steps, node)).toBeLessThan(indexOf(steps, install));
-  expect(indexOf(steps, install)).toBeLessThan(indexOf(steps, validate));
+const setupAction = parse(fs.readFileSync(SETUP_ACTION, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { value: string }>; runs: { using: string; steps: Step[] } };
+
+/** The `stacks` job lists .github/stacks.yml; the stack job runs once per entry with the shared setup. */
+function expectStackJob(wf: Workflow, jobName: string): Job {
+  const stacks = wf.jobs.stacks;
+  expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}" });
+  const list = stacks.steps.find((s) => s.id === "stacks");
+  expect(list?.run).toMatch(/^node scripts\/ci\/stacks\.js( --only "\$ONLY")? >> "\$GITHUB_OUTPUT"$/);
+  const job = wf.jobs[jobName];
+  expect(job.needs).toBe("stacks");
+  expect(job.strategy).toEqual({ "fail-fast": false, matrix: MATRIX });
+  expect(job.env?.PULUMI_STACK).toBe("${{ matrix.stack }}");
+  expect(job.env?.PULUMI_BACKEND_URL).toBe("${{ vars.PULUMI_BACKEND_URL }}");
+  for (const s of job.steps) expect(s.env?.PULUMI_STACK, s.name).toBeUndefined();
+  // The backend's cloud login needs an OIDC token; the shared setup gets every input from a variable.
+  expect(wf.permissions["id-token"]).toBe("write");
+  const setup = job.steps.find((s) => s.uses === "./.github/actions/setup")!;
+  expect(setup.id).toBe("setup");
+  expect(indexOf(job.steps, stepUsing(job.steps, "actions/checkout"))).toBeLessThan(indexOf(job.steps, setup));
+  expect(Object.keys(setup.with ?? {}).sort()).toEqual(Object.keys(setupAction.inputs).sort());
+  expect(setup.with?.["backend-cloud"]).toBe("${{ vars.PULUMI_BACKEND_CLOUD }}");
+  for (const [input, value] of Object.entries(setup.with ?? {})) expect(String(value), input).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}$/);
+  // -o pipefail for `… | tee`, which a run step only gets with an explicit bash shell.
+  expect(wf.defaults?.run?.shell).toBe("bash");
+  return job;
 }
 
-function expectPulumiStep(steps: Step[], command: string): Step {
-  const pulumi = stepUsing(steps, "pulumi/actions")!;
-  expect(pulumi.uses).toMatch(/^pulumi\/actions@v[67]$/);
-  expect(pulumi.with).toMatchObject({ command, "stack-name": "${{ vars.PULUMI_STACK }}", "work-dir": "." });
-  for (const input of Object.keys(pulumi.with ?? {})) expect(PULUMI_ACTION_INPUTS, `pulumi/actions input ${input}`).toContain(input);
-  expect(pulumi.env).toMatchObject({
+/** Every `{ env: NAME }` reference has its secret in `step`, and every `{ file: … }` one is written before it. */
+function expectSecretsFor(steps: Step[], step: Step, what: string): void {
+  expect(step.env).toMatchObject({
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
     COMPOSIO_API_KEY: "${{ secrets.COMPOSIO_API_KEY }}",
   });
   const refs = accountReferences();
-  for (const name of refs.env) expect(pulumi.env?.[name], `accounts/ reads env ${name}: map it from a secret in the ${command} step`).toBe(`\${{ secrets.${name} }}`);
+  for (const name of refs.env) expect(step.env?.[name], `accounts/ reads env ${name}: map it from a secret in the ${what} step`).toBe(`\${{ secrets.${name} }}`);
   const writer = steps.find((s) => s.run !== undefined && refs.files.every((f) => s.run!.includes(`> ${f}`)));
-  expect(writer, `accounts/ reads ${refs.files.join(", ")}: write them from secrets before pulumi ${command}`).toBeDefined();
-  expect(indexOf(steps, writer)).toBeLessThan(indexOf(steps, pulumi));
+  expect(writer, `accounts/ reads ${refs.files.join(", ")}: write them from secrets before ${what}`).toBeDefined();
+  expect(indexOf(steps, writer)).toBeLessThan(indexOf(steps, step));
+}
+
+function expectPulumiStep(steps: Step[], command: string): Step {
+  const pulumi = stepUsing(steps, "pulumi/actions")!;
+  expect(pulumi.uses).toBe("pulumi/actions@v7");
+  expect(pulumi.with).toMatchObject({ command, "stack-name": "${{ matrix.stack }}", "work-dir": ".", "pulumi-version": PINNED_FROM_SETUP });
+  for (const input of Object.keys(pulumi.with ?? {})) expect(PULUMI_ACTION_INPUTS, `pulumi/actions input ${input}`).toContain(input);
+  expectSecretsFor(steps, pulumi, `pulumi ${command}`);
   return pulumi;
 }
 
+describe("the shared setup (.github/actions/setup)", () => {
+  const steps = setupAction.runs.steps;
+
+  it("installs Node.js 20, the project, and the Pulumi CLI pinned in package.json", () => {
+    expect(setupAction.runs.using).toBe("composite");
+    expect(String(stepUsing(steps, "actions/setup-node")?.with?.["node-version"])).toBe("20");
+    const install = stepRunning(steps, /^npm ci$/);
+    const version = steps.find((s) => s.id === "pulumi-version")!;
+    expect(version.run).toBe('node scripts/ci/pulumi-version.js >> "$GITHUB_OUTPUT"');
+    const cli = stepUsing(steps, "pulumi/actions")!;
+    // Without a command pulumi/actions installs the CLI only; the version is the pinned one, never the latest.
+    expect(cli.with).toEqual({ "pulumi-version": "${{ steps.pulumi-version.outputs.version }}" });
+    expect(indexOf(steps, install)).toBeLessThan(indexOf(steps, version));
+    expect(indexOf(steps, version)).toBeLessThan(indexOf(steps, cli));
+    expect(setupAction.outputs["pulumi-version"].value).toBe("${{ steps.pulumi-version.outputs.version }}");
+    for (const s of steps) if (s.run !== undefined) expect(s.shell, s.name ?? s.run).toBe("bash");
+  });
+
+  it("logs in to the backend's cloud with the ordinary OIDC action chosen by backend-cloud, and refuses another value", () => {
+    const login = (action: string, cloud: string) => {
+      const step = stepUsing(steps, action)!;
+      expect(step.if).toBe(`inputs.backend-cloud == '${cloud}'`);
+      return step.with;
+    };
+    expect(login("aws-actions/configure-aws-credentials", "aws")).toEqual({ "role-to-assume": "${{ inputs.aws-role-arn }}", "aws-region": "${{ inputs.aws-region }}" });
+    expect(login("google-github-actions/auth", "gcp")).toEqual({ workload_identity_provider: "${{ inputs.gcp-workload-identity-provider }}", service_account: "${{ inputs.gcp-service-account }}" });
+    expect(login("azure/login", "azure")).toEqual({ "client-id": "${{ inputs.azure-client-id }}", "tenant-id": "${{ inputs.azure-tenant-id }}", "subscription-id": "${{ inputs.azure-subscription-id }}" });
+    const check = stepRunning(steps, /PULUMI_BACKEND_CLOUD is/)!;
+    expect(check.if).toBe("inputs.backend-cloud != '' && inputs.backend-cloud != 'aws' && inputs.backend-cloud != 'gcp' && inputs.backend-cloud != 'azure'");
+    expect(check.run).toContain("exit 1");
+    // Every input the steps read is declared.
+    const text = JSON.stringify(steps);
+    for (const m of text.matchAll(/inputs\.([a-z0-9-]+)/g)) expect(Object.keys(setupAction.inputs)).toContain(m[1]);
+  });
+});
+
 describe("pull-request workflow", () => {
-  const { wf, steps, env } = workflow("pull-request.yml");
+  const wf = workflow("pull-request.yml");
+  const job = expectStackJob(wf, "review");
+  const steps = job.steps;
 
-  it("validates and plans the stack it previews", () => expectStackForEveryStep(env, steps));
-
-  it("runs on pull requests with read access to contents and write access to pull requests only", () => {
+  it("runs on pull requests with read access to contents and write access to pull requests", () => {
     expect(Object.keys(wf.on)).toEqual(["pull_request"]);
-    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
   });
 
   it("validates, then plans against the base branch with the full history checked out", () => {
-    expectSetup(steps);
     expect(stepUsing(steps, "actions/checkout")?.with?.["fetch-depth"]).toBe(0);
-    const plan = stepRunning(steps, /connected-accounts plan /)!;
-    expect(plan.run).toMatch(/^npx (--no-install )?connected-accounts plan --base "origin\/\$BASE_REF" --format markdown > plan\.md$/);
+    const validate = steps.find((s) => s.id === "validate")!;
+    expect(validate.run).toBe("npx --no-install connected-accounts validate 2>&1 | tee validate.txt");
+    const plan = steps.find((s) => s.id === "plan")!;
+    expect(plan.run).toContain('npx --no-install connected-accounts plan --base "origin/$BASE_REF" --format markdown > plan.md 2> plan-output.txt');
     expect(plan.env).toEqual({ BASE_REF: "${{ github.base_ref }}" });
-    expect(indexOf(steps, stepRunning(steps, /connected-accounts validate/))).toBeLessThan(indexOf(steps, plan));
+    expect(indexOf(steps, validate)).toBeLessThan(indexOf(steps, plan));
   });
 
-  it("keeps one plan comment, found again by its marker, and skips it on forks", () => {
+  it("replaces the stack's plan comment on every push, also when validate or plan failed, and skips it on forks", () => {
     const comment = stepUsing(steps, "actions/github-script")!;
-    expect(comment.if).toBe(FORK_GUARD);
+    expect(comment.if).toBe(`\${{ !cancelled() && ${FORK_GUARD} }}`);
+    expect(comment.env).toMatchObject({ VALIDATE_OUTCOME: "${{ steps.validate.outcome }}", PLAN_OUTCOME: "${{ steps.plan.outcome }}" });
     const script = String(comment.with?.script);
-    expect(script).toContain(JSON.stringify(PLAN_COMMENT_MARKER));
-    expect(script).toContain('readFileSync("plan.md"');
-    expect(script).toMatch(/updateComment[\s\S]*createComment/);
+    expect(script).toContain('require("./scripts/ci/plan-comment.js")');
+    expect(script).toContain("await post({ github, context }, { stack, validate, plan, runUrl })");
+    expect(indexOf(steps, steps.find((s) => s.id === "plan"))).toBeLessThan(indexOf(steps, comment));
   });
 
-  it("previews with Pulumi only where secrets exist, as one edited comment", () => {
+  it("previews with the pinned Pulumi CLI only where secrets exist, as one edited comment", () => {
     const pulumi = expectPulumiStep(steps, "preview");
     expect(pulumi.if).toBe(FORK_GUARD);
     expect(pulumi.with).toMatchObject({ diff: true, "comment-on-pr": true, "edit-pr-comment": true });
@@ -137,16 +205,75 @@ describe("pull-request workflow", () => {
 });
 
 describe("apply workflow", () => {
-  const { wf, steps, env } = workflow("apply.yml");
+  const wf = workflow("apply.yml");
+  const job = expectStackJob(wf, "apply");
 
-  it("validates the stack it applies", () => expectStackForEveryStep(env, steps));
-
-  it("runs pulumi up on pushes to main, after validation", () => {
+  it("runs on pushes to main, by hand for one stack or all, and when called (rotate)", () => {
     expect(wf.on.push).toEqual({ branches: ["main"] });
-    expect(wf.permissions).toEqual({ contents: "read" });
-    expectSetup(steps);
-    const pulumi = expectPulumiStep(steps, "up");
-    expect(indexOf(steps, stepRunning(steps, /connected-accounts validate/))).toBeLessThan(indexOf(steps, pulumi));
+    expect(wf.on.workflow_dispatch.inputs.stack).toMatchObject({ default: "all" });
+    expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(["stack", "reason"]);
+    expect(wf.jobs.stacks.steps.find((s) => s.id === "stacks")?.env).toEqual({ ONLY: "${{ inputs.stack }}" });
+    expect(wf.permissions).toEqual({ contents: "read", "id-token": "write" });
+  });
+
+  it("waits for the stack's environment (its required reviewers), one up per stack at a time, never cancelled", () => {
+    expect(job.environment).toBe("${{ matrix.environment }}");
+    expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+  });
+
+  it("validates, then runs pulumi up with the pinned CLI", () => {
+    const pulumi = expectPulumiStep(job.steps, "up");
+    expect(indexOf(job.steps, stepRunning(job.steps, /^npx --no-install connected-accounts validate$/))).toBeLessThan(indexOf(job.steps, pulumi));
+  });
+});
+
+describe("rotate workflow", () => {
+  const wf = workflow("rotate.yml");
+
+  it("is a manual run that applies, through the apply workflow, after a secret changed", () => {
+    expect(Object.keys(wf.on)).toEqual(["workflow_dispatch"]);
+    expect(Object.keys(wf.on.workflow_dispatch.inputs)).toEqual(["stack", "secret"]);
+    expect(wf.jobs.apply).toMatchObject({
+      uses: "./.github/workflows/apply.yml",
+      with: { stack: "${{ inputs.stack }}", reason: "rotated ${{ inputs.secret }}" },
+      secrets: "inherit",
+    });
+    // A called workflow gets at most the caller's permissions: apply needs these.
+    expect(wf.permissions).toEqual(workflow("apply.yml").permissions);
+  });
+});
+
+describe("drift workflow", () => {
+  const wf = workflow("drift.yml");
+  const job = expectStackJob(wf, "drift");
+  const steps = job.steps;
+
+  it("runs on a schedule and by hand, and may write issues", () => {
+    expect(wf.on.schedule).toEqual([{ cron: expect.stringMatching(/^\d+ \d+ \* \* \*$/) }]);
+    expect(Object.keys(wf.on)).toEqual(["schedule", "workflow_dispatch"]);
+    expect(wf.permissions).toEqual({ contents: "read", issues: "write", "id-token": "write" });
+    expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+  });
+
+  it("previews with --refresh --expect-no-changes, keeps the exit code, and hands it to the drift script", () => {
+    const preview = steps.find((s) => s.id === "preview")!;
+    expect(preview.run).toContain('pulumi preview --refresh --expect-no-changes --diff --non-interactive --stack "$PULUMI_STACK" 2>&1 | tee preview.txt');
+    expect(preview.run).toContain('echo "exit-code=${PIPESTATUS[0]}" >> "$GITHUB_OUTPUT"');
+    expectSecretsFor(steps, preview, "the drift preview");
+    const report = stepUsing(steps, "actions/github-script")!;
+    expect(report.env?.EXIT_CODE).toBe("${{ steps.preview.outputs.exit-code }}");
+    expect(String(report.with?.script)).toContain('require("./scripts/ci/drift.js")');
+    expect(indexOf(steps, preview)).toBeLessThan(indexOf(steps, report));
+  });
+});
+
+describe("every workflow", () => {
+  it("installs the Pulumi CLI only through the shared setup, and every pulumi/actions step runs that version", () => {
+    for (const name of fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f))) {
+      for (const job of Object.values(workflow(name).jobs)) {
+        for (const s of stepsUsing(job.steps ?? [], "pulumi/actions")) expect(s.with?.["pulumi-version"], `${name}: ${s.name}`).toBe(PINNED_FROM_SETUP);
+      }
+    }
   });
 });
 
@@ -157,10 +284,18 @@ const projectRequire = createRequire(path.join(PROJECT_ROOT, "package.json"));
 describe("actionlint", () => {
   it("finds nothing to report in any workflow", async () => {
     const { runLint } = projectRequire(ACTIONLINT) as { runLint(text: string, file: string): Promise<{ message: string; line: number; column: number }[]> };
-    for (const name of fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const names = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
+    expect(names).toEqual(["apply.yml", "drift.yml", "pull-request.yml", "rotate.yml"]);
+    for (const name of names) {
       const file = path.join(WORKFLOWS, name);
       const findings = (await runLint(fs.readFileSync(file, "utf8"), path.relative(process.cwd(), file))) ?? [];
       expect(findings.map((f) => `${name}:${f.line}:${f.column} ${f.message}`)).toEqual([]);
     }
+  });
+
+  it("reports a mistake, so a clean result means something", async () => {
+    const { runLint } = projectRequire(ACTIONLINT) as { runLint(text: string, file: string): Promise<{ message: string }[]> };
+    const broken = fs.readFileSync(path.join(WORKFLOWS, "drift.yml"), "utf8").replace("${{ steps.preview.outputs.exit-code }}", "${{ steps.preview.outputs.exit-code }");
+    expect((await runLint(broken, "drift.yml")).length).toBeGreaterThan(0);
   });
 });

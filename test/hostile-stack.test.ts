@@ -85,7 +85,9 @@ describe("4. the fingerprint key", () => {
     stack.ws.write("a.yaml", shopAccount("SHOP_KEY"));
     const d = await stack.up();
     expect(d.ok).toBe(false);
-    expect(d.programError).toContain("stack config connected-accounts:fingerprintKey is 13 characters long; at least 32 are needed so that it cannot be guessed");
+    // The stack file is where the fix goes (this stack keeps its config outside a file: line 1), not an account file.
+    expect(d.programError).toContain("stacks/Pulumi.test.yaml:1:1 connected-accounts:fingerprintKey: stack config connected-accounts:fingerprintKey is 13 characters long; at least 32 are needed so that it cannot be guessed");
+    expect(d.programError).not.toMatch(/a\.yaml:\d+/);
     expect(d.programError).toContain('fix: pulumi config set --secret connected-accounts:fingerprintKey "$(openssl rand -hex 32)"');
     expect(sandbox.requests).toEqual([]);
   });

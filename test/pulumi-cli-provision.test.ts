@@ -1,13 +1,20 @@
 /**
- * `npm run pulumi:cli`'s choices, with stand-in binaries that only answer `pulumi version`: which
- * CLI on PATH counts, and which `replace` directives the Go build copies.
+ * Provisioning the CLI (npm test, npm run pulumi:cli and npm run demo share it): which CLI on PATH
+ * counts (stand-in binaries that only answer `pulumi version`), which Go builds one, which `replace`
+ * directives the Go build copies, what the build reports while it runs, and `npm run pulumi:cli`
+ * compiling the project only when its build is stale.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { remoteReplacements } from "../provider/pulumi-cli/build";
+import { staleBuild } from "../provider/pulumi/build-stamp";
+import { findGo, remoteReplacements } from "../provider/pulumi-cli/build";
+import { compileProgress, downloadProgress, firstEstimate, remainingMs } from "../provider/pulumi-cli/build-progress";
 import { cacheBinDir, locatePulumiCli } from "../provider/pulumi-cli/locate";
+import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";
+import { PROJECT_ROOT } from "./support/git-repo";
 
 let root: string;
 beforeAll(() => {
@@ -76,5 +83,64 @@ describe("the Go build's wrapper module", () => {
       ["github.com/atotto/clipboard", "github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"],
       ["example.com/a", "example.com/b@v1.2.3"],
     ]);
+  });
+});
+
+describe("progress while Go builds the CLI", () => {
+  it("starts with an estimate for the machine, then says how many packages are compiled and how long is left", () => {
+    expect(firstEstimate(2)).toBe("about 4m10s from empty Go caches on this 2-core machine, seconds when the Go build cache is warm");
+    expect(firstEstimate(8)).toBe("about 1m33s from empty Go caches on this 8-core machine, seconds when the Go build cache is warm");
+    // Early on the rate means little: what is left of the fixed estimate.
+    expect(compileProgress(50, 1000, 30_000, 2)).toBe("  go: compiling cmd/pulumi: 50 of 1000 packages, 30s so far, about 3m00s left");
+    // Then the rate so far.
+    expect(compileProgress(500, 1000, 65_000, 2)).toBe("  go: compiling cmd/pulumi: 500 of 1000 packages, 1m05s so far, about 1m05s left");
+    expect(compileProgress(1200, 1000, 200_000, 2)).toBe("  go: compiling cmd/pulumi: 1000 of 1000 packages, 3m20s so far, linking");
+    expect(downloadProgress(120, 45_000)).toBe("  go: downloading modules: 120 so far, 45s");
+    expect(remainingMs(0, 0, 1000, 2)).toBe(0);
+  });
+});
+
+describe("finding Go to build with", () => {
+  it("takes CONNECTED_ACCOUNTS_GO alone when set, else go on PATH, else GOROOT's", () => {
+    const fakeGo = (name: string) => {
+      const dir = path.join(root, name, "bin");
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, "go"), "#!/bin/sh\n", { mode: 0o755 });
+      return path.join(dir, "go");
+    };
+    const onPath = fakeGo("go-on-path");
+    const inRoot = fakeGo("goroot");
+    expect(findGo({ CONNECTED_ACCOUNTS_GO: inRoot, PATH: path.dirname(onPath) })).toBe(inRoot);
+    expect(findGo({ CONNECTED_ACCOUNTS_GO: path.join(root, "none"), PATH: path.dirname(onPath) })).toBeUndefined();
+    expect(findGo({ PATH: path.dirname(onPath), GOROOT: path.dirname(path.dirname(inRoot)) })).toBe(onPath);
+    expect(findGo({ PATH: "", GOROOT: path.dirname(path.dirname(inRoot)) })).toBe(inRoot);
+  });
+});
+
+describe("npm run pulumi:cli", () => {
+  it("compiles the project only when dist/ is older than provider/, and never runs a stale build", async () => {
+    const found = await locatePulumiCli(pinnedPulumiVersion(PROJECT_ROOT), process.env);
+    expect(found, "npm test provisions the CLI first").toBeDefined();
+    const copy = fs.mkdtempSync(path.join(root, "project-"));
+    for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider", "scripts"]) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(copy, entry), { recursive: true });
+    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(copy, "node_modules"));
+    const compiled = path.join(copy, "dist/provider/plan/patch-plan.js");
+    const run = () => spawnSync(process.execPath, [path.join(copy, "scripts/pulumi-cli.js")], { cwd: copy, env: process.env, encoding: "utf8" });
+
+    const builtAt = fs.statSync(compiled).mtimeMs;
+    const fresh = run();
+    expect(fresh.status, fresh.stderr).toBe(0);
+    expect(fresh.stdout.trim().split("\n").pop()).toBe(found!.binDir);
+    expect(fresh.stderr).not.toContain("npm run build");
+    expect(fs.statSync(compiled).mtimeMs).toBe(builtAt);
+
+    fs.appendFileSync(path.join(copy, "provider/plan/patch-plan.ts"), "\n// edited after the build\n");
+    expect(staleBuild(copy)).toBeDefined();
+    const stale = run();
+    expect(stale.status, stale.stderr).toBe(0);
+    expect(stale.stderr).toContain("pulumi:cli: dist/ is missing or older than provider/: npm run build");
+    expect(stale.stdout.trim().split("\n").pop()).toBe(found!.binDir);
+    expect(staleBuild(copy)).toBeUndefined();
+    expect(fs.readFileSync(compiled, "utf8")).toContain("// edited after the build");
   });
 });

@@ -16,7 +16,10 @@ import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { CliStack, copyProject, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
+import { CliStack, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
+import { PROJECT_ROOT } from "./support/workspace";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { classifyPreview } = require("../scripts/ci/drift.js") as { classifyPreview(code: number, text: string): string };
 import { API_KEY, FINGERPRINT_KEY, TestStack } from "./support/stack";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
@@ -646,36 +649,105 @@ describe("a provider edited without a rebuild, under the real CLI", () => {
 });
 
 describe("npm run demo with the real Pulumi CLI", () => {
-  it("runs validate, plan, pulumi preview --diff and pulumi up on the dev stack, and shows the applied aliases", async () => {
+  it("reuses the CLI npm test provisioned, adopts every account, then shows a change as a reviewer sees it and what up sent", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-real-"));
-    const project = path.join(home, "project");
+    const listing = (dir: string) => (fs.existsSync(path.join(PROJECT_ROOT, dir)) ? fs.readdirSync(path.join(PROJECT_ROOT, dir)).sort().join(",") : "-");
+    const checkout = () => [execFileSync("git", ["status", "--porcelain", "--", "accounts", "stacks"], { cwd: PROJECT_ROOT, encoding: "utf8" }), listing("secrets"), listing(".pulumi-state")].join("\n");
+    const before = checkout();
     try {
-      // A project of its own (the demo keeps its state inside the project), as a fresh git checkout.
-      copyProject(project, ["stacks", "accounts", "secrets/README.md", ".gitignore"]);
-      execFileSync("git", ["init", "-q"], { cwd: project });
-      execFileSync("git", ["add", "-A"], { cwd: project });
-      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "checkout"], { cwd: project });
       const env: NodeJS.ProcessEnv = {};
       for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PULUMI_") && !k.startsWith("CONNECTED_ACCOUNTS_")) env[k] = v;
-      const run = spawnSync(process.execPath, [path.join(project, "dist/provider/cli/main.js"), "demo"], {
-        cwd: project,
-        env: { ...env, HOME: home, PATH: [bin, process.env.PATH].join(path.delimiter), PULUMI_HOME: path.join(home, ".pulumi") },
+      const run = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "dist/provider/cli/main.js"), "demo"], {
+        cwd: PROJECT_ROOT,
+        env: {
+          ...env,
+          HOME: home,
+          // Where npm test provisioned the CLI (on PATH or in the cache folder), as a user's next command finds it.
+          XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
+          // Never a second build in one CI run: without a CLI to reuse this test fails instead.
+          CONNECTED_ACCOUNTS_GO: path.join(home, "no-go"),
+        },
         encoding: "utf8",
-        timeout: 240_000,
+        // Under a minute on an idle machine; a busy shared one takes a few times that.
+        timeout: 400_000,
       });
       const out = `${run.stdout}${run.stderr}`;
       expect(run.status, out).toBe(0);
-      expect(out).toContain("==> pulumi preview --diff --stack dev --non-interactive");
+      expect(out).toMatch(/^using pulumi v[\d.]+ (on PATH|built earlier) \(/m);
+      expect(out).not.toContain("building the Pulumi CLI");
+
+      // The adoption.
       expect(out).toMatch(/\+ pulumi-nodejs:dynamic\/composio:ConnectedAccount: \(create\)/);
-      expect(out).toContain("==> pulumi up --yes --skip-preview --stack dev --non-interactive");
       expect(out).toMatch(/Resources:\n\s+\+ 8 created/);
-      const table = out.slice(out.indexOf("==> Sandbox accounts"));
+      const table = out.slice(out.indexOf("==> Sandbox accounts after the adoption"));
       for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"]]) {
         expect(table).toMatch(new RegExp(`^${id} +\\S+ +\\S+ +"${alias}" +ACTIVE`, "m"));
       }
+
+      // The change, as a reviewer sees it: the plan comment, then the preview.
+      const change = out.slice(out.indexOf("==> A change, made as a user makes one"));
+      expect(change).toContain('accounts/github/platform-bot.yaml: alias "github-platform-bot" → "github-platform-bot-renamed" (renamed)');
+      expect(change).toContain("accounts/shopify/storefront.yaml: api_key rotated (SHOPIFY_ACME_API_KEY has a new value");
+      expect(change).toContain("accounts/github/release-app.yaml: credentials.private_key deleted from the file");
+      const comment = change.slice(change.indexOf("==> connected-accounts plan --format markdown"), change.indexOf("==> pulumi preview"));
+      expect(comment).toContain("<!-- connected-accounts-plan -->");
+      expect(comment).toContain("**0 to adopt, 2 to update, 0 to release, 5 unchanged**");
+      expect(comment).toContain("| `ca_gh8x2kPq` | `accounts/github/platform-bot.yaml` | update | `github-platform-bot` → `github-platform-bot-renamed` |  |");
+      expect(comment).toContain("| `ca_ghApp42Rel` | `accounts/github/release-app.yaml` | update |  | removed `private_key` |");
+      const preview = change.slice(change.indexOf("==> pulumi preview"), change.indexOf("==> pulumi up"));
+      expect(preview).toMatch(/~ alias +: "github-platform-bot" => "github-platform-bot-renamed"/);
+      expect(preview).toMatch(/~ api_key: "hmac:[0-9a-f]{12}" => "hmac:[0-9a-f]{12}"/);
+      expect(preview).toMatch(/- private_key +: "hmac:[0-9a-f]{12}"/);
+      expect(preview).toMatch(/Resources:\n\s+~ 3 to update\n\s+5 unchanged/);
+
+      // What up sent, exactly, values masked.
+      const sent = change.slice(change.indexOf("==> What pulumi up sent")).split("\n").filter((l) => l.startsWith("PATCH "));
+      expect(sent).toEqual([
+        'PATCH /api/v3/connected_accounts/ca_gh8x2kPq 200 {"alias":"github-platform-bot-renamed"}',
+        'PATCH /api/v3/connected_accounts/ca_ghApp42Rel 200 {"connection":{"state":{"authScheme":"SERVICE_ACCOUNT","val":{"private_key":null}}}}',
+        'PATCH /api/v3/connected_accounts/ca_shp3Ld9Xw 200 {"connection":{"state":{"authScheme":"API_KEY","val":{"api_key":"***"}}}}',
+      ]);
       expect(out).not.toMatch(/demo-[A-Za-z0-9_-]{24}/);
+
+      // Everything happened in the demo's own copy: it is gone, the checkout is as it was.
+      const project = /^==> Demo project: .*\n(\S+)/m.exec(run.stdout)?.[1] ?? "";
+      expect(project).toMatch(/connected-accounts-demo-/);
+      expect(fs.existsSync(project)).toBe(false);
+      expect(checkout()).toBe(before);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
+  }, 420_000);
+});
+
+describe("the drift workflow's check with the real CLI", () => {
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  afterAll(async () => {
+    stack?.cleanup();
+    await sandbox?.close();
+  });
+
+  it("pulumi preview --refresh --expect-no-changes reads as clean, then drift after a rename in the dashboard, then a broken run", async () => {
+    sandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[1]] });
+    stack = new CliStack("cli-drift-check", bin);
+    await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20", maxRetries: "1" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+    stack.ws.write("slack/oauth.yaml", OAUTH_ACCOUNT);
+    expect((await stack.up()).ok).toBe(true);
+    const check = async () => {
+      const r = await stack.preview("--refresh", "--expect-no-changes");
+      return classifyPreview(r.code, r.text);
+    };
+    expect(await check()).toBe("clean");
+    const renamed = await request(`${sandbox.url}/api/v3/connected_accounts/ca_oauth`, {
+      method: "PATCH",
+      headers: { "x-api-key": API_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ alias: "renamed-in-dashboard" }),
+    });
+    expect(renamed.statusCode).toBe(200);
+    await renamed.body.dump();
+    expect(await check()).toBe("drift");
+    await sandbox.close();
+    expect(await check()).toBe("error");
   });
 });

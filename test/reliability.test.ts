@@ -118,7 +118,10 @@ describe("not retried: the user reads the API's own explanation", () => {
     const r = await attempt(client);
     expect(sandbox.requests).toHaveLength(1);
     expect(r.text).toMatch(/HTTP 401/);
+    expect(r.text).toContain("check COMPOSIO_API_KEY: the key was refused");
     expect(r.text).not.toContain("bad-key-Wq81");
+    const fromStack = new ComposioClient(apiSettings((k) => (k === "connected-accounts:apiKey" ? "bad-key-Wq81" : undefined), { COMPOSIO_BASE_URL: sandbox.url }));
+    expect((await attempt(fromStack)).text).toContain("check stack config connected-accounts:apiKey: the key was refused");
   });
 });
 

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { seedFromAccountsDir } from "../provider/sandbox/seed";
+import { maskBody } from "../provider/sandbox/request-log";
 import { startSandbox, type Sandbox, type SandboxAccountSeed, type SandboxOptions } from "../provider/sandbox/server";
 
 const KEY = "test-project-key-7f3a9c";
@@ -385,6 +386,16 @@ describe("request log", () => {
       for (const secret of [...secrets, KEY]) expect(line).not.toContain(secret);
     }
   });
+
+  it("prints a removal (null) as null, and masks every other value the same way in a body shown as JSON", async () => {
+    const lines: string[] = [];
+    const sb = await sandbox([{ id: "ca_jira", toolkit: "jira", userId: "support", authScheme: "BASIC" }], { log: (l) => lines.push(l) });
+    const body = { connection: { state: { authScheme: "BASIC", val: { password: "pw-SECRET-77", proxy_password: null } } } };
+    await call(sb, "PATCH", "/api/v3/connected_accounts/ca_jira", { body });
+    expect(lines[0]).toMatch(/ connection\.state\.authScheme="BASIC" connection\.state\.val\.password=\*\*\* connection\.state\.val\.proxy_password=null$/);
+    expect(maskBody(body)).toEqual({ connection: { state: { authScheme: "BASIC", val: { password: "***", proxy_password: null } } } });
+    expect(maskBody({ alias: "support", extra: 42, list: ["a"] })).toEqual({ alias: "support", extra: "***", list: "***" });
+  });
 });
 
 describe("fault injection", () => {
@@ -501,6 +512,29 @@ describe("connected-accounts sandbox (the command)", () => {
       const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
       expect(code).toBe(2);
       expect(out.stderr()).toMatch(/^connected-accounts sandbox: test\/\.work\/seed-\w+\/seed\.yaml:5 accounts\[0\]\.authScheme: unknown auth scheme "OAUTH3" \(use one of OAUTH2, /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("seeds from --dir like validate and plan (--accounts is the same), and refuses both at once", async () => {
+    const dir = fs.mkdtempSync(path.join(projectRoot, "test/.work/sandbox-dir-"));
+    try {
+      fs.writeFileSync(path.join(dir, "one.yaml"), "id: ca_dir1\ntoolkit: github\nuserId: u\nauthScheme: BEARER_TOKEN\n");
+      for (const flag of ["--dir", "--accounts"]) {
+        const child = runCli(["--port", "0", flag, dir]);
+        const out = collect(child);
+        try {
+          await out.waitFor(/sandbox listening on http:\/\/127\.0\.0\.1:\d+ \(api key: sandbox-demo-key, 1 account seeded\)/);
+        } finally {
+          child.kill("SIGKILL");
+        }
+      }
+      const both = runCli(["--port", "0", "--dir", dir, "--accounts", dir]);
+      const out = collect(both);
+      const code = await new Promise<number | null>((resolve) => both.once("exit", (c) => resolve(c)));
+      expect(code).toBe(2);
+      expect(out.stderr()).toMatch(/^connected-accounts sandbox: --accounts is another name for --dir: give one of them\n/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,84 +1,85 @@
 /**
- * `connected-accounts demo` (`npm run demo`): a preview and an apply against the local sandbox, so a
- * platform engineer sees what the project does before handing over a production key.
+ * `connected-accounts demo` (`npm run demo`): what the project does, from adoption to a reviewed
+ * change, against the local sandbox, before anyone hands over a production key.
  *
- *   1. starts the sandbox in this process on 127.0.0.1:8787 (the dev stack's baseUrl), seeded from accounts/
- *   2. prepares throwaway inputs the example accounts reference: missing files under secrets/, and a
+ *   1. copies the project into a throwaway git checkout (demo/project.ts): the engineer's own
+ *      checkout, stack files and state are never touched, and each run starts from scratch
+ *   2. starts the sandbox in this process on 127.0.0.1 (a free port), seeded from accounts/
+ *   3. prepares throwaway inputs the example accounts reference: files under secrets/, and a
  *      random value for each `env:` reference, set for the child processes only
- *   3. runs `validate`, then `plan` against an empty base (every account shows as "adopt")
- *   4. runs `pulumi stack select --create dev`, `pulumi preview --diff` and `pulumi up` on the dev stack,
- *      with a local state backend in .pulumi-state/ (git-ignored)
- *   5. prints the sandbox's accounts (credential key names only)
- *   6. stops the sandbox: always, on a failure and on Ctrl-C too
+ *   4. runs `validate`, then `plan` against an empty base (every account shows as "adopt")
+ *   5. provisions the pinned Pulumi CLI the way `npm test` does (provisionPulumiCli: on PATH, built
+ *      earlier, else built from Go modules with progress), then `pulumi stack select --create dev`,
+ *      `pulumi preview --diff` and `pulumi up` on the dev stack with a local state backend
+ *   6. makes one change as a user would (demo/change.ts) and shows what a reviewer sees: the
+ *      `plan` pull-request comment (Markdown), `pulumi preview --diff`, then `pulumi up` and the
+ *      PATCH bodies the sandbox received, values masked
+ *   7. stops the sandbox and removes the copy: always, on a failure and on Ctrl-C too
  *
  * Exit codes:
  *   0    everything ran (with --skip-pulumi: everything but Pulumi)
  *   1    a step failed (port busy, invalid account files, a pulumi command failed, ...)
  *   2    usage error (unknown flag or argument, bad environment override)
- *   3    validate and plan ran, but the Pulumi CLI could not be obtained (offline)
+ *   3    validate and plan ran, but no Pulumi CLI could be found or built (no Go, no network)
  *   130  interrupted (Ctrl-C)
  *
  * Environment overrides, meant for tests:
- *   CONNECTED_ACCOUNTS_DEMO_PORT               sandbox port instead of 8787 (0: any free one). Pulumi still
- *                                              talks to the dev stack's baseUrl, so another port suits
- *                                              --skip-pulumi or tests only.
- *   CONNECTED_ACCOUNTS_DEMO_PULUMI_TIMEOUT_MS  bound on obtaining the Pulumi CLI (default 60000)
+ *   CONNECTED_ACCOUNTS_DEMO_PORT   sandbox port instead of a free one
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadAccounts } from "../accounts/load";
+import { CliBuildError } from "../pulumi-cli/build";
+import { provisionPulumiCli } from "../pulumi-cli/main";
+import { pinnedPulumiVersion } from "../pulumi-cli/version";
 import { seedFromAccountsDir } from "../sandbox/seed";
 import { startSandbox, type Sandbox } from "../sandbox/server";
-import { DEFAULTS } from "../settings";
+import { CONFIG_NAMESPACE, DEFAULTS } from "../settings";
 import { formatAccountsTable } from "./demo/accounts-table";
+import { applyDemoChange } from "./demo/change";
 import { prepareDemoInputs } from "./demo/inputs";
-import { obtainPulumiCli } from "./demo/pulumi-cli";
-import { pinnedPulumiVersion } from "../pulumi-cli/version";
+import { formatPatches } from "./demo/patches";
+import { createDemoProject, type DemoProject } from "./demo/project";
 import { StepRunner } from "./demo/steps";
-import { findRepoTopLevel } from "./git";
 import { findProjectRoot } from "./workspace";
 
-/** The dev stack (stacks/Pulumi.dev.yaml) points at this address with this key. */
 const SANDBOX_HOST = "127.0.0.1";
-const DEFAULT_PORT = 8787;
+/** The dev stack (stacks/Pulumi.dev.yaml) carries this key for the sandbox. */
 const SANDBOX_API_KEY = "sandbox-demo-key";
 /** The dev stack and its passphrase: demo values, readable on purpose (see stacks/Pulumi.dev.yaml). */
 const DEV_STACK = "dev";
 const DEV_PASSPHRASE = "dev-demo";
-/**
- * Git-ignored. Holds Pulumi's local state and the sandbox's accounts side by side: Pulumi diffs
- * against its recorded state, so a sandbox starting afresh on each run would disagree with it.
- */
+/** Inside the demo's copy: Pulumi's local state and its PULUMI_HOME. */
 const STATE_DIR = ".pulumi-state";
-const SANDBOX_STATE_FILE = "sandbox-accounts.json";
-/** A first download of the CLI takes well under a minute on a working connection; longer means there is none. */
-const DEFAULT_PULUMI_TIMEOUT_MS = 60_000;
+const PULUMI_HOME_DIR = ".pulumi-home";
 const INSTALL_URL = "https://www.pulumi.com/docs/install/";
+/** Git's well-known empty tree: against it, every account file is an adoption. */
+const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 const EXIT = { ok: 0, failed: 1, usage: 2, offline: 3, interrupted: 130 } as const;
 
-const USAGE = `usage: connected-accounts demo [--skip-pulumi]
+const USAGE = `usage: connected-accounts demo [--skip-pulumi] [--keep]
 
-Starts the sandbox API on ${SANDBOX_HOST}:${DEFAULT_PORT} (the dev stack's baseUrl), runs validate and plan,
-then pulumi preview and pulumi up on the dev stack against it, prints the sandbox's accounts and
-stops the sandbox. The secrets it needs are throwaway demo values (a file already under secrets/
-is kept as it is).
+In a throwaway copy of this project: starts the sandbox API, runs validate and plan, provisions the
+pinned Pulumi CLI as npm test does (building it from Go modules if there is none, a few minutes
+the first time), runs pulumi preview and pulumi up on the dev stack (every account adopted), then
+makes one change as a user would (an alias renamed, a key rotated, a key removed) and shows the
+plan comment, pulumi preview --diff and the PATCH requests pulumi up sends, values masked. The
+secrets it needs are throwaway demo values. Your checkout is not changed.
 
 options:
   --skip-pulumi   run the sandbox, validate and plan only
+  --keep          keep the copy (its path is printed) to look around in it afterwards
 
-Exit code: 0 everything ran, 1 a step failed, 2 usage error, 3 the Pulumi CLI could not be
-obtained (validate and plan ran), 130 interrupted.`;
+Exit code: 0 everything ran, 1 a step failed, 2 usage error, 3 no Pulumi CLI could be found
+or built (validate and plan ran), 130 interrupted.`;
 
 interface DemoSettings {
   skipPulumi: boolean;
+  keep: boolean;
   port: number;
-  pulumiTimeoutMs: number;
 }
-
-/** Git's well-known empty tree: against it, every account file is an adoption. */
-const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export async function run(argv: string[]): Promise<number> {
   let settings: DemoSettings | "help";
@@ -92,45 +93,46 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return EXIT.ok;
   }
+  const root = findProjectRoot(process.cwd());
+  if (!root) {
+    console.error(`connected-accounts demo: no Pulumi.yaml in ${process.cwd()} or above: run the demo inside the project`);
+    return EXIT.failed;
+  }
   const steps = new StepRunner();
+  let project: DemoProject | undefined;
   try {
-    const root = findProjectRoot(process.cwd());
-    if (!root) throw new Error(`no Pulumi.yaml in ${process.cwd()} or above: run the demo inside the project`);
-    return await runDemo(settings, root, steps);
+    project = createDemoProject(root);
+    heading(`Demo project: a throwaway copy of this project, a git checkout of its own`);
+    console.log(`${project.dir}${settings.keep ? " (kept: --keep)" : " (removed at the end)"}`);
+    return await runInProject(settings, root, project, steps);
   } finally {
     steps.dispose();
+    if (project && !settings.keep) project.remove();
   }
 }
 
-async function runDemo(settings: DemoSettings, root: string, steps: StepRunner): Promise<number> {
-  const accountsDir = path.join(root, DEFAULTS.accountsDir);
-  const stateDir = path.join(root, STATE_DIR);
-
-  heading(`Sandbox API on ${SANDBOX_HOST}:${settings.port}`);
-  fs.mkdirSync(stateDir, { recursive: true });
+async function runInProject(settings: DemoSettings, sourceRoot: string, project: DemoProject, steps: StepRunner): Promise<number> {
+  const accountsDir = path.join(project.dir, DEFAULTS.accountsDir);
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
       host: SANDBOX_HOST,
       port: settings.port,
       apiKey: SANDBOX_API_KEY,
-      accounts: seedFromAccountsDir(accountsDir, root),
-      statePath: path.join(stateDir, SANDBOX_STATE_FILE),
+      accounts: seedFromAccountsDir(accountsDir, project.dir),
       log: (line) => console.log(`sandbox | ${line}`),
     });
   } catch (err) {
     if ((err as { code?: string }).code !== "EADDRINUSE") throw err;
-    console.error(
-      `port ${settings.port} is already in use (a running \`connected-accounts sandbox\` or demo?): ` +
-        `stop that process (\`lsof -i :${settings.port}\` names it) and run npm run demo again`,
-    );
+    console.error(`port ${settings.port} is already in use: choose another with CONNECTED_ACCOUNTS_DEMO_PORT, or leave it unset for a free one`);
     return EXIT.failed;
   }
+  heading(`Sandbox API on ${sandbox.url}`);
   try {
     const count = sandbox.accounts().length;
-    console.log(`listening on ${sandbox.url} (api key ${SANDBOX_API_KEY}), ${count} account${count === 1 ? "" : "s"}; its request log lines start with "sandbox | "`);
-    const code = await runSteps(settings, root, steps);
-    if (code === EXIT.ok || code === EXIT.offline) {
+    console.log(`api key ${SANDBOX_API_KEY}, ${count} account${count === 1 ? "" : "s"}; its request log lines start with "sandbox | "`);
+    const code = await runSteps(settings, sourceRoot, project, sandbox, steps);
+    if (code === EXIT.offline || (code === EXIT.ok && settings.skipPulumi)) {
       heading("Sandbox accounts");
       process.stdout.write(formatAccountsTable(sandbox.accounts()));
     }
@@ -141,14 +143,15 @@ async function runDemo(settings: DemoSettings, root: string, steps: StepRunner):
   }
 }
 
-/** Steps 2 to 4; the exit code. */
-async function runSteps(settings: DemoSettings, root: string, steps: StepRunner): Promise<number> {
+/** Steps 3 to 6; the exit code. */
+async function runSteps(settings: DemoSettings, sourceRoot: string, project: DemoProject, sandbox: Sandbox, steps: StepRunner): Promise<number> {
+  const root = project.dir;
   heading("Demo inputs (throwaway values, never real ones)");
   const { accounts } = loadAccounts({ dir: path.join(root, DEFAULTS.accountsDir), repoRoot: root, displayBase: root });
   const inputs = prepareDemoInputs(accounts, root);
   for (const note of inputs.notes) console.log(note);
   if (inputs.notes.length === 0) console.log("none needed");
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...inputs.env };
+  let childEnv: NodeJS.ProcessEnv = { ...process.env, ...inputs.env };
   const cli = (args: string[]) => steps.run({ command: process.execPath, args: [path.join(__dirname, "main.js"), ...args], cwd: root, env: childEnv });
 
   heading("connected-accounts validate");
@@ -156,62 +159,93 @@ async function runSteps(settings: DemoSettings, root: string, steps: StepRunner)
   if (steps.interrupted) return EXIT.interrupted;
   if (validated !== 0) return failed("validate", validated);
 
-  let planRan = false;
-  if (!(await findRepoTopLevel(root))) {
-    heading(`connected-accounts plan: skipped, ${root} is not a git checkout (plan compares git revisions)`);
+  if (!project.inGit) {
+    heading("connected-accounts plan: skipped, git is not installed (plan compares git revisions)");
   } else {
     heading("connected-accounts plan: every account against an empty base (git's empty tree)");
     const planned = await cli(["plan", "--base", EMPTY_TREE, "--format", "text"]);
     if (steps.interrupted) return EXIT.interrupted;
     if (planned !== 0) return failed("plan", planned);
-    planRan = true;
   }
 
   if (settings.skipPulumi) {
     heading("pulumi: skipped (--skip-pulumi)");
     return EXIT.ok;
   }
-  const pinned = pinnedPulumiVersion(root);
-  heading(`pulumi CLI v${pinned}: on PATH, else built by npm run pulumi:cli, else through the npm package pulumi (up to ${Math.round(settings.pulumiTimeoutMs / 1000)} s)`);
-  const pulumi = await obtainPulumiCli({ env: childEnv, pinned, timeoutMs: settings.pulumiTimeoutMs, signal: steps.signal });
-  if (steps.interrupted) return EXIT.interrupted;
-  if ("unavailable" in pulumi) {
-    console.log(
-      `pulumi CLI not available (${pulumi.unavailable}): skipped pulumi preview/up; ${planRan ? "validate and plan" : "validate"} ran above. ` +
-        `Install it from ${INSTALL_URL} (or build it: npm run pulumi:cli) and run npm run demo again.`,
-    );
+  heading(`Pulumi CLI v${pinnedPulumiVersion(sourceRoot)}: on PATH, else built earlier, else built from Go modules now (as npm test does)`);
+  let binDir: string;
+  try {
+    binDir = await provisionPulumiCli(process.env, (line) => console.log(line), steps.signal);
+  } catch (err) {
+    if (steps.interrupted) return EXIT.interrupted;
+    if (!(err instanceof CliBuildError)) throw err;
+    console.log(`pulumi CLI not available: ${err.message}`);
+    console.log(`skipped pulumi preview/up; ${project.inGit ? "validate and plan" : "validate"} ran above. Install Pulumi from ${INSTALL_URL} (or Go, to build it) and run npm run demo again.`);
     return EXIT.offline;
   }
-  return runPulumi(pulumi.bin, pulumi.from, root, childEnv, settings, steps);
+
+  const pulumi = pulumiRunner(binDir, root, steps);
+  heading("Pulumi: the dev stack with a local backend inside the demo project");
+  console.log(`PULUMI_BACKEND_URL=file://${path.join(root, STATE_DIR)} PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} (the dev stack's demo passphrase)`);
+  fs.mkdirSync(path.join(root, STATE_DIR), { recursive: true });
+  for (const args of [
+    ["stack", "select", "--create", DEV_STACK],
+    // The copy's own stack file: the dev stack points at this run's sandbox.
+    ["config", "set", `${CONFIG_NAMESPACE}:baseUrl`, sandbox.url, "--stack", DEV_STACK],
+    ["preview", "--diff", "--stack", DEV_STACK],
+    ["up", "--yes", "--skip-preview", "--stack", DEV_STACK],
+  ]) {
+    const code = await pulumi(args, childEnv);
+    if (code !== EXIT.ok) return code;
+  }
+  heading("Sandbox accounts after the adoption");
+  process.stdout.write(formatAccountsTable(sandbox.accounts()));
+
+  heading("A change, made as a user makes one");
+  const change = applyDemoChange(accounts);
+  for (const line of change.described) console.log(line);
+  childEnv = { ...childEnv, ...change.env };
+
+  if (project.inGit) {
+    heading("connected-accounts plan --format markdown: the comment a pull request gets");
+    const planned = await cli(["plan", "--base", "HEAD", "--format", "markdown"]);
+    if (steps.interrupted) return EXIT.interrupted;
+    if (planned !== 0) return failed("plan", planned);
+  }
+  const previewed = await pulumi(["preview", "--diff", "--stack", DEV_STACK], childEnv);
+  if (previewed !== EXIT.ok) return previewed;
+  sandbox.clearRequests();
+  const applied = await pulumi(["up", "--yes", "--skip-preview", "--stack", DEV_STACK], childEnv);
+  if (applied !== EXIT.ok) return applied;
+  heading("What pulumi up sent: the PATCH requests the sandbox received (values masked, removals as null)");
+  process.stdout.write(formatPatches(sandbox.requests));
+  project.commit("the change, applied");
+  return EXIT.ok;
 }
 
-/** Step 4 with the CLI in hand: stack select, preview, up on the dev stack; stops at the first failure. */
-async function runPulumi(bin: string, from: "PATH" | "cache" | "npm package", root: string, childEnv: NodeJS.ProcessEnv, settings: DemoSettings, steps: StepRunner): Promise<number> {
-  const backendUrl = `file://${path.join(root, STATE_DIR)}`;
-  console.log(`using ${bin}${from === "npm package" ? " (from the npm package pulumi)" : from === "cache" ? " (built by npm run pulumi:cli)" : ""}`);
-  console.log(`with PULUMI_BACKEND_URL=${backendUrl} PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} (the dev stack's demo passphrase)`);
-  if (settings.port !== DEFAULT_PORT) console.log(`note: the dev stack's baseUrl names port ${DEFAULT_PORT}, not ${settings.port}: pulumi will not reach this sandbox`);
-  const pulumiEnv: NodeJS.ProcessEnv = {
-    ...childEnv,
-    // The launcher installs the language hosts beside the CLI; the engine looks for them on PATH.
-    PATH: [path.dirname(bin), childEnv.PATH].filter(Boolean).join(path.delimiter),
-    PULUMI_BACKEND_URL: backendUrl,
-    PULUMI_CONFIG_PASSPHRASE: DEV_PASSPHRASE,
-    PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-  };
-  const commands = [
-    ["stack", "select", "--create", DEV_STACK, "--non-interactive"],
-    ["preview", "--diff", "--stack", DEV_STACK, "--non-interactive"],
-    ["up", "--yes", "--skip-preview", "--stack", DEV_STACK, "--non-interactive"],
-  ];
-  for (const args of commands) {
+/** Runs one pulumi command in the demo project with the demo's environment; EXIT.ok or the demo's exit code. */
+function pulumiRunner(binDir: string, root: string, steps: StepRunner) {
+  return async (args: string[], env: NodeJS.ProcessEnv): Promise<number> => {
     heading(`pulumi ${args.join(" ")}`);
-    const code = await steps.run({ command: bin, args, cwd: root, env: pulumiEnv });
+    const code = await steps.run({
+      command: path.join(binDir, "pulumi"),
+      args: [...args, "--non-interactive"],
+      cwd: root,
+      env: {
+        ...env,
+        // The engine looks for the language host and the dynamic-provider launcher on PATH too.
+        PATH: [binDir, env.PATH].filter(Boolean).join(path.delimiter),
+        PULUMI_HOME: path.join(root, PULUMI_HOME_DIR),
+        PULUMI_BACKEND_URL: `file://${path.join(root, STATE_DIR)}`,
+        PULUMI_CONFIG_PASSPHRASE: DEV_PASSPHRASE,
+        PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      },
+    });
     if (steps.interrupted) return EXIT.interrupted;
-    if (code !== 0) return failed(`pulumi ${args[0] === "stack" ? "stack select" : args[0]}`, code);
-  }
-  return EXIT.ok;
+    return code === 0 ? EXIT.ok : failed(`pulumi ${args[0] === "stack" || args[0] === "config" ? `${args[0]} ${args[1]}` : args[0]}`, code);
+  };
 }
 
 function readSettings(argv: string[], env: NodeJS.ProcessEnv): DemoSettings | "help" {
@@ -221,16 +255,16 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): DemoSettings | "h
     allowPositionals: false,
     options: {
       "skip-pulumi": { type: "boolean" },
+      keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return "help";
   const port = env.CONNECTED_ACCOUNTS_DEMO_PORT;
-  const timeout = env.CONNECTED_ACCOUNTS_DEMO_PULUMI_TIMEOUT_MS;
   return {
     skipPulumi: values["skip-pulumi"] ?? false,
-    port: port === undefined ? DEFAULT_PORT : wholeNumber("CONNECTED_ACCOUNTS_DEMO_PORT", port, 0, 65535),
-    pulumiTimeoutMs: timeout === undefined ? DEFAULT_PULUMI_TIMEOUT_MS : wholeNumber("CONNECTED_ACCOUNTS_DEMO_PULUMI_TIMEOUT_MS", timeout, 1, 2 ** 31 - 1),
+    keep: values.keep ?? false,
+    port: port === undefined ? 0 : wholeNumber("CONNECTED_ACCOUNTS_DEMO_PORT", port, 0, 65535),
   };
 }
 
@@ -245,7 +279,6 @@ function describeUsageError(err: unknown): string {
   return String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS") ? message.split(". ")[0] : message;
 }
 
-/** The Pulumi project: the nearest folder holding Pulumi.yaml, from the working directory up, as pulumi finds it. */
 function heading(text: string): void {
   console.log(`\n==> ${text}`);
 }

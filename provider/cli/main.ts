@@ -12,7 +12,7 @@ const COMMANDS: Record<string, Command> = {
   plan: { summary: "what a change to the account files intends, per account (git base vs head)", load: () => import("./plan.js") },
   sandbox: { summary: "run a local stand-in for the Composio API, seeded from the account files", load: () => import("../sandbox/command.js") },
   import: { summary: "write account files for connected accounts that already exist in Composio", load: () => import("./import.js") },
-  demo: { summary: "try preview and apply against the local sandbox, with throwaway secrets (npm run demo)", load: () => import("./demo.js") },
+  demo: { summary: "adopt the example accounts, then review and apply a change, against the local sandbox (npm run demo)", load: () => import("./demo.js") },
 };
 
 function usage(): string {
@@ -28,7 +28,12 @@ connected-accounts --version prints the version.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  if (name === undefined) {
+    // Nothing asked: a usage mistake, so a script that forgot its command fails instead of passing.
+    console.error(usage());
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? rest[0] : undefined;
     if (topic !== undefined && COMMANDS[topic]) return (await COMMANDS[topic].load()).run(["--help"]);
     if (topic !== undefined) return unknownCommand(topic);

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { isMap, LineCounter, parse, parseDocument, type Node } from "yaml";
 import { CONFIG_NAMESPACE } from "../settings";
 import { UsageError } from "./flags";
 
@@ -76,6 +76,25 @@ export function configSizeWarning(stackFile: string, shown: string): string | un
     `which Linux limits to ${kib(CONFIG_ENV_LIMIT_BYTES)}: past that every preview and up fails with "spawn E2BIG". ` +
     "Move credentials out of stack config into SOPS files or { env: NAME } references"
   );
+}
+
+/**
+ * Where a stack setting sits in the stack file Pulumi reads for `stackName` (`connected-accounts:…`):
+ * the file relative to `displayBase`, and the line and column of the setting, or 1:1 when the file
+ * does not hold it (a stack may keep its config in the backend, or not have the setting yet).
+ */
+export function stackSettingPosition(projectRoot: string, stackName: string, key: string, displayBase: string): { file: string; line: number; column: number } {
+  const file = path.join(stackConfigDir(projectRoot), `Pulumi.${stackName.split("/").pop()}.yaml`);
+  const shown = path.relative(displayBase, file) || file;
+  const text = readText(file);
+  if (text === undefined) return { file: shown, line: 1, column: 1 };
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const config = doc.get("config", true);
+  const pair = isMap(config) ? config.items.find((item) => (item.key as { value?: unknown } | null)?.value === key) : undefined;
+  const offset = (pair?.key as Node | undefined)?.range?.[0];
+  const at = offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset);
+  return { file: shown, line: at.line, column: at.col };
 }
 
 /** Every stack file of the project that sets accountsDir: the hint when the default folder is missing. */

@@ -161,7 +161,7 @@ export class ComposioClient {
         }
         this.pacer.observe(headers, status);
         if (status >= 200 && status < 300) return successBody(method, status, text, headers, accountId, operation);
-        const error = toComposioError(status, text, accountId, headers, operation, secrets);
+        const error = toComposioError(status, text, accountId, headers, operation, secrets, this.settings.apiKeySource);
         // A 409 is either a duplicate alias (permanent) or another write holding the connection's
         // lease (gone in a moment). Only the body tells them apart, which undici's retry cannot read.
         const leaseWaitMs = jittered(this.settings.retryBaseMs * 2 ** attempt);

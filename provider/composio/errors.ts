@@ -11,6 +11,8 @@ export interface ComposioErrorInfo {
   suggestedFix?: string;
   details: string[];
   operation: string;
+  /** Where the refused key came from (ApiSettings.apiKeySource), named in a 401's hint. */
+  apiKeySource?: string;
 }
 
 export type ComposioError = Error & ComposioErrorInfo;
@@ -21,13 +23,13 @@ export type ComposioError = Error & ComposioErrorInfo;
  * calls `Error.call(this, …)`, which leaves `message` empty.
  */
 export function composioError(info: ComposioErrorInfo): ComposioError {
-  const { status, slug, apiMessage, accountId, requestId, suggestedFix, details, operation } = info;
+  const { status, slug, apiMessage, accountId, requestId, suggestedFix, details, operation, apiKeySource } = info;
   const message = [
     `Composio could not ${operation} connected account ${accountId}: ${apiMessage}`,
     `  slug: ${slug}, HTTP ${status}${requestId ? `, request_id: ${requestId}` : ""}`,
     ...details.map((d) => `  - ${d}`),
     ...(suggestedFix ? [`  suggested fix: ${suggestedFix}`] : []),
-    ...(hint(status) ? [`  ${hint(status)}`] : []),
+    ...(hint(status, apiKeySource) ? [`  ${hint(status, apiKeySource)}`] : []),
   ].join("\n");
   return Object.assign(new Error(message), info, { name: "ComposioError" });
 }
@@ -36,8 +38,8 @@ export function isComposioError(err: unknown): err is ComposioError {
   return err instanceof Error && err.name === "ComposioError";
 }
 
-function hint(status: number): string | undefined {
-  if (status === 401) return "check connected-accounts:apiKey (or COMPOSIO_API_KEY): the key was refused";
+function hint(status: number, apiKeySource = "connected-accounts:apiKey (or COMPOSIO_API_KEY)"): string | undefined {
+  if (status === 401) return `check ${apiKeySource}: the key was refused`;
   if (status === 403) return "the API key's project may not own this account";
   if (status === 404) return "the account does not exist or was deleted: reconnect it in Composio, or delete its file to stop managing it";
   return undefined;
@@ -50,7 +52,7 @@ function hint(status: number): string | undefined {
  * envelope is `{error: {...}}`, but 429s and proxies answer other shapes, so every field is read
  * defensively.
  */
-export function toComposioError(status: number, rawBody: string, accountId: string, headers: Record<string, unknown> = {}, operation = "update", secrets: readonly string[] = []): ComposioError {
+export function toComposioError(status: number, rawBody: string, accountId: string, headers: Record<string, unknown> = {}, operation = "update", secrets: readonly string[] = [], apiKeySource?: string): ComposioError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(rawBody);
@@ -64,5 +66,5 @@ export function toComposioError(status: number, rawBody: string, accountId: stri
   const message = str(envelope.message) ?? `HTTP ${status} without an error message (the answer is not shown: it may quote what was sent)`;
   const slug = str(envelope.slug) ?? `HTTP_${status}`;
   const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string").map((e) => terminalSafe(scrub(e, secrets))) : [];
-  return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation });
+  return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation, apiKeySource });
 }

@@ -16,7 +16,11 @@ import { pinnedPulumiVersion } from "./version";
 /** The project root: this file is compiled to dist/provider/pulumi-cli/. */
 const PROJECT_ROOT = path.resolve(__dirname, "../../..");
 
-export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+/**
+ * The one way the project gets its CLI: `npm test`, `npm run pulumi:cli` and `npm run demo` all
+ * call this. The folder of the binaries, or a CliBuildError saying why there is none.
+ */
+export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: string) => void, signal?: AbortSignal): Promise<string> {
   const pinned = pinnedPulumiVersion(PROJECT_ROOT);
   const found = await locatePulumiCli(pinned, env);
   if (found?.from === "PATH") {
@@ -31,7 +35,7 @@ export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: str
     return binDir;
   }
   const started = Date.now();
-  await buildPulumiCli({ version: pinned, binDir, env, log });
+  await buildPulumiCli({ version: pinned, binDir, env, log, signal });
   log(`built pulumi v${pinned} in ${Math.round((Date.now() - started) / 1000)} s`);
   return binDir;
 }

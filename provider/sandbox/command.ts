@@ -25,8 +25,9 @@ options:
   --rate-limit N    allow N requests per minute, then answer 429 (default: no limit)
   --api-key KEY     the API key clients must send (default ${DEFAULT_API_KEY})
   --stack NAME      seed from the stack's accountsDir (default: PULUMI_STACK, if set)
-  --accounts DIR    seed one account per account file in DIR (default: the stack's accountsDir,
-                    else accounts/ at the project root)
+  --dir DIR         seed one account per account file in DIR, as validate and plan read it
+                    (default: the stack's accountsDir, else accounts/ at the project root);
+                    --accounts DIR is the same, the name earlier versions used
   --seed FILE       also hold the accounts FILE lists, which no account file declares (to try
                     connected-accounts import), e.g. examples/sandbox-seed.yaml`;
 
@@ -55,7 +56,7 @@ async function serve(flags: SandboxFlags): Promise<number> {
   checkStackHint(ws);
   if (!fs.existsSync(ws.accountsDir)) {
     if (ws.accountsDirFrom !== "default") throw new UsageError(`the accounts folder ${ws.accountsDir} does not exist`);
-    console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --accounts DIR or --seed FILE)`);
+    console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --dir DIR or --seed FILE)`);
   }
   const seeds = new Map<string, SandboxAccountSeed>();
   for (const seed of fs.existsSync(ws.accountsDir) ? seedFromAccountsDir(ws.accountsDir, ws.projectRoot) : []) seeds.set(seed.id, seed);
@@ -109,8 +110,9 @@ function readSeedFile(file: string): SandboxAccountSeed[] {
 }
 
 function readFlags(argv: string[]): SandboxFlags | "help" {
-  const { values, help } = parseFlags(argv, ["port", "state", "rate-limit", "api-key", "stack", "accounts", "seed"]);
+  const { values, help } = parseFlags(argv, ["port", "state", "rate-limit", "api-key", "stack", "dir", "accounts", "seed"]);
   if (help) return "help";
+  if (values.dir !== undefined && values.accounts !== undefined) throw new UsageError("--accounts is another name for --dir: give one of them");
   const port = values.port === undefined ? DEFAULT_PORT : wholeNumber("--port", values.port, 0);
   if (port > 65535) throw new UsageError(`--port must be at most 65535, not ${port}`);
   const apiKey = values["api-key"] ?? DEFAULT_API_KEY;
@@ -121,7 +123,7 @@ function readFlags(argv: string[]): SandboxFlags | "help" {
     requestsPerMinute: values["rate-limit"] === undefined ? undefined : wholeNumber("--rate-limit", values["rate-limit"], 1),
     apiKey,
     stack: values.stack,
-    accountsDir: values.accounts,
+    accountsDir: values.dir ?? values.accounts,
     seedFile: values.seed && path.resolve(values.seed),
   };
 }

@@ -72,6 +72,11 @@ function demoValue(name: string): string {
   return `demo-${createHash("sha256").update(`connected-accounts demo ${name}`).digest("base64url").slice(0, 24)}`;
 }
 
+/** The value a rotation of `name` sets: another throwaway value of the same form. */
+export function rotatedDemoValue(name: string): string {
+  return demoValue(`${name} rotated`);
+}
+
 function randomToken(bytes: number): string {
   return randomBytes(bytes).toString("base64url");
 }
