@@ -228,7 +228,7 @@ describe("what a user reads when something is wrong", () => {
     stack.ws.write("a.yaml", account({ credentials: undefined }));
     const d = await stack.up();
     expect(d.steps[0].error).toMatch(/HTTP 401/);
-    expect(d.steps[0].error).toContain("check connected-accounts:apiKey");
+    expect(d.steps[0].error).toContain("check stack config connected-accounts:apiKey: the key was refused");
     expect(stack.everythingPrinted()).not.toContain("wrong-key-Zz81Lq");
   });
 });

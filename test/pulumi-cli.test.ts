@@ -749,5 +749,5 @@ describe("the drift workflow's check with the real CLI", () => {
     expect(await check()).toBe("drift");
     await sandbox.close();
     expect(await check()).toBe("error");
-  });
+  }, 420_000);
 });
