@@ -5,7 +5,9 @@
  */
 import * as path from "node:path";
 import { sortProblems } from "../accounts/problem";
+import * as fs from "node:fs";
 import { committedSecretProblems } from "./committed-secrets";
+import { stackSecretProblems } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 import { configSizeWarning } from "./stack";
@@ -35,7 +37,8 @@ export function run(argv: string[]): Promise<number> {
     const sizeWarning = ws.stack && configSizeWarning(ws.stack.file, path.relative(ws.cwd, ws.stack.file) || ws.stack.file);
     if (sizeWarning) process.stderr.write(`warning: ${sizeWarning}\n`);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts))]);
+    const stackText = ws.stack && fs.existsSync(ws.stack.file) ? fs.readFileSync(ws.stack.file, "utf8") : undefined;
+    loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts)), ...stackSecretProblems(ws, loaded.accounts, stackText)]);
     process.stdout.write(
       format === "json"
         ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`
