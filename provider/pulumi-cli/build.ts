@@ -37,7 +37,7 @@ export async function buildPulumiCli(opts: BuildOptions): Promise<void> {
   fs.mkdirSync(work, { recursive: true });
   fs.mkdirSync(stagedBin, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...opts.env, GOFLAGS: "-mod=mod", GOWORK: "off", CGO_ENABLED: "0" };
-  const goRun = (args: string[], what: string) => run(go, args, work, env, what);
+  const goRun = (args: string[], what: string) => runBuildStep(go, args, work, env, what);
   try {
     const module = `${PKG_MODULE}@v${opts.version}`;
     opts.log(`building the Pulumi CLI v${opts.version} from Go modules (a few minutes the first time) into ${opts.binDir}`);
@@ -106,7 +106,7 @@ function writeIfChanged(file: string, text: string, mode: number): void {
 }
 
 /** Runs one go command; its stdout, or a CliBuildError with the tail of its output. */
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
+export function runBuildStep(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
