@@ -6,6 +6,7 @@ import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
 import { fileReferenceProblems } from "../references/resolve";
+import { sopsReferenceProblems, workingTreeSopsFiles, type StoredSopsFiles } from "../references/sops";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -25,6 +26,8 @@ export interface LoadedAccounts {
   accounts: AccountFile[];
   problems: AccountProblem[];
   files: number;
+  /** The SOPS files the accounts reference, as stored (encrypted) on the same side. */
+  sopsFiles?: StoredSopsFiles;
 }
 
 /** Reads, parses and validates every `*.yaml` / `*.yml` under `dir`, all errors together. */
@@ -41,6 +44,7 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
   const realDir = fs.realpathSync(dir);
   const links = new Set<string>();
   const files = listAccountFiles(dir, links);
+  const sopsFiles = workingTreeSopsFiles(opts.repoRoot);
   for (const [index, file] of files.entries()) {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
@@ -73,12 +77,12 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     problems.push(...checked.problems);
     if (checked.account) {
       accounts.push(checked.account);
-      problems.push(...fileReferenceProblems(checked.account, opts.repoRoot));
+      problems.push(...fileReferenceProblems(checked.account, opts.repoRoot), ...sopsReferenceProblems(checked.account, sopsFiles));
     }
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
   problems.push(...checkFleet(fleet));
-  return { accounts, problems: sortProblems(problems), files: files.length };
+  return { accounts, problems: sortProblems(problems), files: files.length, sopsFiles };
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

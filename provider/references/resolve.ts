@@ -57,6 +57,7 @@ function resolveRef(ref: CredentialRef, account: AccountFile, sources: Reference
     if (value === "") return { message: `stack config connected-accounts:${ref.config} is empty`, fix: `pulumi config set --secret connected-accounts:${ref.config} <value>` };
     return { value };
   }
+  if ("sops" in ref) return { message: "sops references are read by the provider process", fix: "run pulumi preview or up" };
   return readSecretFile(fileTarget(account, ref.file), ref.file, sources.repoRoot);
 }
 

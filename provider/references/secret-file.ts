@@ -63,7 +63,7 @@ export function readSecretFile(target: string, ref: string, repoRoot: string): {
 }
 
 /** Opens without following links and without blocking (a FIFO swapped in after the check), then re-checks the open file. */
-function readAtMost(file: string, max: number): { data: Buffer } | SecretFileProblem {
+export function readAtMost(file: string, max: number): { data: Buffer } | SecretFileProblem {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -82,7 +82,7 @@ function readAtMost(file: string, max: number): { data: Buffer } | SecretFilePro
   }
 }
 
-function describeKind(stat: fs.Stats): string | undefined {
+export function describeKind(stat: fs.Stats): string | undefined {
   if (stat.isFile()) return undefined;
   if (stat.isDirectory()) return "a folder";
   if (stat.isFIFO()) return "a named pipe (FIFO)";
