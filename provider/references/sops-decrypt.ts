@@ -48,7 +48,7 @@ export function decryptSopsFile(req: DecryptRequest): { data: unknown } | SopsTe
   }
   if (error?.code === "ENOBUFS") return { message: `sops printed more than ${LIMITS.maxSopsFileBytes} bytes decrypting ${req.ref}`, fix: "split the file: a SOPS file of credentials is well under a megabyte" };
   if (error) return { message: `sops could not be started to decrypt ${req.ref} (${error.code ?? "error"})`, fix: "check that the sops on PATH is an executable (which sops)" };
-  if (result.status !== 0) return failure(req, result.status, result.signal);
+  if (result.status !== 0) return failure(req, result.status, result.signal, result.stderr.toString("utf8"));
   try {
     return { data: JSON.parse(result.stdout.toString("utf8")) };
   } catch {
@@ -63,7 +63,17 @@ function missingBinary(ref: string): SopsTextProblem {
   };
 }
 
-function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null): SopsTextProblem {
+/**
+ * What sops's stderr says about the age keys it tried, in our words: which of the two usual causes
+ * it was. The stderr itself is never passed on.
+ */
+function ageKeyCause(stderr: string): string {
+  if (/did not match any of the recipients|incorrect identity/.test(stderr)) return "the age key set here is not one the file is encrypted for";
+  if (/failed to load age identities|Did not find keys/.test(stderr)) return "no age key is set here";
+  return "";
+}
+
+function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null, stderr: string): SopsTextProblem {
   const { ref } = req;
   switch (status) {
     case EXIT.macMismatch:
@@ -75,13 +85,15 @@ function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Sign
       };
     case EXIT.macNotFound:
       return { message: `SOPS file ${ref} has no MAC, so nothing shows whether it was tampered with`, fix: `re-encrypt it with sops edit ${ref} from a trusted copy` };
-    case EXIT.couldNotRetrieveKey:
+    case EXIT.couldNotRetrieveKey: {
+      const cause = req.recipients.some((r) => r.startsWith("age ")) ? ageKeyCause(stderr) : "";
       return {
-        message: `no key available here can decrypt SOPS file ${ref} (it is encrypted for ${req.recipients.length > 0 ? req.recipients.join(", ") : "no key sops could name"})`,
+        message: `no key available here can decrypt SOPS file ${ref}${cause ? `: ${cause}` : ""} (it is encrypted for ${req.recipients.length > 0 ? req.recipients.join(", ") : "no key sops could name"})`,
         fix: req.recipients.some((r) => r.startsWith("age "))
           ? "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret), or give this machine access to one of the other keys"
           : "give this machine access to one of those keys (cloud credentials for KMS, VAULT_ADDR and VAULT_TOKEN for Vault, the PGP secret key)",
       };
+    }
     case EXIT.couldNotReadInputFile:
       return { message: `sops could not read ${ref} as a SOPS file`, fix: `check that it is a complete SOPS file (git diff -- ${ref}); restore it from git if it was cut or merged by hand` };
     default:

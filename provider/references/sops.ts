@@ -185,6 +185,8 @@ export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { val
   const key: SopsKeyPath = ref.key;
   const value = findStoredValue(ref.sops, stored, key);
   if ("message" in value) return { ...value, at: ["key"] };
+  const wrongType = typeProblem(ref.sops, key, value.type);
+  if (wrongType) return { ...wrongType, at: ["key"] };
   const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, env: ctx.env }));
   if ("message" in decrypted) return { ...decrypted, at: ["sops"] };
   const plain = valueAt(decrypted.data, key);
