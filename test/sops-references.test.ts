@@ -227,3 +227,54 @@ describe("the provider's read: sops --decrypt once per file, plaintext in memory
     expect(readSopsRef(ref("secrets/rotate.sops.yaml", "token"), context(sopsEnv(key)))).toEqual({ value: JIRA });
   });
 });
+
+describe("plan: a rotation inside a SOPS file, seen from the ciphertext alone", () => {
+  let repo: GitRepo;
+  const file = () => path.join(repo.dir, "secrets/fleet.sops.yaml");
+  const ref = (key: string) => `{ sops: ../../secrets/fleet.sops.yaml, key: ${key} }`;
+  beforeAll(() => {
+    repo = new GitRepo("sops-plan");
+    writeSopsFile(file(), { stripe: { api_key: STRIPE }, jira: { token: JIRA }, unused: CLEAR }, [key]);
+    repo.write("accounts/stripe/a.yaml", account("ca_a", `  api_key: ${ref("stripe.api_key")}\n`));
+    repo.write("accounts/jira/b.yaml", account("ca_b", `  api_key: ${ref("jira.token")}\n`));
+    repo.write("accounts/jira/c.yaml", account("ca_c", `  api_key: ${ref("jira.later")}\n`));
+    repo.commit("v1");
+  });
+  afterAll(() => repo.cleanup());
+
+  it("shows the rotated credential as changed, and the others as unchanged, with no key on the machine", () => {
+    setSopsValue(file(), ["stripe", "api_key"], `${STRIPE}-rotated`, key);
+    setSopsValue(file(), ["jira", "later"], DOTTED, key);
+    repo.commit("v2");
+    const result = runCli(["plan", "--base", "v1", "--head", "v2"], { cwd: repo.dir, env: sopsEnv() });
+    expect(result.code).toBe(0);
+    expect(result.stdout.split("\n")).toEqual([
+      "update    ca_c  accounts/jira/c.yaml: changed api_key (sops ../../secrets/fleet.sops.yaml jira.later: key added to ../../secrets/fleet.sops.yaml)",
+      "update    ca_a  accounts/stripe/a.yaml: changed api_key (sops ../../secrets/fleet.sops.yaml stripe.api_key: encrypted value changed in ../../secrets/fleet.sops.yaml)",
+      "fixed at the base: v1:accounts/jira/c.yaml:6:51 credentials.api_key.key: key jira.later is not in SOPS file ../../secrets/fleet.sops.yaml (under jira, keys there: token)",
+      "Plan (v1 → v2): 0 to adopt, 2 to update, 0 to release, 1 unchanged; 1 problem of the base: 1 fixed by this change, 0 still present.",
+      "",
+    ]);
+    const markdown = runCli(["plan", "--base", "v1", "--head", "v2", "--format", "markdown"], { cwd: repo.dir, env: sopsEnv() }).stdout;
+    expect(markdown).toContain("`api_key` changed: `sops ../../secrets/fleet.sops.yaml stripe.api_key` (encrypted value changed in ../../secrets/fleet.sops.yaml)");
+    const json = JSON.parse(runCli(["plan", "--base", "v1", "--head", "v2", "--format", "json"], { cwd: repo.dir, env: sopsEnv() }).stdout) as { accounts: { id: string; credentials: { changed: string[] } }[] };
+    expect(json.accounts.map((a) => [a.id, a.credentials.changed])).toEqual([["ca_b", []], ["ca_c", ["api_key"]], ["ca_a", ["api_key"]]]);
+    expectNoPlantedValue(result.stdout + result.stderr + markdown);
+  });
+
+  it("re-encrypting without a change (sops set to the same value) changes no ciphertext and shows nothing", () => {
+    setSopsValue(file(), ["jira", "token"], JIRA, key);
+    const result = runCli(["plan", "--base", "v2"], { cwd: repo.dir, env: sopsEnv() });
+    expect(result.stdout).toBe("Plan (v2 → working tree): 0 to adopt, 0 to update, 0 to release, 3 unchanged.\n");
+  });
+
+  it("a key removed from the file while an account still names it fails the plan at the account's line", () => {
+    const text = fs.readFileSync(file(), "utf8");
+    // What a careless merge does: the line goes, the MAC stays (sops unset would re-sign the file).
+    fs.writeFileSync(file(), text.replace(/^ {4}token: ENC\[.*\n/m, ""));
+    const result = runCli(["plan", "--base", "v2"], { cwd: repo.dir, env: sopsEnv() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("accounts/jira/b.yaml:6:51 credentials.api_key.key: key jira.token is not in SOPS file ../../secrets/fleet.sops.yaml (under jira, keys there: later)");
+    fs.writeFileSync(file(), text);
+  });
+});
