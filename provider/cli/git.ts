@@ -138,3 +138,13 @@ export async function trackedPaths(repoRoot: string, paths: readonly string[]): 
   const out = await git(repoRoot, ["ls-files", "-z", "--cached", "--", ...paths.map((p) => `:(literal)${p}`)]);
   return new Set(out.split("\0").filter((p) => p !== ""));
 }
+
+/** Whether git would ignore `path` (repository-relative, `/`-separated) when adding it. */
+export async function isIgnored(repoRoot: string, path: string): Promise<boolean> {
+  try {
+    await git(repoRoot, ["check-ignore", "--quiet", "--", path]);
+    return true;
+  } catch {
+    return false;
+  }
+}
