@@ -3,13 +3,12 @@
  * child process, the real sops and age keys. One key per account and field, empty until filled in,
  * encrypted at once when a recipient is known.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
-import { CLI, PROJECT_ROOT, runCli, type CliResult } from "./support/git-repo";
+import { PROJECT_ROOT, runCli, runCliAsync, type CliResult } from "./support/git-repo";
 import { newAgeKey, setSopsValue, sopsBinDir, sopsEnv, type AgeKey } from "./support/sops";
 
 const API_KEY = "import-sops-key-7Tq1";
@@ -30,23 +29,11 @@ describe("connected-accounts import --secrets sops:...", () => {
   const outputs: CliResult[] = [];
   const PATH = `${sopsBinDir()}${path.delimiter}${process.env.PATH}`;
 
-  const importCli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, "import", "--dir", "accounts", ...args], {
-        cwd,
-        env: { ...process.env, PATH, COMPOSIO_API_KEY: API_KEY, COMPOSIO_BASE_URL: sandbox.url, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.once("error", reject);
-      child.once("close", (code) => {
-        outputs.push({ code, stdout, stderr });
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const importCli = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
+    const result = await runCliAsync(["import", "--dir", "accounts", ...args], { cwd, env: { ...process.env, PATH, COMPOSIO_API_KEY: API_KEY, COMPOSIO_BASE_URL: sandbox.url, ...env } });
+    outputs.push(result);
+    return result;
+  };
   const read = (rel: string) => fs.readFileSync(path.join(cwd, rel), "utf8");
   /** What a user does with the configuration fields import cannot know (base_url, shop): writes them. */
   const fillTodos = () => {

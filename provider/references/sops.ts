@@ -8,13 +8,11 @@
  * JSON, has the key, and the value there is an encrypted string. Read only in the provider process:
  * each file is decrypted once per process by the `sops` binary and the plaintext kept in memory.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
-import { isInside } from "../accounts/validate";
 import { LIMITS } from "../settings";
-import { describeKind, readAtMost } from "./secret-file";
+import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
 import {
   describeKeyPath,
@@ -121,23 +119,12 @@ export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number
 const parsedFiles = new Map<string, { signature: string; doc: SopsDocument | SopsTextProblem }>();
 
 function readStoredFile(target: string, ref: string, repoRoot: string): SopsDocument | SopsTextProblem | { missing: true } {
-  try {
-    fs.lstatSync(target);
-  } catch {
-    return { missing: true };
-  }
-  let real: string;
-  try {
-    real = fs.realpathSync(target);
-  } catch {
-    return { message: `SOPS file ${ref} is a symbolic link that leads nowhere (or in a loop)`, fix: "point the link at the SOPS file, or replace the link with the file itself" };
-  }
-  if (!isInside(realOrSelf(repoRoot), real)) {
-    return { message: `SOPS file ${ref} is outside the repository`, fix: "commit the SOPS file inside the repository (it is encrypted), and reference it by a relative path" };
-  }
-  const stat = fs.statSync(real);
-  const kind = describeKind(stat);
-  if (kind) return { message: `SOPS file ${ref} is ${kind}, not a regular file`, fix: "point the reference at the SOPS-encrypted file" };
+  const at = locateInRepository(target, repoRoot);
+  if ("missing" in at) return at;
+  if ("dangling" in at) return { message: `SOPS file ${ref} is a symbolic link that leads nowhere (or in a loop)`, fix: "point the link at the SOPS file, or replace the link with the file itself" };
+  if ("outside" in at) return { message: `SOPS file ${ref} is outside the repository`, fix: "commit the SOPS file inside the repository (it is encrypted), and reference it by a relative path" };
+  if (at.kind) return { message: `SOPS file ${ref} is ${at.kind}, not a regular file`, fix: "point the reference at the SOPS-encrypted file" };
+  const { realPath: real, stat } = at;
   if (stat.size > LIMITS.maxSopsFileBytes) return tooLarge(ref, stat.size);
   const signature = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
   const cached = parsedFiles.get(real);
@@ -206,12 +193,4 @@ function valueAt(data: unknown, key: SopsKeyPath): unknown {
     else return undefined;
   }
   return node;
-}
-
-function realOrSelf(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 }
