@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DesiredAccount } from "../plan/account-state";
+import type { RegisteredAccount } from "../plan/account-state";
 import { PROVIDER_MODULE } from "./provider-module";
 
-export type ConnectedAccountArgs = { [K in keyof DesiredAccount]: pulumi.Input<DesiredAccount[K]> };
+export type ConnectedAccountArgs = { [K in keyof RegisteredAccount]: pulumi.Input<RegisteredAccount[K]> };
 
 /**
  * One Composio connected account under management: `pulumi-nodejs:dynamic/composio:ConnectedAccount`.
@@ -16,6 +16,7 @@ export class ConnectedAccount extends pulumi.CustomResource {
   declare readonly fingerprints: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE }, opts);
+    // `fingerprints` are an output of Check, not an input: the program cannot read the values.
+    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, fingerprints: undefined, status: undefined, __provider: PROVIDER_MODULE }, opts);
   }
 }

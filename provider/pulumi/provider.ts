@@ -2,9 +2,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import { BatchedReader } from "../composio/batched-reader";
 import { ComposioClient } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
-import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
+import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
+import { fingerprintAll } from "../plan/fingerprint";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
-import { apiSettings, type ApiSettings } from "../settings";
+import { processMemo, readCredentials, type ReadCredentials } from "../references/resolve";
+import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
+import { credentialFailures, readFailureMessage } from "./read-failures";
+import { findProjectRoot } from "../cli/workspace";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
 
@@ -13,19 +17,32 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The dynamic provider's implementation, run in the provider process (see provider-module.ts for
- * what Pulumi stores instead of this code). The API key arrives through `configure`; the client is made
- * on first use and kept on `this`, where it is shared by every resource of the process.
+ * what Pulumi stores instead of this code). The API key and the stack's config secrets arrive
+ * through `configure`; the client is made on first use and kept on `this`, where it is shared by
+ * every resource of the process.
+ *
+ * Credential values exist only here: the program registers references, Check reads them to return
+ * keyed fingerprints (the checked inputs), Create and Update read them again to build the PATCH.
+ * Nothing this class returns, prints or throws contains a value.
  */
 export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
   private client?: ComposioClient;
   private reader?: BatchedReader;
+  private config: (fullKey: string) => string | undefined = () => undefined;
+  /** Each file is read once per process (a preview, or an up's update pass), and kept in memory only. */
+  private readonly once = processMemo();
+  private projectRoot?: string;
+
+  /** `env`: where `{ env }` references are read; the provider process's own environment (the CLI's). */
+  constructor(private readonly env: Record<string, string | undefined> = process.env) {}
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.settings = apiSettings((key) => req.config.get(key), process.env);
+    this.config = (key) => req.config.get(key);
+    this.settings = apiSettings(this.config, process.env);
   }
 
-  async check(olds: DesiredAccount, news: DesiredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
+  async check(olds: DesiredAccount, news: RegisteredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (olds?.nanoid === news.nanoid && olds.authScheme && news.authScheme !== UNKNOWN && olds.authScheme !== news.authScheme) {
       failures.push({
@@ -35,7 +52,17 @@ export class ConnectedAccountProvider implements Provider {
           "Composio keeps the scheme an account was connected with. Put back the recorded scheme, or connect a new account with the new scheme and point the file at its id.",
       });
     }
-    return { inputs: news, failures };
+    if (news.manage === "observe" || hasUnknowns(news)) return { inputs: { ...news, fingerprints: {} }, failures };
+    const read = this.readValues(news);
+    if (news.paused) {
+      // A paused account is frozen, often during an incident where a secret is missing: not a failure.
+      return { inputs: { ...news, fingerprints: read.problems.length > 0 ? {} : this.fingerprints(read.values) }, failures };
+    }
+    failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
+    const key = this.fingerprintKey();
+    if (!key) failures.push({ property: "fingerprints", reason: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; fix: pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"` });
+    if (failures.length > 0) return { inputs: { ...news, fingerprints: {} }, failures };
+    return { inputs: { ...news, fingerprints: this.fingerprints(read.values) }, failures };
   }
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
@@ -61,7 +88,8 @@ export class ConnectedAccountProvider implements Provider {
     // Adoption: the account exists in Composio already; declare it by applying what the file says.
     // Without credentials to send, nothing on the wire would check the file's scheme, toolkit and
     // user: a read does, before anything is written or recorded.
-    const plan = planPatch(undefined, desired);
+    const values = this.valuesToSend(desired);
+    const plan = planPatch(undefined, desired, values);
     let status: string | undefined;
     if (!plan.body?.connection) status = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid)).status;
     if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
@@ -73,7 +101,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    const status = await this.apply(recorded, desired);
+    const status = await this.apply(recorded, desired, this.valuesToSend(desired));
     // A new status from the API makes the recorded reason stale.
     return { outs: status ? record(desired, status) : record(desired, recorded.status, recorded.statusReason) };
   }
@@ -106,8 +134,44 @@ export class ConnectedAccountProvider implements Provider {
   /** Deleting a file stops managing the account; the account itself stays in Composio. */
   async delete(): Promise<void> {}
 
-  private async apply(recorded: RecordedAccount | undefined, desired: DesiredAccount): Promise<string | undefined> {
-    const plan = planPatch(recorded, desired);
+  /**
+   * The values to send, read again (files come from this process's memo) and refused unless each
+   * fingerprint matches the checked one: what is sent is what the preview showed.
+   */
+  private valuesToSend(desired: DesiredAccount): Record<string, string> {
+    const read = this.readValues(desired);
+    if (read.problems.length > 0) throw new Error(readFailureMessage(desired, read.problems, this.projectRootDir()));
+    const now = this.fingerprints(read.values);
+    const moved = Object.keys(now).filter((field) => now[field] !== desired.fingerprints[field]);
+    if (moved.length > 0) {
+      throw new Error(
+        `connected account ${desired.nanoid}: the value of ${moved.map((f) => `credentials.${f}`).join(", ")} changed after it was checked; ` +
+          "nothing was sent. Run pulumi up again (the next preview shows the value as changed).",
+      );
+    }
+    return read.values;
+  }
+
+  private readValues(account: RegisteredAccount): ReadCredentials {
+    return readCredentials(account.credentials ?? {}, { projectRoot: this.projectRootDir(), env: this.env, config: this.config, once: this.once });
+  }
+
+  private fingerprints(values: Record<string, string>): Record<string, string> {
+    return fingerprintAll(this.fingerprintKey() ?? "", values);
+  }
+
+  private fingerprintKey(): string | undefined {
+    return this.config(`${CONFIG_NAMESPACE}:fingerprintKey`) || undefined;
+  }
+
+  /** The engine starts the provider in the folder of `main`; `file:` references are relative to the project root above it. */
+  private projectRootDir(): string {
+    this.projectRoot ??= findProjectRoot(process.cwd()) ?? process.cwd();
+    return this.projectRoot;
+  }
+
+  private async apply(recorded: RecordedAccount | undefined, desired: DesiredAccount, values: Record<string, string>): Promise<string | undefined> {
+    const plan = planPatch(recorded, desired, values);
     if (!plan.body) return undefined;
     const result = await this.api().patchConnectedAccount(desired.nanoid, plan.body);
     return result.status;
@@ -146,12 +210,12 @@ function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount): Remo
 }
 
 /** True when a value is not known yet (preview). `__provider` is skipped: code, not a value (0.1's serialized provider held the marker itself). */
-function hasUnknowns(inputs: DesiredAccount): boolean {
+function hasUnknowns(inputs: RegisteredAccount): boolean {
   return Object.entries(inputs).some(([key, value]) => !key.startsWith("__") && JSON.stringify(value)?.includes(UNKNOWN));
 }
 
-/** State written by 0.1, which recorded credential values beside their fingerprints. */
-type LegacyRecord = RecordedAccount & { credentials?: Record<string, string> };
+/** State written by earlier versions: 0.1 recorded credential values beside their fingerprints. */
+type LegacyRecord = RecordedAccount & { credentials?: unknown; accountFile?: unknown };
 
 /** Desired state as the program declared it, with every collection present. */
 function normalize(a: DesiredAccount): DesiredAccount {
@@ -160,7 +224,7 @@ function normalize(a: DesiredAccount): DesiredAccount {
 
 /** State written by any earlier version of this provider, or by a preview, read the same way: without credential values. */
 function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
-  const { credentials: _notKept, ...recorded } = a as LegacyRecord;
+  const { credentials: _notKept, accountFile: _notRecorded, ...recorded } = a as LegacyRecord;
   return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 

@@ -166,6 +166,8 @@ export class Engine {
         throw new Error(checked.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
       }
       const inputs = annotateSecrets(checked.inputs, news) as Record<string, unknown>;
+      // The engine shows the recorded inputs against the checked ones (Check adds the fingerprints).
+      step.diff = propertyDiff(old?.inputs ?? {}, inputs);
       if (!old) {
         step.op = "create";
         if (preview) return { step };
