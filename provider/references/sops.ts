@@ -11,6 +11,8 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import type { RegisteredRef } from "../plan/account-state";
+import type { ReferenceKind } from "./kind";
 import { LIMITS } from "../settings";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
@@ -74,18 +76,36 @@ export function checkSopsRef(ref: SopsRef, account: AccountFile, files: StoredSo
   return [];
 }
 
-/** Every problem of an account's sops references, at the line of the sub-field it is about. */
+/**
+ * Every problem of an account's sops references, at the line of the sub-field it is about, against
+ * stored files of the caller's choosing (a git revision's, for `plan`).
+ */
 export function sopsReferenceProblems(account: AccountFile, files: StoredSopsFiles): AccountProblem[] {
-  const problems: AccountProblem[] = [];
-  for (const [field, spec] of Object.entries(account.credentials)) {
-    if (spec.kind !== "ref" || !isSopsRef(spec.ref)) continue;
-    for (const p of checkSopsRef(spec.ref, account, files)) {
-      const at = ["credentials", field, ...p.at];
-      problems.push({ file: account.file, ...account.locate(at), field: at.join("."), message: p.message, fix: p.fix });
-    }
-  }
-  return problems;
+  // Not through resolve.ts's atField: it imports the list of kinds, which imports this module.
+  return Object.entries(account.credentials).flatMap(([field, spec]) =>
+    spec.kind === "ref" && isSopsRef(spec.ref)
+      ? checkSopsRef(spec.ref, account, files).map((p) => {
+          const at = ["credentials", field, ...p.at];
+          return { file: account.file, ...account.locate(at), field: at.join("."), message: p.message, fix: p.fix };
+        })
+      : [],
+  );
 }
+
+/**
+ * The kind as validate, the program and the provider use it: the same check at both stages (a SOPS
+ * file is committed, so it is there wherever the repository is), the read in the provider only.
+ */
+export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
+  name: "sops",
+  written: (ref): ref is SopsRef => isSopsRef(ref),
+  registered: (ref: RegisteredRef): ref is RegisteredSopsRef =>
+    "sops" in ref && typeof ref.sops === "string" && Array.isArray((ref as RegisteredSopsRef).key) && (ref as RegisteredSopsRef).key.every((s) => typeof s === "string"),
+  check: (ref, ctx) => checkSopsRef(ref, ctx.account, workingTreeSopsFiles(ctx.repoRoot)),
+  register: (ref, account, projectRoot) => registerSopsRef(ref, account, projectRoot),
+  read: (ref, ctx) => readSopsRef(ref, ctx),
+  describe: (ref) => `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`,
+};
 
 export function registerSopsRef(ref: SopsRef, account: AccountFile, projectRoot: string): RegisteredSopsRef {
   return { sops: path.relative(projectRoot, sopsTarget(account, ref)).split(path.sep).join("/"), key: [...keyPath(ref.key)] };
