@@ -556,7 +556,7 @@ describe("npm run demo with the real Pulumi CLI", () => {
     const project = path.join(home, "project");
     try {
       // A project of its own (the demo keeps its state inside the project), as a fresh git checkout.
-      copyProject(project, ["stacks", "accounts", "secrets/README.md", ".gitignore"]);
+      copyProject(project, ["stacks", "accounts", "examples", "secrets/README.md", ".gitignore"]);
       execFileSync("git", ["init", "-q"], { cwd: project });
       execFileSync("git", ["add", "-A"], { cwd: project });
       execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "checkout"], { cwd: project });
@@ -575,7 +575,9 @@ describe("npm run demo with the real Pulumi CLI", () => {
       expect(out).toContain("==> pulumi up --yes --skip-preview --stack dev --non-interactive");
       expect(out).toMatch(/Resources:\n\s+\+ 8 created/);
       const table = out.slice(out.indexOf("==> Sandbox accounts"));
-      for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"]]) {
+      // The dev stack's one account on a SOPS file, decrypted with the committed demo key.
+      expect(out).toContain("examples/sops/dev.sops.yaml: decrypted with the demo key examples/sops/demo.agekey (SOPS_AGE_KEY_FILE, for the commands below only)");
+      for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"], ["ca_jrW4tT8r", "jira-reporting"]]) {
         expect(table).toMatch(new RegExp(`^${id} +\\S+ +\\S+ +"${alias}" +ACTIVE`, "m"));
       }
       expect(out).not.toMatch(/demo-[A-Za-z0-9_-]{24}/);

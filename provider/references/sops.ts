@@ -8,6 +8,7 @@
  * JSON, has the key, and the value there is an encrypted string. Read only in the provider process:
  * each file is decrypted once per process by the `sops` binary and the plaintext kept in memory.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
@@ -101,11 +102,46 @@ export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
   written: (ref): ref is SopsRef => isSopsRef(ref),
   registered: (ref: RegisteredRef): ref is RegisteredSopsRef =>
     "sops" in ref && typeof ref.sops === "string" && Array.isArray((ref as RegisteredSopsRef).key) && (ref as RegisteredSopsRef).key.every((s) => typeof s === "string"),
-  check: (ref, ctx) => checkSopsRef(ref, ctx.account, workingTreeSopsFiles(ctx.repoRoot)),
+  check(ref, ctx) {
+    const files = workingTreeSopsFiles(ctx.repoRoot);
+    const problems = checkSopsRef(ref, ctx.account, files);
+    if (problems.length > 0 || ctx.stage !== "deploy" || !ctx.env) return problems;
+    const missing = missingAgeKey(ref, ctx.account, files, ctx.env);
+    return missing ? [missing] : [];
+  },
   register: (ref, account, projectRoot) => registerSopsRef(ref, account, projectRoot),
   read: (ref, ctx) => readSopsRef(ref, ctx),
   describe: (ref) => `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`,
 };
+
+/**
+ * On the machine that deploys, a file encrypted for age keys only, with no age key anywhere sops
+ * looks: every account it feeds is named up front (as for an unset variable), instead of the
+ * engine stopping at the first one whose Check fails. Only presence is looked at, never a key. A
+ * wrong key, or a key service sops reaches by itself (KMS, Vault, PGP), is for the decryption to say.
+ */
+function missingAgeKey(ref: SopsRef, account: AccountFile, files: StoredSopsFiles, env: Record<string, string | undefined>): SopsProblem | undefined {
+  const doc = files.get(sopsTarget(account, ref), ref.sops);
+  if (!("recipients" in doc) || doc.recipients.length === 0 || doc.recipients.some((r) => !r.startsWith("age "))) return undefined;
+  if (ageKeySources(env).some((source) => source)) return undefined;
+  return {
+    message: `no age key is set here to decrypt SOPS file ${ref.sops} (it is encrypted for ${doc.recipients.join(", ")})`,
+    fix: "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret)",
+    at: ["sops"],
+  };
+}
+
+/** Where sops finds age identities (its age keysource), as present or not. */
+function ageKeySources(env: Record<string, string | undefined>): boolean[] {
+  const home = env.HOME ?? "";
+  const config = env.XDG_CONFIG_HOME || (process.platform === "darwin" ? path.join(home, "Library/Application Support") : path.join(home, ".config"));
+  const exists = (file: string | undefined) => !!file && fs.existsSync(file);
+  return [
+    !!env.SOPS_AGE_KEY, !!env.SOPS_AGE_KEY_CMD, exists(env.SOPS_AGE_KEY_FILE),
+    exists(env.SOPS_AGE_SSH_PRIVATE_KEY_FILE), !!env.SOPS_AGE_SSH_PRIVATE_KEY_CMD,
+    exists(path.join(config, "sops/age/keys.txt")), exists(path.join(home, ".ssh/id_ed25519")), exists(path.join(home, ".ssh/id_rsa")),
+  ];
+}
 
 export function registerSopsRef(ref: SopsRef, account: AccountFile, projectRoot: string): RegisteredSopsRef {
   return { sops: path.relative(projectRoot, sopsTarget(account, ref)).split(path.sep).join("/"), key: [...keyPath(ref.key)] };
