@@ -192,7 +192,7 @@ describe("npm run demo without the Pulumi CLI", () => {
   it("outside a git checkout skips plan with one line saying why", async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-nogit-"));
     try {
-      for (const item of ["Pulumi.yaml", "accounts", "stacks"]) fs.cpSync(path.join(PROJECT_ROOT, item), path.join(copy, item), { recursive: true });
+      for (const item of ["Pulumi.yaml", "accounts", "stacks", "examples"]) fs.cpSync(path.join(PROJECT_ROOT, item), path.join(copy, item), { recursive: true });
       const run = await runDemo(["--skip-pulumi"], {}, undefined, copy);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/account files valid/);
