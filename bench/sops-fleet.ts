@@ -36,7 +36,7 @@ export async function measureSopsFleet(n: number, files: number): Promise<Measur
     const documents: Record<string, string>[] = Array.from({ length: files }, () => ({}));
     for (const [i, seed] of seeds.entries()) {
       const head = [`id: ${seed.id}`, `toolkit: ${seed.toolkit}`, `userId: ${seed.userId}`, `alias: openai-${i}`, `authScheme: ${seed.authScheme}`, "credentials:", `  subdomain: tenant-${i}`];
-      const env = `SOPS_FLEET_KEY_${pad(i)}`;
+      const env = `FLEET_KEY_${pad(i)}`;
       envStack.env[env] = values[i];
       envStack.ws.write(`openai/${seed.id}.yaml`, [...head, `  api_key: { env: ${env} }`, ""].join("\n"));
       const file = i % files;
