@@ -101,7 +101,8 @@ export class CliStack {
 
   /** `pulumi config set connected-accounts:KEY VALUE` after init (e.g. pointing at another API). */
   setConfig(key: string, value: string): Promise<CliRun> {
-    return this.pulumi(["config", "set", `connected-accounts:${key}`, "--", value], false);
+    // --plaintext: the CLI otherwise refuses a plain value under a key that looks secret (`apiKey`).
+    return this.pulumi(["config", "set", "--plaintext", `connected-accounts:${key}`, "--", value], false);
   }
 
   preview(...flags: string[]): Promise<CliRun> {
