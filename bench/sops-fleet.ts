@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startSandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
+import { SOPS } from "../provider/pulumi-cli/secret-tools";
 import { CliStack, pulumiBinDir } from "../test/support/pulumi-cli";
 import { newAgeKey, sopsBinDir, writeSopsFile } from "../test/support/sops";
 import { FINGERPRINT_KEY } from "./desired-fleet";
@@ -80,7 +81,7 @@ export async function measureSopsFleet(n: number, files: number): Promise<Measur
     const scale = `N = ${count(n)} accounts, ${files} SOPS files`;
     notes.push(
       `8. SOPS: no-op \`pulumi preview\` medians of ${REPEATS} (SOPS files: ${times.sops.map(ms).join(" / ")}; env: ${times.env.map(ms).join(" / ")}); ` +
-        `real sops ${path.basename(path.dirname(sopsBinDir()))}, one age key, ${n / files} keys per file; the counting sops is a shell script in front of the real one.`,
+        `real sops v${SOPS.version} (${sopsBinDir()}), one age key, ${n / files} keys per file; the counting sops is a shell script in front of the real one.`,
     );
     const rows: Row[] = [
       {
