@@ -79,8 +79,10 @@ export async function runSecretScan(stack: CliStack, sandbox: Sandbox, cliRoot: 
 
   const decrypted = decryptedAutomaticLogs(stack);
   const table = new ScanTable(PLANTED);
-  table.add("CLI output (stdout)", ...stack.runs.map((r) => r.stdout));
-  table.add("-v=9 --logtostderr (stderr)", ...stack.runs.map((r) => r.stderr));
+  // The deployment's commands; `stack export --show-secrets` prints decrypted config by design (its own row).
+  const deploying = stack.runs.filter((r) => ["preview", "up", "refresh"].includes(r.args[0]));
+  table.add("CLI output (stdout)", ...deploying.map((r) => r.stdout));
+  table.add("-v=9 --logtostderr (stderr)", ...deploying.map((r) => r.stderr));
   table.add("--event-log files", ...stack.events);
   table.add("--tracing files", ...filesText(traces));
   table.add("TMPDIR files", ...filesText(tmp));
