@@ -52,6 +52,10 @@ export const SETTING_RANGES: Record<Exclude<keyof typeof DEFAULTS, "accountsDir"
 export const LIMITS = {
   /** A PEM key or a service-account JSON is a few KiB; 64 KiB leaves room without letting `/dev/zero` in. */
   maxSecretFileBytes: 64 * 1024,
+  /** An encrypted value takes ~200 bytes: 8 MiB holds tens of thousands, the largest fleet several times over. */
+  maxSopsFileBytes: 8 * 1024 * 1024,
+  /** Decrypting with age takes milliseconds and a cloud KMS a second; a minute means a key service hangs. */
+  sopsDecryptTimeoutMs: 60_000,
   /** A list page of 1,000 accounts is under 1 MiB; anything larger is not an answer to our request. */
   maxResponseBytes: 1024 * 1024,
   /** 1,000 pages of 100 accounts: ten times the largest project we know of; more means the cursor loops. */
@@ -70,6 +74,8 @@ export const REFUSED_REFERENCES = {
   /** The tool's own credentials and Pulumi's (access token, passphrase, backend keys). */
   env: [
     "COMPOSIO_*", "PULUMI_*",
+    // The keys that decrypt every SOPS file of the fleet.
+    "SOPS_*",
     // Well-known CI and cloud credentials present on build machines.
     "GITHUB_TOKEN", "ACTIONS_*", "RUNNER_*", "AWS_*", "AZURE_*", "ARM_*", "GOOGLE_APPLICATION_CREDENTIALS",
     "GOOGLE_CREDENTIALS", "CLOUDSDK_*", "NPM_TOKEN", "NODE_AUTH_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT*", "ACTIONS_ID_TOKEN_*",

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listAccountFiles, loadAccounts } from "../provider/accounts/load";
 import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
-import { CLI, PROJECT_ROOT, type CliResult } from "./support/git-repo";
+import { CLI, PROJECT_ROOT, runCliAsync, type CliResult } from "./support/git-repo";
 
 const KEY = "import-test-key-5Hq2vT";
 /** Stored in the sandbox as every credential value: must never reach a file or the output. */
@@ -80,23 +80,13 @@ describe("connected-accounts import", () => {
   };
 
   /** Async, not spawnSync: the sandbox answers from this process's event loop. */
-  const importCli = (args: string[], envOverrides?: Record<string, string | undefined>): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first with npx tsc -p .`);
-      // This scratch folder sits inside the project's repository, whose own accounts/ is the default: name ours.
-      const dirArgs = args.includes("--dir") || args.includes("--stack") ? [] : ["--dir", "accounts"];
-      const child = spawn(process.execPath, [CLI, "import", ...dirArgs, ...args], { cwd, env: env(envOverrides), stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      child.once("error", reject);
-      child.once("close", (code) => {
-        const result = { code, stdout, stderr };
-        outputs.push(result);
-        resolve(result);
-      });
-    });
+  const importCli = async (args: string[], envOverrides?: Record<string, string | undefined>): Promise<CliResult> => {
+    // This scratch folder sits inside the project's repository, whose own accounts/ is the default: name ours.
+    const dirArgs = args.includes("--dir") || args.includes("--stack") ? [] : ["--dir", "accounts"];
+    const result = await runCliAsync(["import", ...dirArgs, ...args], { cwd, env: env(envOverrides) });
+    outputs.push(result);
+    return result;
+  };
 
   const listRequests = () => sandbox.requests.filter((r) => r.method === "GET" && r.path.startsWith("/api/v3/connected_accounts?"));
   const query = (p: string) => Object.fromEntries(new URL(p, "http://sandbox").searchParams);

@@ -153,7 +153,7 @@ const EXPECTED_MARKDOWN = `<!-- connected-accounts-plan -->
 
 </details>
 
-_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written; no secret was read._
+_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written, and values in SOPS files by their ciphertext; no secret was read._
 `;
 
 const EXPECTED_TEXT = `adopt     ca_new   accounts/github/app.yaml: alias unmanaged → "release-app"; added application_id ("412233"), private_key (file ../../secrets/new-token.txt); removed proxy_password (null)
@@ -235,7 +235,7 @@ describe("connected-accounts plan", () => {
 
 No account changes.
 
-_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written; no secret was read._
+_Releasing an account only stops managing it: the account is never deleted from Composio. References are compared as written, and values in SOPS files by their ciphertext; no secret was read._
 `);
   });
 

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
+import { SOPS } from "../provider/pulumi-cli/secret-tools";
 import { PROJECT_ROOT } from "./support/git-repo";
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github/workflows");
@@ -166,6 +167,23 @@ describe("the shared setup (.github/actions/setup)", () => {
   });
 });
 
+/** The pinned sops on PATH before pulumi runs, and the one secret that decrypts every SOPS file. */
+function expectSops(steps: Step[], pulumi: Step): void {
+  const install = stepUsing(steps, "./.github/actions/install-sops");
+  expect(install, "install sops before pulumi").toBeDefined();
+  expect(indexOf(steps, install)).toBeLessThan(indexOf(steps, pulumi));
+  expect(pulumi.env?.SOPS_AGE_KEY).toBe("${{ secrets.SOPS_AGE_KEY }}");
+}
+
+describe("the install-sops action", () => {
+  it("builds the sops version the tests run (from its Go module), cached per version", () => {
+    const action = parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/actions/install-sops/action.yml"), "utf8")) as { inputs: { version: { default: string } }; runs: { using: string; steps: Step[] } };
+    expect(action.inputs.version.default).toBe(SOPS.version);
+    expect(action.runs.using).toBe("composite");
+    expect(action.runs.steps.map((s) => s.run ?? s.uses).join("\n")).toContain('go install -trimpath "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION"');
+  });
+});
+
 describe("pull-request workflow", () => {
   const wf = workflow("pull-request.yml");
   const job = expectStackJob(wf, "review");
@@ -196,8 +214,18 @@ describe("pull-request workflow", () => {
     expect(indexOf(steps, steps.find((s) => s.id === "plan"))).toBeLessThan(indexOf(steps, comment));
   });
 
-  it("previews with the pinned Pulumi CLI only where secrets exist, as one edited comment", () => {
+  it("fails on env references no step maps, in either workflow, before planning or previewing", () => {
+    const check = stepRunning(steps, /connected-accounts check-env /)!;
+    expect(check.run).toBe("npx --no-install connected-accounts check-env --workflow .github/workflows/pull-request.yml --workflow .github/workflows/apply.yml");
+    expect(check.if).toBeUndefined();
+    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepRunning(steps, /connected-accounts plan /)));
+    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepUsing(steps, "pulumi/actions")));
+  });
+
+  it("previews with Pulumi only where secrets exist, as one edited comment", () => {
     const pulumi = expectPulumiStep(steps, "preview");
+    expectSops(steps, pulumi);
+    expect(stepUsing(steps, "./.github/actions/install-sops")?.if).toBe(FORK_GUARD);
     expect(pulumi.if).toBe(FORK_GUARD);
     expect(pulumi.with).toMatchObject({ diff: true, "comment-on-pr": true, "edit-pr-comment": true });
     for (const s of steps) if (JSON.stringify(s).includes("secrets.")) expect(s.if, s.name).toBe(FORK_GUARD);
@@ -274,6 +302,13 @@ describe("every workflow", () => {
         for (const s of stepsUsing(job.steps ?? [], "pulumi/actions")) expect(s.with?.["pulumi-version"], `${name}: ${s.name}`).toBe(PINNED_FROM_SETUP);
       }
     }
+  });
+
+  it("installs the pinned sops and passes the one SOPS_AGE_KEY secret to every pulumi step", () => {
+    const apply = expectStackJob(workflow("apply.yml"), "apply").steps;
+    expectSops(apply, expectPulumiStep(apply, "up"));
+    const drift = expectStackJob(workflow("drift.yml"), "drift").steps;
+    expectSops(drift, drift.find((s) => s.id === "preview")!);
   });
 });
 

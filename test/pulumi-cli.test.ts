@@ -784,7 +784,9 @@ describe("npm run demo with the real Pulumi CLI", () => {
       expect(out).toMatch(/\+ pulumi-nodejs:dynamic\/composio:ConnectedAccount: \(create\)/);
       expect(out).toMatch(/Resources:\n\s+\+ 8 created/);
       const table = out.slice(out.indexOf("==> Sandbox accounts after the adoption"));
-      for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"]]) {
+      // The dev stack's one account on a SOPS file, decrypted with the committed demo key.
+      expect(out).toContain("examples/sops/dev.sops.yaml: decrypted with the demo key examples/sops/demo.agekey (SOPS_AGE_KEY_FILE, for the commands below only)");
+      for (const [id, alias] of [["ca_shp3Ld9Xw", "acme-store"], ["ca_gh8x2kPq", "github-platform-bot"], ["ca_slk9Hn3Te", "slack-main-workspace"], ["ca_jrW4tT8r", "jira-reporting"]]) {
         expect(table).toMatch(new RegExp(`^${id} +\\S+ +\\S+ +"${alias}" +ACTIVE`, "m"));
       }
 

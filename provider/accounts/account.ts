@@ -1,8 +1,9 @@
 import type { AuthScheme } from "./fields";
 import type { Position } from "./parse";
+import { describeKeyPath, keyPath } from "../references/sops-document";
 
 /** Where a secret value comes from. The value itself never appears in an account file. */
-export type CredentialRef = { env: string } | { config: string } | { file: string };
+export type CredentialRef = { env: string } | { config: string } | { file: string } | { sops: string; key: string | string[] };
 
 /** What the file says about one credential field. */
 export type CredentialSpec =
@@ -33,5 +34,6 @@ export interface AccountFile {
 export function describeRef(ref: CredentialRef): string {
   if ("env" in ref) return `env ${ref.env}`;
   if ("config" in ref) return `config ${ref.config}`;
+  if ("sops" in ref) return `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`;
   return `file ${ref.file}`;
 }

@@ -6,6 +6,7 @@ import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
 import { checkReferences } from "../references/resolve";
+import { workingTreeSopsFiles, type StoredSopsFiles } from "../references/sops";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -25,6 +26,8 @@ export interface LoadedAccounts {
   accounts: AccountFile[];
   problems: AccountProblem[];
   files: number;
+  /** The SOPS files the accounts reference, as stored (encrypted) on the same side. */
+  sopsFiles?: StoredSopsFiles;
 }
 
 /** Reads, parses and validates every `*.yaml` / `*.yml` under `dir`, all errors together. */
@@ -53,6 +56,7 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
       fix: "move the account files into the accounts folder itself instead of linking a folder there",
     });
   }
+  const sopsFiles = workingTreeSopsFiles(opts.repoRoot);
   for (const [index, file] of files.entries()) {
     opts.onFile?.(index + 1, files.length);
     const shown = display(file);
@@ -92,7 +96,7 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
   problems.push(...checkFleet(fleet));
-  return { accounts, problems: sortProblems(problems), files: files.length };
+  return { accounts, problems: sortProblems(problems), files: files.length, sopsFiles };
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });

@@ -71,6 +71,9 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
         problems.push(problem(["credentials", key, "file"], `file reference "${ref.file}" points outside the repository`, "keep secret files inside the repository (git-ignored), or use an env or config reference"));
       }
     }
+    if (ref && typeof ref === "object" && typeof ref.sops === "string" && !isInside(repoRoot, path.resolve(path.dirname(parsed.path), ref.sops))) {
+      problems.push(problem(["credentials", key, "sops"], `SOPS file "${ref.sops}" is outside the repository`, "commit the SOPS file inside the repository (it is encrypted), and reference it by a path relative to the account file"));
+    }
   }
   if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems) };
   const specs: Record<string, CredentialSpec> = Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, toSpec(value)]));
@@ -166,6 +169,7 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
 export const IMPORT_PLACEHOLDER_KEY = "todo";
 
 function describeCredentialValue(key: string, value: unknown): [string, string] {
+  if (value && typeof value === "object" && "sops" in value) return describeSopsValue(key, value as Record<string, unknown>);
   if (value && typeof value === "object" && IMPORT_PLACEHOLDER_KEY in value) {
     return [`"${key}" is still the placeholder written by import`, `replace it with a reference to where the secret lives, e.g. ${key}: { env: ${envName(key)} }, or delete the line to leave the field unmanaged`];
   }
@@ -179,8 +183,21 @@ function describeCredentialValue(key: string, value: unknown): [string, string] 
     return [`"${key}" is a ${typeName(value)}; credential values must be strings, references or null`, isNonSecretField(key) ? `quote the value: ${key}: "${String(value)}"` : `use a reference, e.g. { env: ${envName(key)} }`];
   }
   return [
-    `"${key}" is not a valid reference: use exactly one of { env: NAME }, { config: key } or { file: path }, or null to remove the field`,
+    `"${key}" is not a valid reference: use exactly one of { env: NAME }, { config: key }, { file: path } or { sops: path, key: name }, or null to remove the field`,
     `write ${key}: { env: ${envName(key)} }`,
+  ];
+}
+
+/** A `{ sops, key }` reference the schema refuses, in its own words. */
+function describeSopsValue(field: string, ref: Record<string, unknown>): [string, string] {
+  const example = `${field}: { sops: ../../secrets/credentials.sops.yaml, key: ${field} }`;
+  const extra = Object.keys(ref).filter((k) => k !== "sops" && k !== "key");
+  if (typeof ref.sops !== "string" || ref.sops === "") return [`"${field}": sops must be the path of a SOPS file`, `write ${example}`];
+  if (!("key" in ref)) return [`"${field}": a sops reference needs a key naming the value in the file`, `write ${example}`];
+  if (extra.length > 0) return [`"${field}": a sops reference takes only sops and key, not ${extra.join(", ")}`, `write ${example}`];
+  return [
+    `"${field}": key must name a value in the file: keys separated by dots (stripe.api_key), or a list of keys when one holds a dot`,
+    `write key: stripe.api_key, or key: [stripe, "api.key"] for a key with a dot in it`,
   ];
 }
 

@@ -7,6 +7,8 @@ import * as path from "node:path";
 import { describeRef, type AccountFile, type CredentialSpec } from "../accounts/account";
 import { authSchemeChangeRefused, isNonSecretField } from "../accounts/fields";
 import type { AccountProblem } from "../accounts/problem";
+import { isSopsRef, sopsTarget, storedSopsValue, type StoredSopsFiles } from "../references/sops";
+import { keyPath } from "../references/sops-document";
 
 /**
  * adopt: the account comes under management; release: its file is gone, so it is no longer managed
@@ -24,6 +26,17 @@ export interface CredentialChange {
   /** e.g. `env A`, `config key`, `file path`, `"literal"`, `null`; absent when the key was not in the file. */
   from?: string;
   to?: string;
+  /** Why a key whose reference reads the same changes: its value changed in the SOPS file (seen from the ciphertext). */
+  note?: string;
+}
+
+/**
+ * The stored SOPS files of each side, to see a value rotated inside a file: the reference is the
+ * same, its ciphertext is not. Absent: references are compared as written only.
+ */
+export interface SopsSides {
+  base: StoredSopsFiles;
+  head: StoredSopsFiles;
 }
 
 /** Account settings besides alias and credentials, compared as they are. */
@@ -66,7 +79,7 @@ export interface ReviewPlan {
 }
 
 /** `display` turns an account into the path shown to the user. */
-export function compareAccounts(allBase: readonly AccountFile[], allHead: readonly AccountFile[], display: (a: AccountFile) => string): ReviewPlan {
+export function compareAccounts(allBase: readonly AccountFile[], allHead: readonly AccountFile[], display: (a: AccountFile) => string, sops?: SopsSides): ReviewPlan {
   const base = allBase.map(asApplied);
   const head = allHead.map(asApplied);
   const baseById = new Map(base.map((a) => [a.id, a]));
@@ -75,7 +88,7 @@ export function compareAccounts(allBase: readonly AccountFile[], allHead: readon
   const refused: AccountProblem[] = [];
   for (const h of head) {
     const b = baseById.get(h.id);
-    accounts.push(b ? compareOne(b, h, display) : adopt(h, display(h)));
+    accounts.push(b ? compareOne(b, h, display, sops) : adopt(h, display(h)));
     if (b && b.authScheme !== h.authScheme) {
       const { message, fix } = authSchemeChangeRefused(h.id, b.authScheme, h.authScheme);
       refused.push({ file: display(h), ...h.locate(["authScheme"]), field: "authScheme", message, fix });
@@ -121,7 +134,7 @@ function adopt(h: AccountFile, file: string): AccountChange {
   return change;
 }
 
-function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string): AccountChange {
+function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string, sops: SopsSides | undefined): AccountChange {
   // Switching to observe stops writing: what the base declared is left in Composio as it is, not removed.
   const b = h.manage === "observe" ? asObserved(before) : before;
   const change: AccountChange = { id: h.id, file: display(h), action: "unchanged", credentials: emptyCredentials(), credentialDetails: [] };
@@ -138,12 +151,14 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
     // Own keys only: `constructor` or `toString` must not find Object's and read as changed.
     const from = Object.hasOwn(b.credentials, key) ? b.credentials[key] : undefined;
     const to = Object.hasOwn(h.credentials, key) ? h.credentials[key] : undefined;
-    const kind = credentialChange(b, from, h, to);
+    const note = from && to ? sopsRotation(b, from, h, to, sops) : undefined;
+    const kind = note ? "changed" : credentialChange(b, from, h, to);
     if (!kind) continue;
     change.credentials[kind].push(key);
     const detail: CredentialChange = { key, kind };
     if (from) detail.from = describeSpec(key, from);
     if (to) detail.to = describeSpec(key, to);
+    if (note) detail.note = note;
     change.credentialDetails.push(detail);
   }
   const changed = change.alias || change.enabled || change.settings || change.credentialDetails.length > 0;
@@ -179,7 +194,22 @@ function sameSource(b: AccountFile, from: CredentialSpec, h: AccountFile, to: Cr
   if ("config" in x && "config" in y) return x.config === y.config;
   // Relative to the account file: the same text names another file once the account file moves.
   if ("file" in x && "file" in y) return path.resolve(path.dirname(b.path), x.file) === path.resolve(path.dirname(h.path), y.file);
+  if (isSopsRef(x) && isSopsRef(y)) return sopsTarget(b, x) === sopsTarget(h, y) && keyPath(x.key).join("\0") === keyPath(y.key).join("\0");
   return false;
+}
+
+/**
+ * A value rotated inside a SOPS file: the same file and key on both sides, another ciphertext (SOPS
+ * keeps a value's ciphertext while the value stays the same, and re-encrypts it when it changes).
+ * Undefined when nothing changed, or when the references differ (then they say what changed).
+ */
+function sopsRotation(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec, sops: SopsSides | undefined): string | undefined {
+  if (!sops || from.kind !== "ref" || to.kind !== "ref" || !isSopsRef(from.ref) || !isSopsRef(to.ref) || !sameSource(b, from, h, to)) return undefined;
+  const before = storedSopsValue(from.ref, b, sops.base);
+  const after = storedSopsValue(to.ref, h, sops.head);
+  if ("message" in after) return undefined;
+  if ("message" in before) return `key added to ${to.ref.sops}`;
+  return before.ciphertext === after.ciphertext ? undefined : `encrypted value changed in ${to.ref.sops}`;
 }
 
 /** How a credential is given, in words safe to print: never a secret, since secrets are never literals. */

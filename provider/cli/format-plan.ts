@@ -156,6 +156,7 @@ function textEnabled(v: boolean | null): string {
 }
 
 function textReference(d: CredentialChange): string {
+  if (d.note !== undefined) return `${d.to}: ${d.note}`;
   if (d.from !== undefined && d.to !== undefined) return `${d.from} → ${d.to}`;
   return d.to ?? d.from ?? "";
 }
@@ -185,7 +186,7 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
   ].join("\n");
   const footer =
     "\n_Releasing an account only stops managing it: the account is never deleted from Composio. " +
-    "References are compared as written; no secret was read._\n";
+    "References are compared as written, and values in SOPS files by their ciphertext; no secret was read._\n";
   const warnings = markdownRefused(plan.refused) + markdownBaseProblems(sides.baseProblems ?? []);
   if (changed.length === 0) return `${head}${warnings}No account changes.\n${footer}`;
 
@@ -256,7 +257,9 @@ function detailBlock(a: AccountChange): string {
   if (a.enabled) items.push(`enabled: ${inlineCode(textEnabled(a.enabled.from))} → ${inlineCode(textEnabled(a.enabled.to))}${switchOf(a) ? ` (${switchOf(a)!.full})` : ""}`);
   for (const [name, v] of Object.entries(a.settings ?? {})) items.push(`${name}: ${inlineCode(JSON.stringify(v.from))} → ${inlineCode(JSON.stringify(v.to))}`);
   for (const d of a.credentialDetails) {
-    const how = d.from !== undefined && d.to !== undefined ? `${inlineCode(d.from)} → ${inlineCode(d.to)}` : inlineCode(d.to ?? d.from ?? "");
+    const how = d.note !== undefined ? `${inlineCode(d.to ?? "")} (${escapeMarkdown(d.note)})`
+      : d.from !== undefined && d.to !== undefined ? `${inlineCode(d.from)} → ${inlineCode(d.to)}`
+      : inlineCode(d.to ?? d.from ?? "");
     items.push(`${inlineCode(d.key)} ${d.kind}: ${how}`);
   }
   if (items.length === 0) return "";

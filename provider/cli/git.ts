@@ -68,9 +68,11 @@ export async function readFileAtTree(repoRoot: string, tree: string, path: strin
   }
 }
 
-/** Every file under `dir` (repository-relative; "" for the root) in `tree`. */
-export async function listTree(repoRoot: string, tree: string, dir: string): Promise<TreeEntry[]> {
-  const out = await git(repoRoot, ["ls-tree", "-r", "-l", "-z", tree, "--", dir === "" ? "." : dir]);
+/** Every file under `dir` (repository-relative; "" for the root), or under each of several paths, in `tree`. */
+export async function listTree(repoRoot: string, tree: string, dir: string | readonly string[]): Promise<TreeEntry[]> {
+  const paths = typeof dir === "string" ? [dir === "" ? "." : dir] : dir.map((p) => `:(literal)${p}`);
+  if (paths.length === 0) return [];
+  const out = await git(repoRoot, ["ls-tree", "-r", "-l", "-z", tree, "--", ...paths]);
   const entries: TreeEntry[] = [];
   for (const record of out.split("\0")) {
     if (record === "") continue;
@@ -137,6 +139,16 @@ export async function trackedPaths(repoRoot: string, paths: readonly string[]): 
   if (paths.length === 0) return new Set();
   const out = await git(repoRoot, ["ls-files", "-z", "--cached", "--", ...paths.map((p) => `:(literal)${p}`)]);
   return new Set(out.split("\0").filter((p) => p !== ""));
+}
+
+/** Whether git would ignore `path` (repository-relative, `/`-separated) when adding it. */
+export async function isIgnored(repoRoot: string, file: string): Promise<boolean> {
+  try {
+    await git(repoRoot, ["check-ignore", "--quiet", "--", file]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

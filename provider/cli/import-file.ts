@@ -24,6 +24,8 @@ export interface ImportFileOptions {
   manage: ManageMode;
   /** Path of account.schema.json relative to the file's folder, for the editor modeline; omitted when unknown. */
   schemaRef?: string;
+  /** Where each secret field's value lives, when import was told (--secrets); else a todo placeholder. */
+  secretRef?: (field: string) => { sops: string; key: string };
 }
 
 /**
@@ -54,7 +56,7 @@ export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOp
   const credentialKeys = placeholderKeys(account, opts.manage);
   const header = [
     ...(opts.schemaRef ? [`# yaml-language-server: $schema=${opts.schemaRef}`] : []),
-    `# Imported by connected-accounts import. ${nextStep(scheme, opts.manage, credentialKeys.length > 0)}`,
+    `# Imported by connected-accounts import. ${nextStep(scheme, opts.manage, credentialKeys.filter((k) => !(opts.secretRef && !isNonSecretField(k))).length > 0, opts.secretRef !== undefined && credentialKeys.some((k) => !isNonSecretField(k)))}`,
   ];
   const doc = new Document();
   const root = new YAMLMap();
@@ -70,7 +72,8 @@ export function renderImportedAccount(account: RemoteAccount, opts: ImportFileOp
   if (credentialKeys.length > 0) {
     const credentials = new YAMLMap();
     for (const key of credentialKeys) {
-      const placeholder = doc.createNode({ [IMPORT_PLACEHOLDER_KEY]: isNonSecretField(key) ? CONFIG_PLACEHOLDER : SECRET_PLACEHOLDER });
+      const ref = opts.secretRef && !isNonSecretField(key) ? opts.secretRef(key) : undefined;
+      const placeholder = doc.createNode(ref ?? { [IMPORT_PLACEHOLDER_KEY]: isNonSecretField(key) ? CONFIG_PLACEHOLDER : SECRET_PLACEHOLDER });
       placeholder.flow = true;
       credentials.add(doc.createPair(key, placeholder));
     }
@@ -85,9 +88,12 @@ export function placeholderKeys(account: RemoteAccount, manage: ManageMode): str
   return manage === "full" && PATCHABLE_SCHEMES.includes(account.authScheme as AuthScheme) ? account.credentialKeys : [];
 }
 
-function nextStep(scheme: AuthScheme, manage: ManageMode, hasCredentials: boolean): string {
+function nextStep(scheme: AuthScheme, manage: ManageMode, hasTodos: boolean, inSops: boolean): string {
   if (manage === "observe") return "Observed only: refreshed from Composio, never written; set manage: full to manage its alias and credentials.";
   if (!PATCHABLE_SCHEMES.includes(scheme)) return `Composio does not accept ${scheme} credentials through its API, so only the alias is managed here.`;
-  if (hasCredentials) return "Replace each todo with where the value lives (or delete the line to leave that field unmanaged), then run connected-accounts validate.";
+  const fill = "fill in its secrets in the SOPS file with sops edit (delete a line to leave that field unmanaged)";
+  if (hasTodos && inSops) return `Replace each todo with the value (or delete the line), ${fill}, then run connected-accounts validate.`;
+  if (inSops) return `${fill[0].toUpperCase()}${fill.slice(1)}, then run connected-accounts validate.`;
+  if (hasTodos) return "Replace each todo with where the value lives (or delete the line to leave that field unmanaged), then run connected-accounts validate.";
   return "Composio reported no credential fields; add a credentials map to manage them, or keep managing only the alias.";
 }

@@ -13,7 +13,10 @@ import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import { apiSettings, DEFAULTS } from "../settings";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
+import { isNonSecretField } from "../accounts/fields";
 import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
+import { encryptOrExplain, parseSecretsOption, renderSecretsDocument, SopsKeyNames, type PlaceholderKey, type SopsSecretsTarget } from "./import-secrets";
+import { isIgnored } from "./git";
 import { checkStackHint, locateWorkspace } from "./workspace";
 
 /** The connected-account statuses Composio documents; anything else is a typo that would silently match nothing. */
@@ -42,6 +45,9 @@ COMPOSIO_BASE_URL (default https://backend.composio.dev).
   --user-id    only these user ids, comma separated
   --status     only these statuses, comma separated (${STATUSES.join(", ")})
   --observe    write manage: observe (recorded, never written) instead of credential placeholders
+  --secrets    sops:<file.sops.yaml>: reference each secret field from that SOPS file instead, one key
+               per account and field (<toolkit>_<alias or id>_<field>), written as empty values to fill
+               in with sops edit; encrypted at once when sops and a recipient (.sops.yaml) are there
   --force      overwrite a file already at <dir>/<toolkit>/<id>.yaml
   --page-size  accounts per list request, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})
   --format     text (default) or json: {"written": [paths], "skipped": [{"id", "reason"}], "total"}
@@ -51,6 +57,8 @@ An account already declared by any file under the folder is skipped, --force or 
 Exit code: 0 done, 1 API error, 2 usage error or no API key.`;
 
 interface ImportOptions {
+  /** `--secrets` as given. */
+  secrets: string | undefined;
   dir: string | undefined;
   stack: string | undefined;
   filter: AccountFilter;
@@ -65,12 +73,16 @@ export interface ImportReport {
   written: string[];
   skipped: { id: string; reason: string }[];
   total: number;
+  /** With --secrets: the SOPS file, how many keys were added, whether it is encrypted. */
+  secrets?: { file: string; keys: number; encrypted: boolean; example?: string };
 }
 
 /** What the text report adds for people: whether any written file still holds placeholders. */
 interface ImportOutcome {
   report: ImportReport;
   placeholders: number;
+  /** Why the SOPS file is not encrypted yet. */
+  unencryptedBecause?: string;
 }
 
 export function run(argv: string[]): Promise<number> {
@@ -89,6 +101,7 @@ async function importAccounts(options: ImportOptions): Promise<number> {
   checkStackHint(ws);
   // The whole project counts, not only --dir: a second file for an id or an alias fails validation.
   const declared = declaredAccounts(ws.accountsDir, path.join(ws.projectRoot, DEFAULTS.accountsDir));
+  const secrets = options.secrets === undefined ? undefined : parseSecretsOption(options.secrets, ws.cwd, ws.projectRoot);
 
   const client = new ComposioClient(settings);
   let remote: RemoteAccount[];
@@ -102,18 +115,24 @@ async function importAccounts(options: ImportOptions): Promise<number> {
   }
 
   const display = (p: string) => path.relative(ws.cwd, p) || p;
-  const outcome = writeAccountFiles(remote, declared, ws.accountsDir, options, display);
+  const ignored = secrets && ws.inGit && (await isIgnored(ws.repoRoot, path.relative(ws.repoRoot, secrets.file).split(path.sep).join("/")));
+  const outcome = writeAccountFiles(remote, declared, ws.accountsDir, options, display, secrets && { target: secrets, repoRoot: ws.repoRoot });
+  if (ignored && outcome.report.secrets) {
+    process.stderr.write(`note: git ignores ${outcome.report.secrets.file}, but a SOPS file is meant to be committed: add !${path.relative(ws.repoRoot, secrets.file).split(path.sep).join("/")} to .gitignore\n`);
+  }
   process.stdout.write(options.format === "json" ? `${JSON.stringify(outcome.report, null, 2)}\n` : formatReportText(outcome));
   return 0;
 }
 
 function parseOptions(argv: string[]): ImportOptions | "help" {
-  const { values, lists, switches, help } = parseFlags(argv, ["stack", "dir", "toolkit", "user-id", "status", "page-size", "format"], ["observe", "force"]);
+  const { values, lists, switches, help } = parseFlags(argv, ["stack", "dir", "toolkit", "user-id", "status", "page-size", "format", "secrets"], ["observe", "force"]);
   if (help) return "help";
+  if (values.secrets !== undefined && switches.has("observe")) throw new UsageError("--secrets and --observe do not go together: an observed account's credentials are never written");
   const statuses = list("--status", lists.status);
   const unknown = statuses?.find((s) => !STATUSES.includes(s));
   if (unknown !== undefined) throw new UsageError(`unknown status "${unknown}" (use ${STATUSES.join(", ")})`);
   return {
+    secrets: values.secrets,
     dir: values.dir,
     stack: values.stack,
     filter: { toolkits: list("--toolkit", lists.toolkit), userIds: list("--user-id", lists["user-id"]), statuses },
@@ -149,9 +168,12 @@ function writeAccountFiles(
   dir: string,
   options: ImportOptions,
   shown: (absolute: string) => string,
+  secrets?: { target: SopsSecretsTarget; repoRoot: string },
 ): ImportOutcome {
   const report: ImportReport = { written: [], skipped: [], total: remote.length };
   let placeholders = 0;
+  const names = secrets && new SopsKeyNames(Object.keys(secrets.target.existing));
+  const keys: PlaceholderKey[] = [];
   const schemaFile = findSchemaFile(dir);
   for (const account of remote) {
     const refused = cannotImport(account);
@@ -183,7 +205,13 @@ function writeAccountFiles(
       continue;
     }
     const schemaRef = schemaFile && path.relative(folder, schemaFile).split(path.sep).join("/");
-    const text = renderImportedAccount(account, { manage: options.manage, schemaRef });
+    const sopsPath = secrets && path.relative(folder, secrets.target.file).split(path.sep).join("/");
+    const secretRef = names && ((field: string) => {
+      const key = names.name(account, field);
+      keys.push({ key, account, field });
+      return { sops: sopsPath!, key };
+    });
+    const text = renderImportedAccount(account, { manage: options.manage, schemaRef, secretRef });
     fs.mkdirSync(folder, { recursive: true });
     // Remove, then create exclusively: a symbolic link at the target is replaced, never followed.
     if (exists) fs.rmSync(target, { force: true });
@@ -191,9 +219,16 @@ function writeAccountFiles(
     declared.ids.set(account.id, target);
     if (scope) declared.aliases.set(scope, target);
     report.written.push(shown(target));
-    placeholders += placeholderKeys(account, options.manage).length;
+    placeholders += placeholderKeys(account, options.manage).filter((k) => !secretRef || isNonSecretField(k)).length;
   }
-  return { report, placeholders };
+  if (!secrets || keys.length === 0) return { report, placeholders };
+  const { target, repoRoot } = secrets;
+  fs.mkdirSync(path.dirname(target.file), { recursive: true });
+  fs.writeFileSync(target.file, renderSecretsDocument(target, keys));
+  const encryption = encryptOrExplain(target.file, repoRoot, process.env);
+  report.secrets = { file: shown(target.file), keys: keys.length, encrypted: encryption.encrypted };
+  if (!encryption.encrypted && encryption.example) report.secrets.example = shown(encryption.example);
+  return { report, placeholders, unencryptedBecause: encryption.encrypted ? undefined : encryption.why };
 }
 
 /** The project's account schema, looked for from `dir` upwards, so editors can check the files. */
@@ -228,12 +263,21 @@ function isSymlink(p: string): boolean {
   }
 }
 
-function formatReportText({ report, placeholders }: ImportOutcome): string {
+function formatReportText({ report, placeholders, unencryptedBecause }: ImportOutcome): string {
   const lines = [
     ...report.written.map((p) => `wrote ${p}`),
     ...report.skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
     `${report.total} ${report.total === 1 ? "account" : "accounts"} listed: ${report.written.length} written, ${report.skipped.length} skipped`,
   ];
+  const sops = report.secrets;
+  if (sops) {
+    lines.push(`wrote ${sops.file}: ${sops.keys} empty ${sops.keys === 1 ? "value" : "values"}, one per account and secret field, ${sops.encrypted ? "encrypted" : `not encrypted (${unencryptedBecause})`}`);
+    if (!sops.encrypted) {
+      const rule = sops.example ? `copy ${sops.example} to .sops.yaml at the repository root with your public keys, then ` : "";
+      lines.push(`next: encrypt it before filling in any value: ${rule}sops --encrypt --in-place ${sops.file}`);
+    }
+    lines.push(`next: fill in each value with sops edit ${sops.file}; connected-accounts validate lists the ones still empty. Commit it encrypted.`);
+  }
   if (placeholders > 0) {
     lines.push(`next: replace each of the ${placeholders} todo placeholder${placeholders === 1 ? "" : "s"} with where its value lives (or delete its line), then run connected-accounts validate`);
   } else if (report.written.length > 0) {

@@ -85,7 +85,8 @@ async function plan(options: PlanOptions): Promise<number> {
     return 1;
   }
 
-  const result = compareAccounts(base.accounts, head.accounts, (a) => path.relative(ws.cwd, a.path));
+  const sops = base.sopsFiles && head.sopsFiles ? { base: base.sopsFiles, head: head.sopsFiles } : undefined;
+  const result = compareAccounts(base.accounts, head.accounts, (a) => path.relative(ws.cwd, a.path), sops);
   const sides: PlanSides = { base: options.base, head: options.head, command: fullPlanCommand(options), baseProblems };
   if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result, baseProblems), null, 2)}\n`);
   else if (options.format === "markdown") process.stdout.write(formatPlanMarkdown(result, sides));

@@ -8,6 +8,8 @@ import type { AccountFile } from "../accounts/account";
 import { checkFleet, type FleetEntry } from "../accounts/fleet";
 import { accountFromBytes, compareNames, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
+import { isSopsRef, sopsFilesFrom, sopsReferenceProblems, sopsTarget, type StoredSopsFiles } from "../references/sops";
+import { LIMITS } from "../settings";
 import { listTree, readBlobs, type TreeEntry } from "./git";
 
 /** Symbolic links pointing at links: a chain this long is a loop. */
@@ -62,7 +64,31 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
   problems.push(...checkFleet(fleet));
-  return { accounts, problems: sortProblems(problems), files: files.length };
+  const sopsFiles = await sopsFilesAtRev(src, accounts);
+  for (const account of accounts) problems.push(...sopsReferenceProblems(account, sopsFiles));
+  return { accounts, problems: sortProblems(problems), files: files.length, sopsFiles };
+}
+
+/**
+ * The SOPS files the accounts reference, as stored at the revision (one ls-tree, one cat-file for
+ * all of them). A link or anything but a regular file is read as missing: the plan does not follow
+ * links outside the accounts folder.
+ */
+async function sopsFilesAtRev(src: RevSource, accounts: readonly AccountFile[]): Promise<StoredSopsFiles> {
+  const wanted = new Map<string, string>();
+  for (const account of accounts) {
+    for (const spec of Object.values(account.credentials)) {
+      if (spec.kind !== "ref" || !isSopsRef(spec.ref)) continue;
+      const target = sopsTarget(account, spec.ref);
+      const rel = path.relative(src.repoRoot, target);
+      if (!rel.startsWith("..") && !path.isAbsolute(rel)) wanted.set(rel.split(path.sep).join("/"), target);
+    }
+  }
+  const entries = (await listTree(src.repoRoot, src.tree, [...wanted.keys()])).filter((e) => e.type === "blob" && e.mode !== SYMLINK_MODE && wanted.has(e.path));
+  const blobs = await readBlobs(src.repoRoot, entries.filter((e) => e.size <= LIMITS.maxSopsFileBytes).map((e) => e.oid));
+  const texts = new Map<string, Buffer | { size: number }>();
+  for (const e of entries) texts.set(wanted.get(e.path)!, blobs.get(e.oid) ?? { size: e.size });
+  return sopsFilesFrom(texts);
 }
 
 /** Same selection as `listAccountFiles`: YAML files, nothing under a dot-named file or folder. */

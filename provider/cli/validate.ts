@@ -1,7 +1,8 @@
 /**
  * `connected-accounts validate`: every check that needs no network and no secret (schema, literal
  * secrets, duplicate ids, alias uniqueness, well-formed references, `file:` references inside the
- * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
+ * repository, `sops:` references to a key that is in the SOPS file, read without decrypting it).
+ * Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
  */
 import * as path from "node:path";
 import { sortProblems } from "../accounts/problem";
@@ -15,7 +16,8 @@ import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./wo
 
 const USAGE = `usage: connected-accounts validate [--stack <name>] [--dir <folder>] [--format text|json]
 
-Checks every account file without network access or secrets.
+Checks every account file without network access or secrets (SOPS files are read as stored: their
+keys are in clear, nothing is decrypted).
 
   --stack   read accountsDir from the stack's settings file (default: PULUMI_STACK, if set), and
             warn when its config nears the 128 KiB Pulumi can pass to the program

@@ -6,7 +6,7 @@
  */
 
 /** Where a credential's value comes from, as registered: names and project-relative paths only. */
-export type RegisteredRef = { env: string } | { file: string } | { config: string };
+export type RegisteredRef = { env: string } | { file: string } | { config: string } | { sops: string; key: string[] };
 
 /** A non-secret field's literal value (`subdomain: acme`), or a reference the provider resolves. */
 export type RegisteredCredential = string | RegisteredRef;

@@ -156,6 +156,11 @@ function writeIfChanged(file: string, text: string, mode: number): void {
   fs.renameSync(tmp, file);
 }
 
+/** One build step (go install of another tool) with the same error reporting as the CLI's build. */
+export function runBuildStep(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
+  return run(command, args, { cwd, env, what });
+}
+
 /** Runs one go command; its stdout, or a CliBuildError with the tail of its output. */
 function run(
   command: string,

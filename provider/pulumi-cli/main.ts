@@ -1,16 +1,19 @@
 /**
- * `npm run pulumi:cli`: a Pulumi CLI of the pinned version, found or built. Uses a `pulumi` of that
- * version or newer on PATH, else the one built earlier into the cache folder, else builds it from
- * Go modules there. Progress goes to stderr; the last line of stdout is the folder holding the
- * binaries, so a script can put it on PATH:
+ * `npm run pulumi:cli`: the command-line tools the tests and the demo run, found or built: a Pulumi
+ * CLI of the pinned version (a `pulumi` of that version or newer on PATH, else the one built earlier
+ * into the cache folder, else built from Go modules there), and likewise `sops` and `age-keygen`
+ * (secret-tools.ts), built into the same cache folder. Progress goes to stderr; the last line of
+ * stdout is the folder holding the binaries (folders, `:`-separated, when some come from PATH), so a
+ * script can put it on PATH:
  *
  *   bin=$(npm run --silent pulumi:cli | tail -n 1) && export PATH="$bin:$PATH"
  *
- * Exit code: 0 found or built, 1 neither (the message says how to install one).
+ * Exit code: 0 found or built, 1 not (the message says how to install what is missing).
  */
 import * as path from "node:path";
 import { buildPulumiCli, CliBuildError, installPlugins } from "./build";
 import { cacheBinDir, locatePulumiCli } from "./locate";
+import { provisionGoTools, SECRET_TOOLS } from "./secret-tools";
 import { pinnedPulumiVersion } from "./version";
 
 /** The project root: this file is compiled to dist/provider/pulumi-cli/. */
@@ -40,9 +43,16 @@ export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: str
   return binDir;
 }
 
+/** The Pulumi CLI first (a build of it replaces the cache folder), then the SOPS tools into that folder. */
+export async function provisionTools(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+  const pulumiDir = await provisionPulumiCli(env, log);
+  const toolDirs = await provisionGoTools(SECRET_TOOLS, cacheBinDir(pinnedPulumiVersion(PROJECT_ROOT), env), env, log);
+  return [...new Set([pulumiDir, ...toolDirs])].join(path.delimiter);
+}
+
 if (require.main === module) {
-  provisionPulumiCli(process.env, (line) => console.error(line)).then(
-    (binDir) => console.log(binDir),
+  provisionTools(process.env, (line) => console.error(line)).then(
+    (binDirs) => console.log(binDirs),
     (err: unknown) => {
       console.error(err instanceof CliBuildError ? err.message : `pulumi:cli: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;

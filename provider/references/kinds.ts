@@ -5,8 +5,9 @@ import { configKind } from "./config";
 import { envKind } from "./env";
 import { fileKind } from "./file";
 import type { ReferenceKind } from "./kind";
+import { sopsKind } from "./sops";
 
-export const REFERENCE_KINDS: readonly ReferenceKind<any, any>[] = [envKind, fileKind, configKind];
+export const REFERENCE_KINDS: readonly ReferenceKind<any, any>[] = [envKind, fileKind, configKind, sopsKind];
 
 /** The kind of a reference as written (the schema admits only known kinds). */
 export function kindOfWritten(ref: CredentialRef): ReferenceKind {

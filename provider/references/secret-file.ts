@@ -15,8 +15,10 @@ export type SecretFileCheck = { realPath: string; size: number } | { missing: tr
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const BOM = "\uFEFF";
 
-/** Where `ref` (as written in the file) leads, without opening it. `missing` when nothing is there. */
-export function inspectSecretFile(target: string, ref: string, repoRoot: string): SecretFileCheck {
+/** Where a referenced path really leads, links resolved, without opening it. */
+export type LocatedTarget = { missing: true } | { dangling: true } | { outside: true } | { realPath: string; stat: fs.Stats; kind?: string };
+
+export function locateInRepository(target: string, repoRoot: string): LocatedTarget {
   try {
     fs.lstatSync(target);
   } catch {
@@ -26,17 +28,23 @@ export function inspectSecretFile(target: string, ref: string, repoRoot: string)
   try {
     real = fs.realpathSync(target);
   } catch {
-    return { message: `file ${ref} is a symbolic link that leads nowhere (or in a loop)`, fix: "point the link at the secret file, or replace the link with the file itself" };
+    return { dangling: true };
   }
-  if (!isInside(realOrSelf(repoRoot), real)) {
-    return { message: `file ${ref} links outside the repository`, fix: "keep the secret file itself inside the repository (git-ignored), or use an env or config reference" };
-  }
+  if (!isInside(realOrSelf(repoRoot), real)) return { outside: true };
   const stat = fs.statSync(real);
-  const kind = describeKind(stat);
-  if (kind) return { message: `file ${ref} is ${kind}, not a regular file`, fix: "point the reference at a regular file holding the credential" };
-  if (stat.nlink > 1) return hardLinked(ref, stat.nlink);
-  if (stat.size > LIMITS.maxSecretFileBytes) return tooLarge(ref, stat.size);
-  return { realPath: real, size: stat.size };
+  return { realPath: real, stat, kind: describeKind(stat) };
+}
+
+/** Where `ref` (as written in the file) leads, without opening it. `missing` when nothing is there. */
+export function inspectSecretFile(target: string, ref: string, repoRoot: string): SecretFileCheck {
+  const at = locateInRepository(target, repoRoot);
+  if ("missing" in at) return at;
+  if ("dangling" in at) return { message: `file ${ref} is a symbolic link that leads nowhere (or in a loop)`, fix: "point the link at the secret file, or replace the link with the file itself" };
+  if ("outside" in at) return { message: `file ${ref} links outside the repository`, fix: "keep the secret file itself inside the repository (git-ignored), or use an env or config reference" };
+  if (at.kind) return { message: `file ${ref} is ${at.kind}, not a regular file`, fix: "point the reference at a regular file holding the credential" };
+  if (at.stat.nlink > 1) return hardLinked(ref, at.stat.nlink);
+  if (at.stat.size > LIMITS.maxSecretFileBytes) return tooLarge(ref, at.stat.size);
+  return { realPath: at.realPath, size: at.stat.size };
 }
 
 /**
@@ -64,7 +72,7 @@ export function readSecretFile(target: string, ref: string, repoRoot: string): {
 }
 
 /** Opens without following links and without blocking (a FIFO swapped in after the check), then re-checks the open file. */
-function readAtMost(file: string, max: number): { data: Buffer } | SecretFileProblem {
+export function readAtMost(file: string, max: number): { data: Buffer } | SecretFileProblem {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);

@@ -11,6 +11,9 @@ import { isInside } from "../../accounts/validate";
 
 /** Git-ignored (see .gitignore): the only place the demo writes secret files. */
 export const SECRETS_DIR = "secrets";
+/** The demo's SOPS files and the throwaway age key they are encrypted for (committed, public on purpose). */
+export const DEMO_SOPS_DIR = "examples/sops";
+export const DEMO_AGE_KEY = "examples/sops/demo.agekey";
 
 export interface DemoInputs {
   /** One throwaway value per `env:` reference, for the child processes only (never this process's env). */
@@ -37,6 +40,11 @@ export function prepareDemoInputs(accounts: readonly AccountFile[], projectRoot:
       if ("env" in ref && !(ref.env in env)) {
         env[ref.env] = demoValue(ref.env);
         notes.push(`${ref.env}: a throwaway demo value, set for the commands below only`);
+      } else if ("sops" in ref) {
+        const target = path.resolve(path.dirname(account.path), ref.sops);
+        if (env.SOPS_AGE_KEY_FILE !== undefined || !isInside(path.join(projectRoot, DEMO_SOPS_DIR), target)) continue;
+        env.SOPS_AGE_KEY_FILE = path.join(projectRoot, DEMO_AGE_KEY);
+        notes.push(`${path.relative(projectRoot, target)}: decrypted with the demo key ${DEMO_AGE_KEY} (SOPS_AGE_KEY_FILE, for the commands below only)`);
       } else if ("file" in ref) {
         const target = path.resolve(path.dirname(account.path), ref.file);
         if (seenFiles.has(target) || !isInside(secretsDir, target)) continue;

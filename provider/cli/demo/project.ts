@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 /** What `pulumi` and the commands need from the project; dist/provider is the compiled provider it loads. */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider", "stacks", "accounts", ".gitignore", "secrets/README.md"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider", "dist/provider", "stacks", "accounts", "examples", ".gitignore", "secrets/README.md"];
 
 export interface DemoProject {
   dir: string;

@@ -1,0 +1,252 @@
+/**
+ * `{ sops: path, key: a.b }`: a value in a SOPS-encrypted file committed to the repository. The path
+ * is relative to the account file and stays inside the repository (as for `file:`); `key` names the
+ * value in the decrypted document, dotted (`stripe.api_key`), or as a list of keys when one holds a
+ * dot (`[stripe, "api.key"]`).
+ *
+ * Checked without decrypting (SOPS keeps keys in clear): the file exists, is SOPS-encrypted YAML or
+ * JSON, has the key, and the value there is an encrypted string. Read only in the provider process:
+ * each file is decrypted once per process by the `sops` binary and the plaintext kept in memory.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AccountFile } from "../accounts/account";
+import type { AccountProblem } from "../accounts/problem";
+import type { RegisteredRef } from "../plan/account-state";
+import type { ReferenceKind } from "./kind";
+import { LIMITS } from "../settings";
+import { locateInRepository, readAtMost } from "./secret-file";
+import { decryptSopsFile } from "./sops-decrypt";
+import {
+  describeKeyPath,
+  findStoredValue,
+  isStructuredSopsFile,
+  keyPath,
+  parseSopsText,
+  typeProblem,
+  type SopsDocument,
+  type SopsKeyPath,
+  type SopsTextProblem,
+  type StoredValue,
+} from "./sops-document";
+
+/** As written in an account file. */
+export type SopsRef = { sops: string; key: string | string[] };
+/** As the program registers it: the path relative to the project root (POSIX), the key as its segments. */
+export type RegisteredSopsRef = { sops: string; key: string[] };
+
+/** A problem with one reference; `at` is the sub-field it is about (`sops` or `key`). */
+export type SopsProblem = SopsTextProblem & { at: ["sops"] | ["key"] };
+
+/** Stored (encrypted) SOPS files by absolute path: from the working tree, or from a git revision. */
+export interface StoredSopsFiles {
+  get(target: string, ref: string): SopsDocument | SopsTextProblem | { missing: true };
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+export function isSopsRef(ref: object): ref is SopsRef {
+  return "sops" in ref;
+}
+
+export function sopsTarget(account: AccountFile, ref: SopsRef): string {
+  return path.resolve(path.dirname(account.path), ref.sops);
+}
+
+/** The stored value a reference names (its ciphertext), or the problem that keeps it from being used. */
+export function storedSopsValue(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): StoredValue | SopsProblem {
+  if (!isStructuredSopsFile(ref.sops)) {
+    return { message: `SOPS file ${ref.sops} must be YAML or JSON (.yaml, .yml or .json): only those keep the keys a reference names`, fix: "keep the credentials in a .sops.yaml (or .sops.json) file", at: ["sops"] };
+  }
+  const doc = files.get(sopsTarget(account, ref), ref.sops);
+  if ("missing" in doc) return { message: `SOPS file ${ref.sops} does not exist`, fix: "create it with sops edit (SOPS files are committed), or correct the path: it is relative to the account file", at: ["sops"] };
+  if ("message" in doc) return { ...doc, at: ["sops"] };
+  const key = keyPath(ref.key);
+  const value = findStoredValue(ref.sops, doc, key);
+  return "message" in value ? { ...value, at: ["key"] } : value;
+}
+
+/** What `validate`, `plan` and the program can say about a reference without any key. */
+export function checkSopsRef(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): SopsProblem[] {
+  const value = storedSopsValue(ref, account, files);
+  if ("message" in value) return [value];
+  const key = keyPath(ref.key);
+  const wrongType = typeProblem(ref.sops, key, value.type);
+  if (wrongType) return [{ ...wrongType, at: ["key"] }];
+  if (value.empty) return [{ message: `key ${describeKeyPath(key)} in SOPS file ${ref.sops} is empty; an empty value is never sent`, fix: `set it: sops edit ${ref.sops}`, at: ["key"] }];
+  return [];
+}
+
+/**
+ * Every problem of an account's sops references, at the line of the sub-field it is about, against
+ * stored files of the caller's choosing (a git revision's, for `plan`).
+ */
+export function sopsReferenceProblems(account: AccountFile, files: StoredSopsFiles): AccountProblem[] {
+  // Not through resolve.ts's atField: it imports the list of kinds, which imports this module.
+  return Object.entries(account.credentials).flatMap(([field, spec]) =>
+    spec.kind === "ref" && isSopsRef(spec.ref)
+      ? checkSopsRef(spec.ref, account, files).map((p) => {
+          const at = ["credentials", field, ...p.at];
+          return { file: account.file, ...account.locate(at), field: at.join("."), message: p.message, fix: p.fix };
+        })
+      : [],
+  );
+}
+
+/**
+ * The kind as validate, the program and the provider use it: the same check at both stages (a SOPS
+ * file is committed, so it is there wherever the repository is), the read in the provider only.
+ */
+export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
+  name: "sops",
+  written: (ref): ref is SopsRef => isSopsRef(ref),
+  registered: (ref: RegisteredRef): ref is RegisteredSopsRef =>
+    "sops" in ref && typeof ref.sops === "string" && Array.isArray((ref as RegisteredSopsRef).key) && (ref as RegisteredSopsRef).key.every((s) => typeof s === "string"),
+  check(ref, ctx) {
+    const files = workingTreeSopsFiles(ctx.repoRoot);
+    const problems = checkSopsRef(ref, ctx.account, files);
+    if (problems.length > 0 || ctx.stage !== "deploy" || !ctx.env) return problems;
+    const missing = missingAgeKey(ref, ctx.account, files, ctx.env);
+    return missing ? [missing] : [];
+  },
+  register: (ref, account, projectRoot) => registerSopsRef(ref, account, projectRoot),
+  read: (ref, ctx) => readSopsRef(ref, ctx),
+  describe: (ref) => `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`,
+};
+
+/**
+ * On the machine that deploys, a file encrypted for age keys only, with no age key anywhere sops
+ * looks: every account it feeds is named up front (as for an unset variable), instead of the
+ * engine stopping at the first one whose Check fails. Only presence is looked at, never a key. A
+ * wrong key, or a key service sops reaches by itself (KMS, Vault, PGP), is for the decryption to say.
+ */
+function missingAgeKey(ref: SopsRef, account: AccountFile, files: StoredSopsFiles, env: Record<string, string | undefined>): SopsProblem | undefined {
+  const doc = files.get(sopsTarget(account, ref), ref.sops);
+  if (!("recipients" in doc) || doc.recipients.length === 0 || doc.recipients.some((r) => !r.startsWith("age "))) return undefined;
+  if (ageKeySources(env).some((source) => source)) return undefined;
+  return {
+    message: `no age key is set here to decrypt SOPS file ${ref.sops} (it is encrypted for ${doc.recipients.join(", ")})`,
+    fix: "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret)",
+    at: ["sops"],
+  };
+}
+
+/** Where sops finds age identities (its age keysource), as present or not. */
+function ageKeySources(env: Record<string, string | undefined>): boolean[] {
+  const home = env.HOME ?? "";
+  const config = env.XDG_CONFIG_HOME || (process.platform === "darwin" ? path.join(home, "Library/Application Support") : path.join(home, ".config"));
+  const exists = (file: string | undefined) => !!file && fs.existsSync(file);
+  return [
+    !!env.SOPS_AGE_KEY, !!env.SOPS_AGE_KEY_CMD, exists(env.SOPS_AGE_KEY_FILE),
+    exists(env.SOPS_AGE_SSH_PRIVATE_KEY_FILE), !!env.SOPS_AGE_SSH_PRIVATE_KEY_CMD,
+    exists(path.join(config, "sops/age/keys.txt")), exists(path.join(home, ".ssh/id_ed25519")), exists(path.join(home, ".ssh/id_rsa")),
+  ];
+}
+
+export function registerSopsRef(ref: SopsRef, account: AccountFile, projectRoot: string): RegisteredSopsRef {
+  return { sops: path.relative(projectRoot, sopsTarget(account, ref)).split(path.sep).join("/"), key: [...keyPath(ref.key)] };
+}
+
+/**
+ * The files of the working tree, each read and parsed once while it is unchanged. The target is
+ * checked before it is opened, like a `file:` reference: where it really points, what kind of file
+ * it is, how large.
+ */
+export function workingTreeSopsFiles(repoRoot: string): StoredSopsFiles {
+  return { get: (target, ref) => readStoredFile(target, ref, repoRoot) };
+}
+
+/** Stored files by absolute path, e.g. read from a git revision: the bytes, or only the size of one too large to read. */
+export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number }>): StoredSopsFiles {
+  const parsed = new Map<string, SopsDocument | SopsTextProblem | { missing: true }>();
+  return {
+    get(target, ref) {
+      let doc = parsed.get(target);
+      if (!doc) {
+        const bytes = texts.get(target);
+        doc = bytes === undefined ? { missing: true } : Buffer.isBuffer(bytes) ? parseBytes(ref, bytes) : tooLarge(ref, bytes.size);
+        parsed.set(target, doc);
+      }
+      return doc;
+    },
+  };
+}
+
+const parsedFiles = new Map<string, { signature: string; doc: SopsDocument | SopsTextProblem }>();
+
+function readStoredFile(target: string, ref: string, repoRoot: string): SopsDocument | SopsTextProblem | { missing: true } {
+  const at = locateInRepository(target, repoRoot);
+  if ("missing" in at) return at;
+  if ("dangling" in at) return { message: `SOPS file ${ref} is a symbolic link that leads nowhere (or in a loop)`, fix: "point the link at the SOPS file, or replace the link with the file itself" };
+  if ("outside" in at) return { message: `SOPS file ${ref} is outside the repository`, fix: "commit the SOPS file inside the repository (it is encrypted), and reference it by a relative path" };
+  if (at.kind) return { message: `SOPS file ${ref} is ${at.kind}, not a regular file`, fix: "point the reference at the SOPS-encrypted file" };
+  const { realPath: real, stat } = at;
+  if (stat.size > LIMITS.maxSopsFileBytes) return tooLarge(ref, stat.size);
+  const signature = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  const cached = parsedFiles.get(real);
+  if (cached?.signature === signature) return cached.doc;
+  const bytes = readAtMost(real, LIMITS.maxSopsFileBytes + 1);
+  const doc = "message" in bytes ? { message: `SOPS file ${ref} ${bytes.message}`, fix: bytes.fix } : parseBytes(ref, bytes.data);
+  parsedFiles.set(real, { signature, doc });
+  return doc;
+}
+
+function parseBytes(ref: string, bytes: Buffer): SopsDocument | SopsTextProblem {
+  if (bytes.length > LIMITS.maxSopsFileBytes) return tooLarge(ref, bytes.length);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return { message: `file ${ref} is not UTF-8 text, so not a SOPS YAML or JSON file`, fix: `encrypt the credentials as YAML: sops edit ${ref}` };
+  }
+  return parseSopsText(ref, text);
+}
+
+function tooLarge(ref: string, size: number): SopsTextProblem {
+  return { message: `SOPS file ${ref} is ${size} bytes; SOPS files are limited to ${LIMITS.maxSopsFileBytes} bytes`, fix: "split the credentials over several SOPS files" };
+}
+
+/** What a read in the provider process may use. */
+export interface SopsReadContext {
+  projectRoot: string;
+  env: Record<string, string | undefined>;
+  /** Memo for this process: each file is decrypted once however many accounts need it. */
+  once<T>(key: string, read: () => T): T;
+}
+
+/**
+ * The plaintext value of a registered reference, in the provider process: the stored file is checked
+ * first (so a missing key or a file that is not SOPS reads as such, with no sops run), then decrypted
+ * once for the whole process.
+ */
+export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { value: string } | SopsProblem {
+  const target = path.resolve(ctx.projectRoot, ref.sops);
+  const files = workingTreeSopsFiles(ctx.projectRoot);
+  const stored = ctx.once(`sops-stored:${target}`, () => files.get(target, ref.sops));
+  if ("missing" in stored) return { message: `SOPS file ${ref.sops} does not exist`, fix: "commit the SOPS file, or correct the path in the account file", at: ["sops"] };
+  if ("message" in stored) return { ...stored, at: ["sops"] };
+  const key: SopsKeyPath = ref.key;
+  const value = findStoredValue(ref.sops, stored, key);
+  if ("message" in value) return { ...value, at: ["key"] };
+  const wrongType = typeProblem(ref.sops, key, value.type);
+  if (wrongType) return { ...wrongType, at: ["key"] };
+  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, env: ctx.env }));
+  if ("message" in decrypted) return { ...decrypted, at: ["sops"] };
+  const plain = valueAt(decrypted.data, key);
+  if (typeof plain !== "string") {
+    const wrong = typeProblem(ref.sops, key, typeof plain === "number" ? "int" : typeof plain === "boolean" ? "bool" : typeof plain);
+    return { ...(wrong ?? { message: `key ${describeKeyPath(key)} is not in the decrypted ${ref.sops}`, fix: `check the file with sops edit ${ref.sops}` }), at: ["key"] };
+  }
+  if (plain === "") return { message: `key ${describeKeyPath(key)} in SOPS file ${ref.sops} is empty; an empty value is never sent`, fix: `set it: sops edit ${ref.sops}`, at: ["key"] };
+  return { value: plain };
+}
+
+function valueAt(data: unknown, key: SopsKeyPath): unknown {
+  let node = data;
+  for (const segment of key) {
+    if (Array.isArray(node)) node = /^(0|[1-9]\d*)$/.test(segment) ? node[Number(segment)] : undefined;
+    else if (node && typeof node === "object" && Object.hasOwn(node, segment)) node = (node as Record<string, unknown>)[segment];
+    else return undefined;
+  }
+  return node;
+}
