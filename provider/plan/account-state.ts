@@ -14,10 +14,10 @@ export interface DesiredAccount {
   alias?: string;
   /** Field → value. Always a Pulumi secret. */
   credentials: Record<string, string>;
-  /** Fields declared null in the file, sorted. */
-  removedCredentials: string[];
-  /** Field → keyed HMAC of the value: lets a reviewer see which secret changed without seeing it. */
-  fingerprints: Record<string, string>;
+  /** Fields declared null in the file, sorted; absent when there are none (nothing to show or record). */
+  removedCredentials?: string[];
+  /** Field → keyed HMAC of the value: lets a reviewer see which secret changed without seeing it. Absent when empty. */
+  fingerprints?: Record<string, string>;
   /** Present only for `manage: observe`: the account is read, never written. */
   manage?: "observe";
   /** Present only when the file says `paused: true`: no call, no diff, until it is unpaused. */

@@ -11,9 +11,10 @@ export function toDesired(account: AccountFile, resolved: ResolvedCredentials, f
     userId: account.userId,
     authScheme: account.authScheme,
     credentials: resolved.values,
-    removedCredentials: resolved.removed,
-    fingerprints: fingerprintAll(fingerprintKey, resolved.values),
   };
+  // Empty collections are left out: Pulumi would show and record `removedCredentials: []` on every account.
+  if (resolved.removed.length > 0) desired.removedCredentials = resolved.removed;
+  if (Object.keys(resolved.values).length > 0) desired.fingerprints = fingerprintAll(fingerprintKey, resolved.values);
   if (account.alias !== undefined) desired.alias = account.alias;
   if (account.manage === "observe") desired.manage = "observe";
   if (account.paused) desired.paused = true;

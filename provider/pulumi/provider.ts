@@ -179,9 +179,10 @@ function record(desired: Omit<DesiredAccount, "credentials">, status: string | u
     toolkit: desired.toolkit,
     userId: desired.userId,
     authScheme: desired.authScheme,
-    removedCredentials: desired.removedCredentials,
-    fingerprints: desired.fingerprints,
   };
+  // Empty collections are not recorded (state written before keeps them; both read the same).
+  if (desired.removedCredentials?.length) out.removedCredentials = desired.removedCredentials;
+  if (desired.fingerprints && Object.keys(desired.fingerprints).length > 0) out.fingerprints = desired.fingerprints;
   if (desired.alias !== undefined) out.alias = desired.alias;
   if (desired.manage) out.manage = desired.manage;
   if (desired.paused) out.paused = desired.paused;
