@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DesiredAccount } from "../plan/account-state";
+import { PREVIEW_INPUT } from "./preview-input";
 import { PROVIDER_MODULE } from "./provider-module";
 
 export type ConnectedAccountArgs = { [K in keyof DesiredAccount]: pulumi.Input<DesiredAccount[K]> };
@@ -16,6 +17,6 @@ export class ConnectedAccount extends pulumi.CustomResource {
   declare readonly fingerprints: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE }, opts);
+    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
   }
 }

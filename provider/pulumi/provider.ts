@@ -1,10 +1,14 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { BatchedReader } from "../composio/batched-reader";
+import { BatchedReader, readOne } from "../composio/batched-reader";
 import { ComposioClient } from "../composio/client";
+import { ReadAhead } from "../composio/read-ahead";
 import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
+import { adoptionMismatches } from "../plan/live-check";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
-import { apiSettings, type ApiSettings } from "../settings";
+import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
+import { DeclaredAccounts } from "./declared-accounts";
+import { PREVIEW_INPUT } from "./preview-input";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
 
@@ -18,24 +22,75 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
  */
 export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
+  private accountsDir?: string;
   private client?: ComposioClient;
   private reader?: BatchedReader;
+  private lookup?: ReadAhead;
+  private declared?: DeclaredAccounts;
+  /** Accounts checked so far in this deployment: a read ahead skips them. */
+  private readonly checked: Set<string>;
+  /** Adoptions Check found as the file says (Create needs no read of its own), and those it found wrong. */
+  private readonly verified: Map<string, RemoteAccount>;
+  private readonly refused: Map<string, string>;
+
+  constructor() {
+    // Set here, not as field initializers: Pulumi's closure serializer drops initializers.
+    this.checked = new Set();
+    this.verified = new Map();
+    this.refused = new Map();
+  }
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.settings = apiSettings((key) => req.config.get(key), process.env);
+    this.accountsDir = req.config.get(`${CONFIG_NAMESPACE}:accountsDir`);
   }
 
-  async check(olds: DesiredAccount, news: DesiredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    if (olds?.nanoid === news.nanoid && olds.authScheme && news.authScheme !== UNKNOWN && olds.authScheme !== news.authScheme) {
-      failures.push({
+  async check(olds: DesiredAccount, registered: DesiredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
+    // Whether this is a preview travels as an input of its own, which is not kept.
+    const { [PREVIEW_INPUT]: preview, ...news } = registered as DesiredAccount & { [PREVIEW_INPUT]?: boolean };
+    this.checked.add(news.nanoid);
+    const recorded = olds?.nanoid === news.nanoid ? withoutInternal(olds) : undefined;
+    const problems: pulumi.dynamic.CheckFailure[] = [];
+    if (recorded?.authScheme && news.authScheme !== UNKNOWN && recorded.authScheme !== news.authScheme) {
+      problems.push({
         property: "authScheme",
-        reason:
-          `connected account ${news.nanoid}: authScheme cannot change from ${olds.authScheme} to ${news.authScheme}; ` +
+        reason: `connected account ${news.nanoid}: authScheme cannot change from ${recorded.authScheme} to ${news.authScheme}; ` +
           "Composio keeps the scheme an account was connected with. Put back the recorded scheme, or connect a new account with the new scheme and point the file at its id.",
       });
     }
-    return { inputs: news, failures };
+    let remote: RemoteAccount | undefined;
+    if (problems.length === 0 && !news.paused && !hasUnknowns(news) && (!recorded || neverApplied(recorded))) {
+      const verified = await this.verifyAdoption(news, preview === true);
+      if (verified.problem) problems.push({ property: "", reason: verified.problem });
+      remote = verified.remote;
+    }
+    if (problems.length > 0 && preview === true) return { inputs: news, failures: problems };
+    // A failed Check stops the whole deployment, every other account with it: outside a preview the
+    // account fails its own step (Create or Update) instead, and the others go on.
+    if (problems.length > 0) this.refused.set(news.nanoid, problems.map((p) => p.reason).join("\n"));
+    return { inputs: checkedInputs(recorded, news, remote), failures: [] };
+  }
+
+  /**
+   * An account about to be adopted, read from Composio (read ahead with the accounts checked after
+   * it): what Composio has, and the problem when the file does not describe it. A read that fails
+   * is a problem in a preview; during an update Create reads the account again.
+   */
+  private async verifyAdoption(news: DesiredAccount, preview: boolean): Promise<{ remote?: RemoteAccount; problem?: string }> {
+    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.accountsDir));
+    let remote: RemoteAccount | undefined;
+    try {
+      remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.settings!.refreshBatchSize - 1));
+    } catch (err) {
+      if (!preview) return {};
+      return { problem: `${declared.where(news.nanoid, "id")}: cannot check the account before adopting it: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const mismatches = adoptionMismatches(news, remote);
+    if (mismatches.length === 0) {
+      this.verified.set(news.nanoid, remote!);
+      return { remote };
+    }
+    return { problem: mismatches.map((m) => `${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.\n    fix: ${m.fix}`).join("\n") };
   }
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
@@ -57,18 +112,22 @@ export class ConnectedAccountProvider implements Provider {
       // Nothing applied yet: record an empty account, so unpausing applies everything the file says.
       return { id: desired.nanoid, outs: record({ ...desired, alias: undefined, removedCredentials: [], fingerprints: {} }, undefined) };
     }
-    if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    // Adoption: the account exists in Composio already; declare it by applying what the file says.
-    // Without credentials to send, nothing on the wire would check the file's scheme, toolkit and
-    // user: a read does, before anything is written or recorded.
+    const refused = this.refused.get(desired.nanoid);
+    if (refused) throw new Error(refused);
+    // Adoption: the account exists in Composio already; declare it by applying what the file says,
+    // once Check (or, when Check could not read it, a read here) found it as the file describes it:
+    // a wrong user or toolkit would not be refused by the PATCH, and would be recorded.
+    const remote = this.verified.get(desired.nanoid) ?? assertSameAccount(desired, await readOne(this.api(), desired.nanoid));
+    if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, remote) };
     const plan = planPatch(undefined, desired);
-    let status: string | undefined;
-    if (!plan.body?.connection) status = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid)).status;
+    let status: string | undefined = remote.status;
     if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
     return { id: desired.nanoid, outs: record(desired, status) };
   }
 
   async update(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
+    const refused = this.refused.get(news.nanoid);
+    if (refused) throw new Error(refused);
     const recorded = normalizeRecorded(olds);
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
@@ -90,7 +149,8 @@ export class ConnectedAccountProvider implements Provider {
       console.error(`connected account ${id} no longer exists in Composio (404): it was deleted. Reconnect it and update the file's id, or delete the file to stop managing it.`);
       return {};
     }
-    const out: RecordedAccount = { ...normalizeRecorded(props), status: remote.status };
+    const { credentials: _notKept, ...kept } = props as LegacyRecord;
+    const out: RecordedAccount = { ...kept, status: remote.status };
     if (remote.statusReason) out.statusReason = remote.statusReason;
     else delete out.statusReason;
     // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
@@ -119,6 +179,11 @@ export class ConnectedAccountProvider implements Provider {
     return this.client;
   }
 
+  private readAhead(): ReadAhead {
+    this.lookup ??= new ReadAhead(this.api(), this.settings!.refreshBatchSize);
+    return this.lookup;
+  }
+
   private batchedReader(): BatchedReader {
     const client = this.api();
     this.reader ??= new BatchedReader(client, this.settings!.refreshBatchSize, this.settings!.refreshBatchWindowMs);
@@ -127,22 +192,46 @@ export class ConnectedAccountProvider implements Provider {
 }
 
 /** The file must describe the account Composio has: a wrong scheme would otherwise be recorded and stick. */
-function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount): RemoteAccount {
-  const mismatches = (
-    [
-      ["authScheme", desired.authScheme, remote.authScheme],
-      ["toolkit", desired.toolkit, remote.toolkit],
-      ["userId", desired.userId, remote.userId],
-    ] as const
-  ).filter(([, declared, actual]) => actual !== "" && actual !== declared);
-  if (mismatches.length > 0) {
-    throw new Error(
-      `connected account ${desired.nanoid} is not what its file says: ` +
-        mismatches.map(([field, declared, actual]) => `${field} is ${actual} in Composio, ${declared} in the file`).join("; ") +
-        ". Correct the file (nothing was changed in Composio).",
-    );
+function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount | undefined): RemoteAccount {
+  const mismatches = adoptionMismatches(desired, remote);
+  if (mismatches.length > 0) throw new Error(`${mismatches.map((m) => m.message).join("; ")}; nothing was changed in Composio. Correct the file: ${mismatches.map((m) => m.fix).join("; ")}.`);
+  return remote!;
+}
+
+/**
+ * What Check returns, which is what the preview shows (recorded inputs against these) and what the
+ * state keeps: what the next up will apply, and nothing it will not. A paused account keeps the
+ * recorded values of everything the pause freezes, so only the pause shows; unpausing shows the
+ * whole pending change. An account switched to observe keeps them too (it is only read from then
+ * on): nothing else is written, so nothing else may show.
+ */
+function checkedInputs(recorded: DesiredAccount | undefined, news: DesiredAccount, remote: RemoteAccount | undefined): DesiredAccount {
+  if (news.paused) return recorded ? { ...recorded, paused: true } : { ...identityOf(news), paused: true };
+  if (news.manage !== "observe") return news;
+  if (recorded) {
+    const { paused: _unpaused, ...kept } = recorded;
+    return { ...kept, manage: "observe" };
   }
-  return remote;
+  // Observing from the start: the alias is what Composio has, as it will be recorded.
+  const observedNew: DesiredAccount = { ...identityOf(news), manage: "observe" };
+  if (remote) observedNew.alias = remote.alias ?? "";
+  return observedNew;
+}
+
+/** The account without anything the file declares for it: what a paused or observed adoption records. */
+function identityOf(a: DesiredAccount): DesiredAccount {
+  return { nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, credentials: {} };
+}
+
+/** A record of an account adopted while paused, before anything was applied to it: unpausing adopts it. */
+function neverApplied(recorded: DesiredAccount): boolean {
+  return recorded.paused === true && recorded.manage !== "observe" && recorded.alias === undefined &&
+    Object.keys(recorded.fingerprints ?? {}).length === 0 && (recorded.removedCredentials ?? []).length === 0;
+}
+
+/** Inputs as the engine recorded them, without the engine's own keys (`__provider`). */
+function withoutInternal(inputs: DesiredAccount): DesiredAccount {
+  return Object.fromEntries(Object.entries(inputs).filter(([key]) => !key.startsWith("__"))) as unknown as DesiredAccount;
 }
 
 /** True when a value is not known yet (preview). `__provider` is skipped: code, not a value (0.1's serialized provider held the marker itself). */
@@ -164,9 +253,13 @@ function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
   return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 
-/** An observed account records what Composio has; nothing of the file's credentials. */
+/**
+ * An observed account records what Composio has, and keeps the fingerprints of what was applied
+ * before it was observed (Check carries them over): observing changes nothing in Composio, so
+ * managing it again sends only what differs from them.
+ */
 function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccount {
-  return record({ ...desired, alias: remote.alias ?? "", removedCredentials: [], fingerprints: {} }, remote.status, remote.statusReason);
+  return record({ ...desired, alias: remote.alias ?? "" }, remote.status, remote.statusReason);
 }
 
 /**
