@@ -45,16 +45,18 @@ export async function measureApplyThroughput(workDir: string, requestsPerSecond:
   const open = await startSandbox({ apiKey: API_KEY, accounts: seeds });
   let recorded;
   try {
-    recorded = await adopt(await configuredProvider(open.url), loadDesired(accountsDir, fleetSecrets(spec, "initial")));
+    const initialSecrets = fleetSecrets(spec, "initial");
+    recorded = await adopt(await configuredProvider(open.url, initialSecrets), loadDesired(accountsDir, initialSecrets));
   } finally {
     await open.close();
   }
   writeFleet(root, spec, "changed", true);
-  const changed = loadDesired(accountsDir, fleetSecrets(spec, "changed"));
+  const changedSecrets = fleetSecrets(spec, "changed");
+  const changed = loadDesired(accountsDir, changedSecrets);
 
   const limited = await startSandbox({ apiKey: API_KEY, accounts: seeds, rateLimit: { requests: requestsPerSecond, windowMs: WINDOW_MS, headers } });
   try {
-    const provider = await configuredProvider(limited.url);
+    const provider = await configuredProvider(limited.url, changedSecrets);
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([

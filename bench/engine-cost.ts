@@ -44,7 +44,7 @@ export async function measureEngineCost(workDir: string, n: number): Promise<Mea
     const config = stackConfig(sandbox.url, accountsDir, initialSecrets);
     const { providerText, recordedBytes } = await smallFleetState(root, sandbox.url);
     // The engine starts the provider in the folder of `main`.
-    server = await ProviderServer.start(path.join(PROJECT_ROOT, "provider"), providerEnv(config));
+    server = await ProviderServer.start(path.join(PROJECT_ROOT, "provider"), { ...providerEnv(config), ...initialSecrets.env });
     await server.configure(config);
     const started = server;
 
@@ -53,8 +53,9 @@ export async function measureEngineCost(workDir: string, n: number): Promise<Mea
     const adopted = await Promise.all(
       loadDesired(accountsDir, initialSecrets).map(async (d) => {
         const urn = `urn:pulumi:${STACK}::${PROJECT}::${TYPE}::${d.nanoid}`;
-        const created = await started.create(urn, inputs(d));
-        return { urn, id: created.id, oldInputs: inputs(d), outputs: created.outputs };
+        const checked = await started.check(urn, {}, inputs(d));
+        const created = await started.create(urn, checked.inputs);
+        return { urn, id: created.id, oldInputs: checked.inputs, outputs: created.outputs };
       }),
     );
     writeFleet(root, spec, "changed", true);

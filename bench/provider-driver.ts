@@ -4,9 +4,11 @@
  * Every resource runs concurrently, as Pulumi runs them; the provider's own client limits traffic.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
+import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../provider/plan/account-state";
 import { ConnectedAccountProvider } from "../provider/pulumi/provider";
 import { CONFIG_NAMESPACE } from "../provider/settings";
+import { FINGERPRINT_KEY } from "./desired-fleet";
+import type { FleetSecrets } from "./fleet";
 
 export const API_KEY = "bench-api-key-9Tq2Wm";
 
@@ -17,9 +19,13 @@ export interface ApplyOutcome {
   failed: { id: string; error: string }[];
 }
 
-/** A provider configured as the engine would: stack config keys within the connected-accounts namespace. */
-export async function configuredProvider(baseUrl: string, settings: Record<string, string> = {}): Promise<ConnectedAccountProvider> {
-  const values: Record<string, string> = { baseUrl, apiKey: API_KEY, ...settings };
+/**
+ * A provider configured as the engine would (stack config keys within the connected-accounts
+ * namespace), with the fleet's secrets where a provider process finds them: env values as its
+ * environment, config values in its stack config.
+ */
+export async function configuredProvider(baseUrl: string, secrets: FleetSecrets, settings: Record<string, string> = {}): Promise<ConnectedAccountProvider> {
+  const values: Record<string, string> = { baseUrl, apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY, ...secrets.config, ...settings };
   const config: pulumi.dynamic.Config = {
     get: (key) => (key.startsWith(`${CONFIG_NAMESPACE}:`) ? values[key.slice(CONFIG_NAMESPACE.length + 1)] : undefined),
     require: (key) => {
@@ -28,13 +34,13 @@ export async function configuredProvider(baseUrl: string, settings: Record<strin
       return value;
     },
   };
-  const provider = new ConnectedAccountProvider();
+  const provider = new ConnectedAccountProvider(secrets.env);
   await provider.configure({ config });
   return provider;
 }
 
 /** First deployment of accounts that already exist remotely: one Create each. */
-export async function adopt(provider: ConnectedAccountProvider, desired: DesiredAccount[]): Promise<Map<string, RecordedAccount>> {
+export async function adopt(provider: ConnectedAccountProvider, desired: RegisteredAccount[]): Promise<Map<string, RecordedAccount>> {
   const recorded = new Map<string, RecordedAccount>();
   await Promise.all(
     desired.map(async (d) => {
@@ -47,7 +53,7 @@ export async function adopt(provider: ConnectedAccountProvider, desired: Desired
 }
 
 /** A later deployment: Check and Diff every account, Update the ones that differ. */
-export async function applyDeployment(provider: ConnectedAccountProvider, recorded: Map<string, RecordedAccount>, desired: DesiredAccount[]): Promise<ApplyOutcome> {
+export async function applyDeployment(provider: ConnectedAccountProvider, recorded: Map<string, RecordedAccount>, desired: RegisteredAccount[]): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = { recorded: new Map(recorded), updated: 0, unchanged: 0, failed: [] };
   await Promise.all(
     desired.map(async (d) => {

@@ -30,7 +30,8 @@ export async function measureRefreshEconomy(workDir: string, n: number): Promise
   const accountsDir = accountsDirOf(root);
   const sandbox = await startSandbox({ apiKey: API_KEY, accounts: seedFromAccountsDir(accountsDir, PROJECT_ROOT) });
   try {
-    const recorded = await adopt(await configuredProvider(sandbox.url), loadDesired(accountsDir, fleetSecrets(spec, "initial")));
+    const secrets = fleetSecrets(spec, "initial");
+    const recorded = await adopt(await configuredProvider(sandbox.url, secrets), loadDesired(accountsDir, secrets));
     const batched: RefreshRun[] = [];
     const single: RefreshRun[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -69,7 +70,8 @@ export async function measureRefreshEconomy(workDir: string, n: number): Promise
 
 /** Every read at once, as a refresh issues them, through a fresh provider process's worth of state. */
 async function refresh(sandbox: Sandbox, recorded: Map<string, RecordedAccount>, settings: Record<string, string>): Promise<RefreshRun> {
-  const provider = await configuredProvider(sandbox.url, settings);
+  // A refresh reads no credential: the provider gets no secrets.
+  const provider = await configuredProvider(sandbox.url, { env: {}, config: {} }, settings);
   sandbox.clearRequests();
   const started = performance.now();
   const reads = await Promise.all([...recorded].map(([id, props]) => provider.read(id, props)));

@@ -27,13 +27,15 @@ export async function measureRequestEconomy(workDir: string, n: number): Promise
   const accountsDir = accountsDirOf(root);
   const sandbox = await startSandbox({ apiKey: API_KEY, accounts: seedFromAccountsDir(accountsDir, PROJECT_ROOT) });
   try {
-    const provider = await configuredProvider(sandbox.url);
-    const adopted = await adopt(provider, loadDesired(accountsDir, fleetSecrets(spec, "initial")));
+    const initialSecrets = fleetSecrets(spec, "initial");
+    const adopted = await adopt(await configuredProvider(sandbox.url, initialSecrets), loadDesired(accountsDir, initialSecrets));
     const adoptionRequests = sandbox.requests.length;
 
     writeFleet(root, spec, "changed", true);
     const changedSecrets = fleetSecrets(spec, "changed");
     const changedDesired = loadDesired(accountsDir, changedSecrets);
+    // Each deployment is a provider process of its own, with that deployment's environment.
+    const provider = await configuredProvider(sandbox.url, changedSecrets);
     sandbox.clearRequests();
     const started = performance.now();
     const second = await applyDeployment(provider, adopted, changedDesired);

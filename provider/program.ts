@@ -1,20 +1,26 @@
 /**
- * The Pulumi program (Pulumi.yaml `main`): load the account files, resolve their references, and
- * register one ConnectedAccount per file. Any problem stops the program before a resource is
+ * The Pulumi program (Pulumi.yaml `main`): load the account files, check their references, and
+ * register one ConnectedAccount per file. It registers references, never values: whatever a program
+ * registers, even as a secret, the engine writes in plain text to its event log, traces and logs.
+ * The provider process reads the values itself. Any problem stops the program before a resource is
  * registered, so nothing is sent to Composio.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
+import { trackedTargetsSync } from "./cli/git";
+import { readStack } from "./cli/stack";
 import { findProjectRoot } from "./cli/workspace";
-import { toDesired } from "./plan/desired";
+import { toRegistered } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
 import { summarizeFleet } from "./plan/fleet-summary";
-import type { DesiredAccount } from "./plan/account-state";
+import type { RegisteredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
-import { resolveCredentials } from "./references/resolve";
+import { fileTargets } from "./references/file";
+import { checkReferences } from "./references/resolve";
+import { plainSettingProblems, stackConfigFromFile, type StackConfig } from "./references/stack-config";
 import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH } from "./settings";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
@@ -26,39 +32,44 @@ if (staleProvider) throw new pulumi.RunError(staleProvider);
 
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
+const secretKeys = stackSecretKeys();
 const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
+// Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
+const stackFilePath = readStack(projectRoot, pulumi.getStack(), false).file;
+const stackFile = stackConfigFromFile(stackFilePath, path.relative(projectRoot, stackFilePath));
+const stack: StackConfig = {
+  file: stackFile.file,
+  has: (key) => (stackConfig[key] ?? "") !== "",
+  isSecret: (key) => secretKeys.has(key),
+  locate: (key) => stackFile.locate(key),
+};
 
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
-const problems: AccountProblem[] = [...loaded.problems];
-const desired: DesiredAccount[] = [];
+const problems: AccountProblem[] = [...loaded.problems, ...plainSettingProblems(stack)];
+const registered: RegisteredAccount[] = [];
 const fingerprintKey = config("fingerprintKey");
 const allowedEnv = allowedEnvPatterns(pulumi.runtime.getConfig);
+const managed = loaded.accounts.filter((a) => a.manage !== "observe");
+// One git call for every `file:` target: a secret file git tracks is a committed secret.
+const tracked = trackedTargetsSync(projectRoot, managed.flatMap(fileTargets));
 for (const account of loaded.accounts) {
-  if (account.manage === "observe") {
-    // Observed accounts are only read: their credentials are never resolved or sent.
-    desired.push(toDesired(account, { values: {}, removed: [] }, ""));
-    continue;
-  }
-  const { resolved, problems: refProblems } = resolveCredentials(account, {
-    env: process.env,
-    config,
-    repoRoot: projectRoot,
-    allowedEnv,
-  });
+  registered.push(toRegistered(account, projectRoot));
+  // Observed accounts are only read: their credentials are never resolved or sent.
+  if (account.manage === "observe") continue;
+  const refProblems = checkReferences(account, { stage: "deploy", projectRoot, repoRoot: projectRoot, env: process.env, allowedEnv, config: stack, tracked });
   if (account.paused && refProblems.length > 0) {
     // Pausing is how a team freezes an account during an incident, often one where a secret is
     // missing: a paused account's references may fail without blocking anything.
     pulumi.log.warn(`${account.file}: ${account.id} is paused; its references are not resolved until it is unpaused`);
-    desired.push(toDesired(account, { values: {}, removed: [] }, ""));
     continue;
   }
   problems.push(...refProblems);
-  desired.push(toDesired(account, resolved, fingerprintKey ?? ""));
 }
 
 const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
-const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, isStackSecret(`${CONFIG_NAMESPACE}:fingerprintKey`), MIN_FINGERPRINT_KEY_LENGTH);
+// A key in plain text is reported at its line in the stack file (plainSettingProblems).
+const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, true, MIN_FINGERPRINT_KEY_LENGTH);
 if (needsKey && (!fingerprintKey || weakKey)) {
   problems.push({
     file: needsKey.file, ...needsKey.locate(["credentials"]), field: "credentials",
@@ -71,7 +82,7 @@ if (needsKey && (!fingerprintKey || weakKey)) {
  * One line in the preview's and the update's diagnostics, in this tool's words: Pulumi calls an
  * adoption `create` and a release `delete`, which read as if accounts were made or destroyed.
  */
-function lifecycleLegend(accounts: readonly DesiredAccount[]): string {
+function lifecycleLegend(accounts: readonly RegisteredAccount[]): string {
   const observed = accounts.filter((a) => a.manage === "observe").length;
   const paused = accounts.filter((a) => a.paused).length;
   const n = (k: number, one: string, many = `${one}s`) => `${k.toLocaleString("en-US")} ${k === 1 ? one : many}`;
@@ -83,15 +94,15 @@ function lifecycleLegend(accounts: readonly DesiredAccount[]): string {
 }
 
 /**
- * Whether the language host passed `key` as a secret (it lists them in PULUMI_CONFIG_SECRET_KEYS;
+ * The config keys the language host passed as secrets (it lists them in PULUMI_CONFIG_SECRET_KEYS;
  * the SDK reads that list through a function it marks internal, so the list is read here directly).
  */
-function isStackSecret(key: string): boolean {
+function stackSecretKeys(): Set<string> {
   try {
     const keys: unknown = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
-    return Array.isArray(keys) && keys.includes(key);
+    return new Set(Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : []);
   } catch {
-    return false;
+    return new Set();
   }
 }
 
@@ -100,13 +111,11 @@ if (problems.length > 0) {
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
 }
 
-pulumi.log.info(lifecycleLegend(desired));
+pulumi.log.info(lifecycleLegend(registered));
 
-const resources = desired.map(
-  (d) => new ConnectedAccount(d.nanoid, { ...d, credentials: pulumi.secret(d.credentials) }),
-);
+const resources = registered.map((r) => new ConnectedAccount(r.nanoid, r));
 
 // One output, of a size that does not grow with the fleet (see FleetSummary).
 export const fleet = pulumi
-  .all(resources.map((r, i) => pulumi.all([desired[i].nanoid, desired[i].toolkit, r.status])))
+  .all(resources.map((r, i) => pulumi.all([registered[i].nanoid, registered[i].toolkit, r.status])))
   .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));

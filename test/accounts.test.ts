@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NON_SECRET_FIELDS, PATCHABLE_SCHEMES, AUTH_SCHEMES } from "../provider/accounts/fields";
 import { loadAccounts, MAX_ACCOUNT_FILE_BYTES } from "../provider/accounts/load";
 import { formatProblem } from "../provider/accounts/problem";
-import { resolveCredentials } from "../provider/references/resolve";
+import { resolveCredentials } from "./support/references";
 import schema from "../provider/schema/account.schema.json";
 import { PROJECT_ROOT, Workspace } from "./support/workspace";
 

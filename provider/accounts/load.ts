@@ -5,7 +5,7 @@ import { checkFleet, type FleetEntry } from "./fleet";
 import { parseAccountText } from "./parse";
 import { sortProblems, type AccountProblem } from "./problem";
 import { isInside, validateAccount } from "./validate";
-import { fileReferenceProblems } from "../references/resolve";
+import { checkReferences } from "../references/resolve";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -73,7 +73,9 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     problems.push(...checked.problems);
     if (checked.account) {
       accounts.push(checked.account);
-      problems.push(...fileReferenceProblems(checked.account, opts.repoRoot));
+      // What the files show (a file reference to a FIFO, or outside the repository); a missing secret
+      // file or an unset variable is for the machine that deploys to say.
+      problems.push(...checkReferences(checked.account, { stage: "files", projectRoot: opts.repoRoot, repoRoot: opts.repoRoot }));
     }
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }

@@ -8,6 +8,8 @@ import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { isInside } from "../accounts/validate";
+import { trackedProblem } from "../references/file";
+import { atField } from "../references/resolve";
 import { trackedPaths } from "./git";
 import type { Workspace } from "./workspace";
 
@@ -25,13 +27,7 @@ export async function committedSecretProblems(ws: Workspace, accounts: readonly 
   return refs.flatMap(({ account, key, ref, paths }) => {
     const committed = paths.find((p) => tracked.has(p));
     if (committed === undefined) return [];
-    return [{
-      file: account.file,
-      ...account.locate(["credentials", key, "file"]),
-      field: `credentials.${key}.file`,
-      message: `file ${ref} is tracked by git (${committed}): the secret is committed`,
-      fix: `untrack it (git rm --cached ${committed}), ignore it (keep secret files in a git-ignored folder such as secrets/), and rotate the credential: it stays in the history`,
-    }];
+    return [atField(account, key, trackedProblem(ref, committed))];
   });
 }
 

@@ -3,7 +3,9 @@
  * revision or path can never be read as shell syntax. Everything runs in the repository root, where
  * git paths are repository-relative.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** `git ls-tree` of a large accounts folder is a few MB at most; the default 1 MB would cut it. */
 const MAX_GIT_OUTPUT_BYTES = 256 * 1024 * 1024;
@@ -135,4 +137,32 @@ export async function trackedPaths(repoRoot: string, paths: readonly string[]): 
   if (paths.length === 0) return new Set();
   const out = await git(repoRoot, ["ls-files", "-z", "--cached", "--", ...paths.map((p) => `:(literal)${p}`)]);
   return new Set(out.split("\0").filter((p) => p !== ""));
+}
+
+/**
+ * Which of `targets` (absolute paths, links not followed, plus where each link leads) git tracks,
+ * as absolute paths; empty outside a repository or without git. Synchronous: the Pulumi program
+ * checks its references before it registers anything.
+ */
+export function trackedTargetsSync(dir: string, targets: readonly string[]): Set<string> {
+  const candidates = [...new Set(targets.flatMap((t) => [t, realOrUndefined(t)]).filter((p): p is string => p !== undefined))];
+  if (candidates.length === 0) return new Set();
+  try {
+    const root = execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const inRepo = candidates.filter((p) => !path.relative(root, p).startsWith(".."));
+    if (inRepo.length === 0) return new Set();
+    const out = execFileSync("git", ["ls-files", "-z", "--cached", "--", ...inRepo.map((p) => `:(literal)${path.relative(root, p)}`)], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 * 1024 * 1024 });
+    const tracked = new Set(out.split("\0").filter((p) => p !== "").map((p) => path.join(root, p)));
+    return new Set(candidates.filter((p) => tracked.has(p)));
+  } catch {
+    return new Set();
+  }
+}
+
+function realOrUndefined(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LoadedAccounts } from "../accounts/load";
-import type { AccountProblem } from "../accounts/problem";
+import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { DEFAULTS } from "../settings";
 import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
@@ -17,6 +17,7 @@ import { readFileAtTree, resolveTree } from "./git";
 import { startProgress, type Progress } from "./progress";
 import { loadAccountsAtRev } from "./rev-accounts";
 import { accountsDirIn } from "./stack";
+import { stackSecretProblems } from "./stack-secrets";
 import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
 const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json]
@@ -69,6 +70,7 @@ async function plan(options: PlanOptions): Promise<number> {
   const headRev = options.head === undefined ? undefined : { rev: options.head, tree: await treeOf(ws, options.head, "--head") };
   const base = await readRev(ws, baseRev);
   const head = headRev ? await readRev(ws, headRev) : readWorkingTree(ws);
+  head.problems = sortProblems([...head.problems, ...stackSecretProblems(ws, head.accounts, await stackTextAt(ws, headRev?.tree))]);
   const baseProblems = compareProblems(ws, base.problems, head.problems);
   // Only the head decides: a change that fixes a broken base must be able to pass.
   if (head.problems.length > 0) {
@@ -138,6 +140,13 @@ async function accountsDirAt(ws: Workspace, tree: string): Promise<string> {
   const stackFile = path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/");
   const setting = accountsDirIn(await readFileAtTree(ws.repoRoot, tree, stackFile));
   return repoRelative(ws, path.resolve(ws.projectRoot, setting ?? DEFAULTS.accountsDir));
+}
+
+/** The stack file at a revision (undefined tree: the working tree), when a stack is named. */
+async function stackTextAt(ws: Workspace, tree: string | undefined): Promise<string | undefined> {
+  if (!ws.stack) return undefined;
+  if (tree === undefined) return fs.existsSync(ws.stack.file) ? fs.readFileSync(ws.stack.file, "utf8") : undefined;
+  return readFileAtTree(ws.repoRoot, tree, path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/"));
 }
 
 async function treeOf(ws: Workspace, rev: string, flag: string): Promise<string> {

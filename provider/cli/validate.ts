@@ -4,7 +4,9 @@
  * repository). Exit 0 when valid, 1 on any problem, 2 on a usage error or a missing accounts folder.
  */
 import { sortProblems } from "../accounts/problem";
+import * as fs from "node:fs";
 import { committedSecretProblems } from "./committed-secrets";
+import { stackSecretProblems } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
@@ -30,7 +32,8 @@ export function run(argv: string[]): Promise<number> {
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts))]);
+    const stackText = ws.stack && fs.existsSync(ws.stack.file) ? fs.readFileSync(ws.stack.file, "utf8") : undefined;
+    loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts)), ...stackSecretProblems(ws, loaded.accounts, stackText)]);
     process.stdout.write(
       format === "json"
         ? `${JSON.stringify(problemsToJson(loaded.problems, loaded.files), null, 2)}\n`

@@ -1,10 +1,18 @@
 /**
- * The shapes that cross the Pulumi boundary: what the program declares (inputs) and what Pulumi
- * records after an apply (outputs). Plain JSON only: they travel as protobuf Structs.
+ * The shapes that cross the Pulumi boundary: what the program declares (inputs), what the provider's
+ * Check adds, and what Pulumi records after an apply (outputs). Plain JSON only: they travel as
+ * protobuf Structs, and whatever the program registers reaches the engine's logs in plain text, so
+ * none of them ever holds a credential value.
  */
 
-/** Desired state of one connected account, as registered by the program. */
-export interface DesiredAccount {
+/** Where a credential's value comes from, as registered: names and project-relative paths only. */
+export type RegisteredRef = { env: string } | { file: string } | { config: string };
+
+/** A non-secret field's literal value (`subdomain: acme`), or a reference the provider resolves. */
+export type RegisteredCredential = string | RegisteredRef;
+
+/** One connected account as the program registers it. */
+export interface RegisteredAccount {
   /** The connected account nanoid (`id` is reserved by Pulumi, so it travels as `nanoid`). */
   nanoid: string;
   toolkit: string;
@@ -12,23 +20,29 @@ export interface DesiredAccount {
   authScheme: string;
   /** Absent: alias not managed. "": clear it. */
   alias?: string;
-  /** Field → value. Always a Pulumi secret. */
-  credentials: Record<string, string>;
+  /** The account file, relative to the project root: the provider names it (and the line) in a failure. */
+  accountFile?: string;
+  /** Field → literal or reference. Never a value of a secret. */
+  credentials: Record<string, RegisteredCredential>;
   /** Fields declared null in the file, sorted; absent when there are none (nothing to show or record). */
   removedCredentials?: string[];
-  /** Field → keyed HMAC of the value: lets a reviewer see which secret changed without seeing it. Absent when empty. */
-  fingerprints?: Record<string, string>;
   /** Present only for `manage: observe`: the account is read, never written. */
   manage?: "observe";
   /** Present only when the file says `paused: true`: no call, no diff, until it is unpaused. */
   paused?: true;
 }
 
+/** The checked inputs: what the provider's Check returns, and what Pulumi records as inputs. */
+export interface DesiredAccount extends RegisteredAccount {
+  /** Field → keyed HMAC of the value read: lets a reviewer see which secret changed without seeing it. */
+  fingerprints?: Record<string, string>;
+}
+
 /**
- * What Pulumi recorded at the last successful apply: the desired state without credential values
- * (their fingerprints tell what was applied). State written before 0.2 may still carry them.
+ * What Pulumi recorded at the last successful apply: the desired state without credentials (their
+ * fingerprints tell what was applied). State written by earlier versions may carry more.
  */
-export interface RecordedAccount extends Omit<DesiredAccount, "credentials"> {
+export interface RecordedAccount extends Omit<DesiredAccount, "credentials" | "accountFile"> {
   /** Account status reported by the API at the last write or refresh. */
   status?: string;
   statusReason?: string;

@@ -1,22 +1,25 @@
 import type { AccountFile } from "../accounts/account";
-import type { DesiredAccount } from "./account-state";
-import { fingerprintAll } from "./fingerprint";
-import type { ResolvedCredentials } from "../references/resolve";
+import type { RegisteredAccount } from "./account-state";
+import { registerCredentials } from "../references/resolve";
+import * as path from "node:path";
 
-/** An account file with its references resolved, in the shape the provider receives. */
-export function toDesired(account: AccountFile, resolved: ResolvedCredentials, fingerprintKey: string): DesiredAccount {
-  const desired: DesiredAccount = {
+/** An account file in the shape the program registers: references, never values. */
+export function toRegistered(account: AccountFile, projectRoot: string): RegisteredAccount {
+  const observed = account.manage === "observe";
+  // Observed accounts are only read: their credentials are neither registered nor resolved.
+  const { credentials, removedCredentials } = observed ? { credentials: {}, removedCredentials: [] } : registerCredentials(account, projectRoot);
+  const registered: RegisteredAccount = {
     nanoid: account.id,
     toolkit: account.toolkit,
     userId: account.userId,
     authScheme: account.authScheme,
-    credentials: resolved.values,
+    accountFile: path.relative(projectRoot, account.path).split(path.sep).join("/"),
+    credentials,
   };
-  // Empty collections are left out: Pulumi would show and record `removedCredentials: []` on every account.
-  if (resolved.removed.length > 0) desired.removedCredentials = resolved.removed;
-  if (Object.keys(resolved.values).length > 0) desired.fingerprints = fingerprintAll(fingerprintKey, resolved.values);
-  if (account.alias !== undefined) desired.alias = account.alias;
-  if (account.manage === "observe") desired.manage = "observe";
-  if (account.paused) desired.paused = true;
-  return desired;
+  // Empty lists are left out: Pulumi would show and record `removedCredentials: []` on every account.
+  if (removedCredentials.length > 0) registered.removedCredentials = removedCredentials;
+  if (account.alias !== undefined) registered.alias = account.alias;
+  if (observed) registered.manage = "observe";
+  if (account.paused) registered.paused = true;
+  return registered;
 }

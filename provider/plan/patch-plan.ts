@@ -26,11 +26,12 @@ export interface PatchPlan {
  * Recorded × desired → the minimal PATCH. Without a recorded state (adoption) everything declared is
  * sent once, because credentials cannot be read back to compare.
  *
- * Credential values are compared by their keyed fingerprints, never by value: the recorded state
- * holds no credential value at all (a resource's outputs reach debug logs and event streams in
- * plain text, whatever is marked secret).
+ * Credential values are compared by their keyed fingerprints, never by value: neither the inputs
+ * nor the recorded state hold a credential value (whatever the engine sees reaches its logs in plain
+ * text, secret or not). `values` are what the provider read for the fields to send; without them
+ * (a diff) the plan still tells what would be sent.
  */
-export function planPatch(recorded: RecordedAccount | undefined, desired: DesiredAccount): PatchPlan {
+export function planPatch(recorded: RecordedAccount | undefined, desired: DesiredAccount, values: Readonly<Record<string, string>> = {}): PatchPlan {
   const plan: PatchPlan = { nanoid: desired.nanoid, credentials: { added: [], changed: [], removed: [] } };
   const body: PatchBody = {};
   if (desired.alias !== undefined && desired.alias !== recorded?.alias) {
@@ -45,10 +46,10 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
     const key = String(change.path?.[0]);
     if (change.kind === "N") {
       plan.credentials.added.push(key);
-      val[key] = desired.credentials[key];
+      val[key] = values[key];
     } else if (change.kind === "E") {
       plan.credentials.changed.push(key);
-      val[key] = desired.credentials[key];
+      val[key] = values[key];
     } else if (change.kind === "D" && !removed.includes(key)) {
       // Managed before, gone from the file now: remove it remotely rather than leave a stale secret.
       plan.credentials.removed.push(key);

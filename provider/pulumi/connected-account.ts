@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DesiredAccount } from "../plan/account-state";
+import type { RegisteredAccount } from "../plan/account-state";
 import { PREVIEW_INPUT } from "./preview-input";
 import { PROVIDER_MODULE } from "./provider-module";
 
-export type ConnectedAccountArgs = { [K in keyof DesiredAccount]: pulumi.Input<DesiredAccount[K]> };
+export type ConnectedAccountArgs = { [K in keyof RegisteredAccount]: pulumi.Input<RegisteredAccount[K]> };
 
 /**
  * One Composio connected account under management: `pulumi-nodejs:dynamic/composio:ConnectedAccount`.
@@ -17,6 +17,7 @@ export class ConnectedAccount extends pulumi.CustomResource {
   declare readonly fingerprints: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
+    // `fingerprints` are an output of Check, not an input: the program cannot read the values.
+    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, fingerprints: undefined, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
   }
 }

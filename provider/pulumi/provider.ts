@@ -3,10 +3,14 @@ import { BatchedReader, readOne } from "../composio/batched-reader";
 import { ComposioClient } from "../composio/client";
 import { ReadAhead } from "../composio/read-ahead";
 import type { RemoteAccount } from "../composio/remote-account";
-import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
+import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
+import { fingerprintAll } from "../plan/fingerprint";
 import { adoptionMismatches } from "../plan/live-check";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
+import { processMemo, readCredentials, type ReadCredentials } from "../references/resolve";
 import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
+import { credentialFailures, readFailureMessage } from "./read-failures";
+import { findProjectRoot } from "../cli/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 
@@ -17,23 +21,33 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * The dynamic provider's implementation, run in the provider process (see provider-module.ts for
- * what Pulumi stores instead of this code). The API key arrives through `configure`; the client is made
- * on first use and kept on `this`, where it is shared by every resource of the process.
+ * what Pulumi stores instead of this code). The API key and the stack's config secrets arrive
+ * through `configure`; the client is made on first use and kept on `this`, where it is shared by
+ * every resource of the process.
+ *
+ * Credential values exist only here: the program registers references, Check reads them to return
+ * keyed fingerprints (the checked inputs), Create and Update read them again to build the PATCH.
+ * Nothing this class returns, prints or throws contains a value.
  */
 export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
-  private accountsDir?: string;
   private client?: ComposioClient;
   private reader?: BatchedReader;
+  private config: (fullKey: string) => string | undefined = () => undefined;
+  /** Each file is read once per process (a preview, or an up's update pass), and kept in memory only. */
+  private readonly once = processMemo();
+  private projectRoot?: string;
   private lookup?: ReadAhead;
   private declared?: DeclaredAccounts;
   /** Accounts checked so far in this deployment: a read ahead skips them. */
   private readonly checked: Set<string>;
-  /** Adoptions Check found as the file says (Create needs no read of its own), and those it found wrong. */
+  /** Adoptions Check found as the file says (Create needs no read of its own). */
   private readonly verified: Map<string, RemoteAccount>;
+  /** Accounts Check refused outside a preview: their own step fails, with these words. */
   private readonly refused: Map<string, string>;
 
-  constructor() {
+  /** `env`: where `{ env }` references are read; the provider process's own environment (the CLI's). */
+  constructor(private readonly env: Record<string, string | undefined> = process.env) {
     // Set here, not as field initializers: Pulumi's closure serializer drops initializers.
     this.checked = new Set();
     this.verified = new Map();
@@ -41,34 +55,46 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-    this.settings = apiSettings((key) => req.config.get(key), process.env);
-    this.accountsDir = req.config.get(`${CONFIG_NAMESPACE}:accountsDir`);
+    this.config = (key) => req.config.get(key);
+    this.settings = apiSettings(this.config, process.env);
   }
 
-  async check(olds: DesiredAccount, registered: DesiredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
+  async check(olds: DesiredAccount, registered: RegisteredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
     // Whether this is a preview travels as an input of its own, which is not kept.
-    const { [PREVIEW_INPUT]: preview, ...news } = registered as DesiredAccount & { [PREVIEW_INPUT]?: boolean };
+    const { [PREVIEW_INPUT]: preview, ...news } = registered as RegisteredAccount & { [PREVIEW_INPUT]?: boolean };
     this.checked.add(news.nanoid);
     const recorded = olds?.nanoid === news.nanoid ? withoutInternal(olds) : undefined;
-    const problems: pulumi.dynamic.CheckFailure[] = [];
+    const failures: pulumi.dynamic.CheckFailure[] = [];
     if (recorded?.authScheme && news.authScheme !== UNKNOWN && recorded.authScheme !== news.authScheme) {
-      problems.push({
+      failures.push({
         property: "authScheme",
-        reason: `connected account ${news.nanoid}: authScheme cannot change from ${recorded.authScheme} to ${news.authScheme}; ` +
+        reason:
+          `connected account ${news.nanoid}: authScheme cannot change from ${recorded.authScheme} to ${news.authScheme}; ` +
           "Composio keeps the scheme an account was connected with. Put back the recorded scheme, or connect a new account with the new scheme and point the file at its id.",
       });
     }
+    let desired: DesiredAccount = news;
+    // Paused and observed accounts send no credential: theirs are not read (an incident's missing secret blocks nothing).
+    if (!news.paused && news.manage !== "observe" && !hasUnknowns(news)) {
+      const read = this.readValues(news);
+      failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
+      const key = this.fingerprintKey();
+      if (!key && Object.keys(news.credentials ?? {}).length > 0) {
+        failures.push({ property: "fingerprints", reason: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; fix: pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"` });
+      }
+      if (read.problems.length === 0 && key) desired = withFingerprints(news, this.fingerprints(read.values));
+    }
     let remote: RemoteAccount | undefined;
-    if (problems.length === 0 && !news.paused && !hasUnknowns(news) && (!recorded || neverApplied(recorded))) {
+    if (failures.length === 0 && !news.paused && !hasUnknowns(news) && (!recorded || neverApplied(recorded))) {
       const verified = await this.verifyAdoption(news, preview === true);
-      if (verified.problem) problems.push({ property: "", reason: verified.problem });
+      if (verified.problem) failures.push({ property: "", reason: verified.problem });
       remote = verified.remote;
     }
-    if (problems.length > 0 && preview === true) return { inputs: news, failures: problems };
+    if (failures.length > 0 && preview === true) return { inputs: desired, failures };
     // A failed Check stops the whole deployment, every other account with it: outside a preview the
     // account fails its own step (Create or Update) instead, and the others go on.
-    if (problems.length > 0) this.refused.set(news.nanoid, problems.map((p) => p.reason).join("\n"));
-    return { inputs: checkedInputs(recorded, news, remote), failures: [] };
+    if (failures.length > 0) this.refused.set(news.nanoid, failures.map((f) => f.reason).join("\n"));
+    return { inputs: checkedInputs(recorded, desired, remote), failures: [] };
   }
 
   /**
@@ -76,8 +102,8 @@ export class ConnectedAccountProvider implements Provider {
    * it): what Composio has, and the problem when the file does not describe it. A read that fails
    * is a problem in a preview; during an update Create reads the account again.
    */
-  private async verifyAdoption(news: DesiredAccount, preview: boolean): Promise<{ remote?: RemoteAccount; problem?: string }> {
-    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.accountsDir));
+  private async verifyAdoption(news: RegisteredAccount, preview: boolean): Promise<{ remote?: RemoteAccount; problem?: string }> {
+    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.config(`${CONFIG_NAMESPACE}:accountsDir`)));
     let remote: RemoteAccount | undefined;
     try {
       remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.settings!.refreshBatchSize - 1));
@@ -95,6 +121,8 @@ export class ConnectedAccountProvider implements Provider {
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
     if (olds.nanoid !== news.nanoid) return { changes: true, replaces: ["nanoid"], deleteBeforeReplace: false };
+    // Refused by Check during an update: its Update fails (and the state keeps what was recorded).
+    if (this.refused.has(news.nanoid)) return { changes: true };
     // A paused account is frozen: whatever the file says waits until it is unpaused. Pausing itself
     // is recorded (without a call), so that a refresh knows to leave the account alone too.
     if (news.paused) return { changes: !olds.paused };
@@ -119,7 +147,8 @@ export class ConnectedAccountProvider implements Provider {
     // a wrong user or toolkit would not be refused by the PATCH, and would be recorded.
     const remote = this.verified.get(desired.nanoid) ?? assertSameAccount(desired, await readOne(this.api(), desired.nanoid));
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, remote) };
-    const plan = planPatch(undefined, desired);
+    const values = this.valuesToSend(desired);
+    const plan = planPatch(undefined, desired, values);
     let status: string | undefined = remote.status;
     if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
     return { id: desired.nanoid, outs: record(desired, status) };
@@ -132,7 +161,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    const status = await this.apply(recorded, desired);
+    const status = await this.apply(recorded, desired, this.valuesToSend(desired));
     // A new status from the API makes the recorded reason stale.
     return { outs: status ? record(desired, status) : record(desired, recorded.status, recorded.statusReason) };
   }
@@ -149,7 +178,7 @@ export class ConnectedAccountProvider implements Provider {
       console.error(`connected account ${id} no longer exists in Composio (404): it was deleted. Reconnect it and update the file's id, or delete the file to stop managing it.`);
       return {};
     }
-    const { credentials: _notKept, ...kept } = props as LegacyRecord;
+    const { credentials: _notKept, accountFile: _notRecorded, ...kept } = props as LegacyRecord;
     const out: RecordedAccount = { ...kept, status: remote.status };
     if (remote.statusReason) out.statusReason = remote.statusReason;
     else delete out.statusReason;
@@ -166,8 +195,44 @@ export class ConnectedAccountProvider implements Provider {
   /** Deleting a file stops managing the account; the account itself stays in Composio. */
   async delete(): Promise<void> {}
 
-  private async apply(recorded: RecordedAccount | undefined, desired: DesiredAccount): Promise<string | undefined> {
-    const plan = planPatch(recorded, desired);
+  /**
+   * The values to send, read again (files come from this process's memo) and refused unless each
+   * fingerprint matches the checked one: what is sent is what the preview showed.
+   */
+  private valuesToSend(desired: DesiredAccount): Record<string, string> {
+    const read = this.readValues(desired);
+    if (read.problems.length > 0) throw new Error(readFailureMessage(desired, read.problems, this.projectRootDir()));
+    const now = this.fingerprints(read.values);
+    const moved = Object.keys(now).filter((field) => now[field] !== desired.fingerprints?.[field]);
+    if (moved.length > 0) {
+      throw new Error(
+        `connected account ${desired.nanoid}: the value of ${moved.map((f) => `credentials.${f}`).join(", ")} changed after it was checked; ` +
+          "nothing was sent. Run pulumi up again (the next preview shows the value as changed).",
+      );
+    }
+    return read.values;
+  }
+
+  private readValues(account: RegisteredAccount): ReadCredentials {
+    return readCredentials(account.credentials ?? {}, { projectRoot: this.projectRootDir(), env: this.env, config: this.config, once: this.once });
+  }
+
+  private fingerprints(values: Record<string, string>): Record<string, string> {
+    return fingerprintAll(this.fingerprintKey() ?? "", values);
+  }
+
+  private fingerprintKey(): string | undefined {
+    return this.config(`${CONFIG_NAMESPACE}:fingerprintKey`) || undefined;
+  }
+
+  /** The engine starts the provider in the folder of `main`; `file:` references are relative to the project root above it. */
+  private projectRootDir(): string {
+    this.projectRoot ??= findProjectRoot(process.cwd()) ?? process.cwd();
+    return this.projectRoot;
+  }
+
+  private async apply(recorded: RecordedAccount | undefined, desired: DesiredAccount, values: Record<string, string>): Promise<string | undefined> {
+    const plan = planPatch(recorded, desired, values);
     if (!plan.body) return undefined;
     const result = await this.api().patchConnectedAccount(desired.nanoid, plan.body);
     return result.status;
@@ -206,10 +271,10 @@ function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount | unde
  * on): nothing else is written, so nothing else may show.
  */
 function checkedInputs(recorded: DesiredAccount | undefined, news: DesiredAccount, remote: RemoteAccount | undefined): DesiredAccount {
-  if (news.paused) return recorded ? { ...recorded, paused: true } : { ...identityOf(news), paused: true };
+  if (news.paused) return recorded ? { ...frozen(recorded, news), paused: true } : { ...identityOf(news), paused: true };
   if (news.manage !== "observe") return news;
   if (recorded) {
-    const { paused: _unpaused, ...kept } = recorded;
+    const { paused: _unpaused, ...kept } = frozen(recorded, news);
     return { ...kept, manage: "observe" };
   }
   // Observing from the start: the alias is what Composio has, as it will be recorded.
@@ -218,9 +283,22 @@ function checkedInputs(recorded: DesiredAccount | undefined, news: DesiredAccoun
   return observedNew;
 }
 
+/**
+ * The recorded inputs, where the file is now. Inputs recorded by a version that registered
+ * credential values (no `accountFile`) are not carried over: their values must not be recorded again.
+ */
+function frozen(recorded: DesiredAccount, news: DesiredAccount): DesiredAccount {
+  const legacy = recorded.accountFile === undefined;
+  const out: DesiredAccount = { ...recorded, credentials: legacy ? news.credentials : recorded.credentials };
+  if (news.accountFile !== undefined) out.accountFile = news.accountFile;
+  return out;
+}
+
 /** The account without anything the file declares for it: what a paused or observed adoption records. */
 function identityOf(a: DesiredAccount): DesiredAccount {
-  return { nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, credentials: {} };
+  const identity: DesiredAccount = { nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, credentials: {} };
+  if (a.accountFile !== undefined) identity.accountFile = a.accountFile;
+  return identity;
 }
 
 /** A record of an account adopted while paused, before anything was applied to it: unpausing adopts it. */
@@ -235,12 +313,12 @@ function withoutInternal(inputs: DesiredAccount): DesiredAccount {
 }
 
 /** True when a value is not known yet (preview). `__provider` is skipped: code, not a value (0.1's serialized provider held the marker itself). */
-function hasUnknowns(inputs: DesiredAccount): boolean {
+function hasUnknowns(inputs: RegisteredAccount): boolean {
   return Object.entries(inputs).some(([key, value]) => !key.startsWith("__") && JSON.stringify(value)?.includes(UNKNOWN));
 }
 
-/** State written by 0.1, which recorded credential values beside their fingerprints. */
-type LegacyRecord = RecordedAccount & { credentials?: Record<string, string> };
+/** State written by earlier versions: 0.1 recorded credential values beside their fingerprints. */
+type LegacyRecord = RecordedAccount & { credentials?: unknown; accountFile?: unknown };
 
 /** Desired state as the program declared it, with every collection present. */
 function normalize(a: DesiredAccount): DesiredAccount {
@@ -249,7 +327,7 @@ function normalize(a: DesiredAccount): DesiredAccount {
 
 /** State written by any earlier version of this provider, or by a preview, read the same way: without credential values. */
 function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
-  const { credentials: _notKept, ...recorded } = a as LegacyRecord;
+  const { credentials: _notKept, accountFile: _notRecorded, ...recorded } = a as LegacyRecord;
   return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
 }
 
@@ -266,7 +344,7 @@ function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccou
  * Outputs: plain JSON with no undefined (they travel as protobuf Structs), and no credential value:
  * outputs reach the SDK's debug log and the engine's event stream in plain text, secret or not.
  */
-function record(desired: Omit<DesiredAccount, "credentials">, status: string | undefined, statusReason?: string): RecordedAccount {
+function record(desired: Omit<DesiredAccount, "credentials" | "accountFile">, status: string | undefined, statusReason?: string): RecordedAccount {
   const out: RecordedAccount = {
     nanoid: desired.nanoid,
     toolkit: desired.toolkit,
@@ -282,4 +360,9 @@ function record(desired: Omit<DesiredAccount, "credentials">, status: string | u
   if (status !== undefined) out.status = status;
   if (statusReason !== undefined) out.statusReason = statusReason;
   return out;
+}
+
+/** Checked inputs with the fingerprints of what was read; none recorded when there are none. */
+function withFingerprints(news: RegisteredAccount, fingerprints: Record<string, string>): DesiredAccount {
+  return Object.keys(fingerprints).length > 0 ? { ...news, fingerprints } : { ...news };
 }

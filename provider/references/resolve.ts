@@ -1,84 +1,82 @@
-import * as path from "node:path";
-import { type AccountFile, type CredentialRef } from "../accounts/account";
-import type { AccountProblem } from "../accounts/problem";
-import { matchesNamePattern } from "../settings";
-import { inspectSecretFile, readSecretFile } from "./secret-file";
-
-/** Where references are looked up. Injected, so resolution is testable and the program decides the sources. */
-export interface ReferenceSources {
-  env: Record<string, string | undefined>;
-  /** Stack config, by key within the `connected-accounts` namespace. */
-  config(key: string): string | undefined;
-  /** Bounds `file:` references: their targets, links resolved, must be inside it. */
-  repoRoot: string;
-  /** Stack setting `allowedEnv`: the only environment variables files may read; undefined: any not refused. */
-  allowedEnv?: readonly string[];
-}
-
-export interface ResolvedCredentials {
-  /** Field → plaintext value. Handle as a secret from the moment it exists. */
-  values: Record<string, string>;
-  /** Fields declared `null`: removed remotely once, then no longer sent. */
-  removed: string[];
-}
-
-export function resolveCredentials(account: AccountFile, sources: ReferenceSources): { resolved: ResolvedCredentials; problems: AccountProblem[] } {
-  const values: Record<string, string> = {};
-  const removed: string[] = [];
-  const problems: AccountProblem[] = [];
-  for (const [key, spec] of Object.entries(account.credentials)) {
-    if (spec.kind === "remove") {
-      removed.push(key);
-    } else if (spec.kind === "literal") {
-      values[key] = spec.value;
-    } else {
-      const result = resolveRef(spec.ref, account, sources);
-      if ("value" in result) values[key] = result.value;
-      else if ("file" in spec.ref) problems.push(fileProblem(account, key, result));
-      else problems.push({ file: account.file, ...account.locate(["credentials", key]), field: `credentials.${key}`, message: result.message, fix: result.fix });
-    }
-  }
-  return { resolved: { values, removed: removed.sort() }, problems };
-}
-
-function resolveRef(ref: CredentialRef, account: AccountFile, sources: ReferenceSources): { value: string } | { message: string; fix: string } {
-  if ("env" in ref) {
-    if (sources.allowedEnv && !matchesNamePattern(ref.env, sources.allowedEnv)) {
-      return { message: `environment variable ${ref.env} is not allowed by stack config connected-accounts:allowedEnv (${sources.allowedEnv.join(", ")})`, fix: `add a pattern matching ${ref.env} to connected-accounts:allowedEnv, or reference an allowed variable` };
-    }
-    const value = sources.env[ref.env];
-    if (value === undefined) return { message: `environment variable ${ref.env} is not set`, fix: `export ${ref.env}=... before running pulumi (in CI, map it from a repository secret)` };
-    if (value === "") return { message: `environment variable ${ref.env} is empty`, fix: `set ${ref.env} to the credential value; an empty value is never sent` };
-    return { value };
-  }
-  if ("config" in ref) {
-    const value = sources.config(ref.config);
-    if (value === undefined) return { message: `stack config connected-accounts:${ref.config} is not set`, fix: `pulumi config set --secret connected-accounts:${ref.config} <value>` };
-    if (value === "") return { message: `stack config connected-accounts:${ref.config} is empty`, fix: `pulumi config set --secret connected-accounts:${ref.config} <value>` };
-    return { value };
-  }
-  return readSecretFile(fileTarget(account, ref.file), ref.file, sources.repoRoot);
-}
-
-function fileTarget(account: AccountFile, ref: string): string {
-  return path.resolve(path.dirname(account.path), ref);
-}
-
 /**
- * What `validate` can say about an account's `file:` references without reading them: those that
- * exist must be regular files inside the repository, within the size limit. (A missing one is
- * fine here: CI writes secret files just before `pulumi up`.)
+ * References, account by account: the value-free checks the program and `validate` report with
+ * positions, the credentials the program registers (no value in them), and the reads only the
+ * provider process makes.
  */
-export function fileReferenceProblems(account: AccountFile, repoRoot: string): AccountProblem[] {
+import type { AccountFile } from "../accounts/account";
+import type { AccountProblem } from "../accounts/problem";
+import type { RegisteredCredential } from "../plan/account-state";
+import type { ReferenceCheckContext, ReferenceProblem, ReferenceReadContext } from "./kind";
+import { kindOfRegistered, kindOfWritten } from "./kinds";
+
+/** Every problem of an account's references that shows without reading a value, with file, line and field. */
+export function checkReferences(account: AccountFile, ctx: Omit<ReferenceCheckContext, "account">): AccountProblem[] {
   const problems: AccountProblem[] = [];
   for (const [key, spec] of Object.entries(account.credentials)) {
-    if (spec.kind !== "ref" || !("file" in spec.ref)) continue;
-    const check = inspectSecretFile(fileTarget(account, spec.ref.file), spec.ref.file, repoRoot);
-    if ("message" in check) problems.push(fileProblem(account, key, check));
+    if (spec.kind !== "ref") continue;
+    for (const p of kindOfWritten(spec.ref).check(spec.ref, { ...ctx, account })) problems.push(atField(account, key, p));
   }
   return problems;
 }
 
-function fileProblem(account: AccountFile, key: string, p: { message: string; fix: string }): AccountProblem {
-  return { file: account.file, ...account.locate(["credentials", key, "file"]), field: `credentials.${key}.file`, message: p.message, fix: p.fix };
+/** A reference problem placed at its field in the account file. */
+export function atField(account: Pick<AccountFile, "file" | "locate">, key: string, p: ReferenceProblem): AccountProblem {
+  const field = ["credentials", key, ...(p.at ?? [])];
+  return { file: account.file, ...account.locate(field), field: field.join("."), message: p.message, fix: p.fix };
+}
+
+export interface RegisteredCredentials {
+  /** Field → a literal non-secret value, or a reference (names and paths only). */
+  credentials: Record<string, RegisteredCredential>;
+  /** Fields declared `null`, sorted. */
+  removedCredentials: string[];
+}
+
+/** What the program registers for an account's credentials: never a secret value. */
+export function registerCredentials(account: AccountFile, projectRoot: string): RegisteredCredentials {
+  const credentials: Record<string, RegisteredCredential> = {};
+  const removed: string[] = [];
+  for (const [key, spec] of Object.entries(account.credentials)) {
+    if (spec.kind === "remove") removed.push(key);
+    else if (spec.kind === "literal") credentials[key] = spec.value;
+    else credentials[key] = kindOfWritten(spec.ref).register(spec.ref, account, projectRoot);
+  }
+  return { credentials, removedCredentials: removed.sort() };
+}
+
+export interface ReadCredentials {
+  /** Field → plaintext value. Handle as a secret from the moment it exists; never return it to the engine. */
+  values: Record<string, string>;
+  /** Fields whose value could not be read, and why. */
+  problems: { field: string; problem: ReferenceProblem }[];
+}
+
+/** The values of registered credentials, read in the provider process. */
+export function readCredentials(credentials: Record<string, RegisteredCredential>, ctx: ReferenceReadContext): ReadCredentials {
+  const values: Record<string, string> = {};
+  const problems: ReadCredentials["problems"] = [];
+  for (const [field, credential] of Object.entries(credentials)) {
+    if (typeof credential === "string") {
+      values[field] = credential;
+      continue;
+    }
+    const kind = credential && typeof credential === "object" ? kindOfRegistered(credential) : undefined;
+    if (!kind) {
+      problems.push({ field, problem: { message: `is not a reference this provider knows (${JSON.stringify(Object.keys(credential ?? {}))})`, fix: "run pulumi with the version of this project that wrote the state, or update this checkout" } });
+      continue;
+    }
+    const read = kind.read(credential, ctx);
+    if ("value" in read) values[field] = read.value;
+    else problems.push({ field, problem: read });
+  }
+  return { values, problems };
+}
+
+/** A per-process memo for ReferenceReadContext.once. */
+export function processMemo(): <T>(key: string, read: () => T) => T {
+  const memo = new Map<string, unknown>();
+  return <T>(key: string, read: () => T): T => {
+    if (!memo.has(key)) memo.set(key, read());
+    return memo.get(key) as T;
+  };
 }

@@ -190,7 +190,7 @@ export class Engine {
   }
 
   private async stepFor(server: ProviderServer, urn: string, reg: Registration, old: ResourceState | undefined, inputs: Record<string, unknown>, preview: boolean): Promise<{ step: Step; state?: ResourceState }> {
-    // The CLI renders the recorded inputs against the checked ones.
+    // The engine shows the recorded inputs against the checked ones (Check adds the fingerprints).
     const step: Step = { urn, name: reg.name, op: "same", diff: propertyDiff(old?.inputs ?? {}, inputs) };
     const checkedInputs = unmarked(inputs) as Record<string, unknown>;
     try {

@@ -11,7 +11,7 @@ import { pinnedPulumiVersion } from "../../provider/pulumi-cli/version";
 import { PROJECT_ROOT, Workspace } from "./workspace";
 
 export const PINNED_PULUMI = pinnedPulumiVersion(PROJECT_ROOT);
-const PASSPHRASE = "test-passphrase-not-secret";
+export const PASSPHRASE = "test-passphrase-not-secret";
 const ACCOUNT_TYPE = "pulumi-nodejs:dynamic/composio:ConnectedAccount";
 /** A command's whole run (the program compiled by ts-node included) stays far below this. */
 const COMMAND_TIMEOUT_MS = 150_000;
@@ -57,6 +57,8 @@ export class CliStack {
   env: Record<string, string> = {};
   /** Every command's output (stdout and stderr), for secret scans. */
   readonly printed: string[] = [];
+  /** Every command with its stdout and stderr apart (with `-v=9 --logtostderr`, the log is stderr). */
+  readonly runs: { args: string[]; stdout: string; stderr: string }[] = [];
   /** Every engine event of the commands run with an event log, one JSON object a line. */
   readonly events: string[] = [];
   /** false: preview and up run without `--event-log`, as a user runs them (then `ops` is empty). */
@@ -92,6 +94,11 @@ export class CliStack {
     await this.must(["stack", "import", "--file", statePath]);
   }
 
+  /** `pulumi config set --secret connected-accounts:KEY VALUE` after init. */
+  setSecret(key: string, value: string): Promise<CliRun> {
+    return this.pulumi(["config", "set", "--secret", `connected-accounts:${key}`, "--", value], false);
+  }
+
   /** `pulumi config set connected-accounts:KEY VALUE` after init (e.g. pointing at another API). */
   setConfig(key: string, value: string): Promise<CliRun> {
     return this.pulumi(["config", "set", `connected-accounts:${key}`, "--", value], false);
@@ -105,12 +112,30 @@ export class CliStack {
     return this.pulumi(["up", "--yes", "--skip-preview", ...flags], true);
   }
 
-  refresh(): Promise<CliRun> {
-    return this.pulumi(["refresh", "--yes", "--skip-preview"], true);
+  refresh(...flags: string[]): Promise<CliRun> {
+    return this.pulumi(["refresh", "--yes", "--skip-preview", ...flags], true);
   }
 
-  async exportState(): Promise<string> {
-    return (await this.must(["stack", "export"])).text;
+  /** The environment every command of this stack runs with. */
+  commandEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("PULUMI_")) env[key] = value;
+    return Object.assign(env, {
+      PATH: [this.bin, process.env.PATH].join(path.delimiter),
+      PULUMI_HOME: path.join(this.ws.dir, ".pulumi-home"),
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      // Exposes --event-log, the engine's own record of each step (as the Automation API reads it).
+      PULUMI_DEBUG_COMMANDS: "true",
+      ...this.env,
+    });
+  }
+
+  /** `pulumi stack export`; `showSecrets`: decrypted, as anyone with the passphrase can read it. */
+  async exportState(showSecrets = false): Promise<string> {
+    return (await this.must(["stack", "export", ...(showSecrets ? ["--show-secrets"] : [])])).text;
   }
 
   async outputs(): Promise<Record<string, unknown>> {
@@ -152,29 +177,26 @@ export class CliStack {
     // Flags go before a `--`, after which everything is a value.
     const dashes = args.indexOf("--");
     const fullArgs = dashes < 0 ? [...args, ...flags] : [...args.slice(0, dashes), ...flags, ...args.slice(dashes)];
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("PULUMI_")) env[key] = value;
-    Object.assign(env, {
-      PATH: [this.bin, process.env.PATH].join(path.delimiter),
-      PULUMI_HOME: path.join(this.ws.dir, ".pulumi-home"),
-      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      // Exposes --event-log, the engine's own record of each step (as the Automation API reads it).
-      PULUMI_DEBUG_COMMANDS: "true",
-      ...this.env,
-    });
+    const env = this.commandEnv();
     return new Promise((resolve, reject) => {
       const child = spawn(path.join(this.bin, "pulumi"), fullArgs, { cwd: this.ws.dir, env, stdio: ["ignore", "pipe", "pipe"] });
       let text = "";
-      child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
-      child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => {
+        text += c.toString("utf8");
+        stdout += c.toString("utf8");
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        text += c.toString("utf8");
+        stderr += c.toString("utf8");
+      });
       const timer = setTimeout(() => child.kill("SIGKILL"), this.timeoutMs);
       child.on("error", reject);
       child.on("close", (code) => {
         clearTimeout(timer);
         this.printed.push(text);
+        this.runs.push({ args: fullArgs, stdout, stderr });
         const ops = withEvents && fs.existsSync(eventLog) ? opsFromEvents(fs.readFileSync(eventLog, "utf8")) : {};
         if (fs.existsSync(eventLog)) this.events.push(fs.readFileSync(eventLog, "utf8"));
         resolve({ code: code ?? -1, ok: code === 0, text, ops });

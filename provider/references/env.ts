@@ -1,0 +1,32 @@
+/** `{ env: NAME }`: a variable of the deploying process's environment (the provider inherits the CLI's). */
+import type { RegisteredRef } from "../plan/account-state";
+import { matchesNamePattern } from "../settings";
+import type { ReadResult, ReferenceKind, ReferenceProblem } from "./kind";
+
+type EnvRef = { env: string };
+
+export const envKind: ReferenceKind<EnvRef, EnvRef> = {
+  name: "env",
+  written: (ref): ref is EnvRef => "env" in ref,
+  registered: (ref: RegisteredRef): ref is EnvRef => "env" in ref && typeof (ref as EnvRef).env === "string",
+  check(ref, ctx) {
+    if (ctx.allowedEnv && !matchesNamePattern(ref.env, ctx.allowedEnv)) {
+      return [{ message: `environment variable ${ref.env} is not allowed by stack config connected-accounts:allowedEnv (${ctx.allowedEnv.join(", ")})`, fix: `add a pattern matching ${ref.env} to connected-accounts:allowedEnv, or reference an allowed variable` }];
+    }
+    if (ctx.stage !== "deploy" || !ctx.env) return [];
+    const problem = presence(ref.env, ctx.env[ref.env]);
+    return problem ? [problem] : [];
+  },
+  register: (ref) => ({ env: ref.env }),
+  read(ref, ctx): ReadResult {
+    const value = ctx.env[ref.env];
+    return presence(ref.env, value) ?? { value: value! };
+  },
+  describe: (ref) => `env ${ref.env}`,
+};
+
+function presence(name: string, value: string | undefined): ReferenceProblem | undefined {
+  if (value === undefined) return { message: `environment variable ${name} is not set`, fix: `export ${name}=... before running pulumi (in CI, map it from a repository secret)` };
+  if (value === "") return { message: `environment variable ${name} is empty`, fix: `set ${name} to the credential value; an empty value is never sent` };
+  return undefined;
+}
