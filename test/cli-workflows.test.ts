@@ -147,6 +147,14 @@ describe("apply workflow", () => {
     expectSetup(steps);
     const pulumi = expectPulumiStep(steps, "up");
     expect(indexOf(steps, stepRunning(steps, /connected-accounts validate/))).toBeLessThan(indexOf(steps, pulumi));
+ 
+  });
+
+  it("applies every account it can when one fails (pulumi up --continue-on-error), and still fails the job", () => {
+    const pulumi = expectPulumiStep(steps, "up");
+    expect(pulumi.with?.["continue-on-error"]).toBe(true);
+    // The step-level keyword of the same name would hide the failure: the job must fail.
+    expect((pulumi as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
   });
 });
 

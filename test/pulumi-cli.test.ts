@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { CliStack, copyProject, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
+import { CliStack, copyProject, eventsWithoutDebug, normalizePreview, patchFields, pulumiBinDir, shownChanges, type Op, type ShownChange } from "./support/pulumi-cli";
 import { API_KEY, FINGERPRINT_KEY, TestStack } from "./support/stack";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
@@ -32,6 +32,7 @@ beforeAll(async () => {
 const SEEDS = [
   { id: "ca_seq1", toolkit: "github", userId: "team", authScheme: "API_KEY" as const },
   { id: "ca_oauth", toolkit: "slack", userId: "team", authScheme: "OAUTH2" as const },
+  { id: "ca_linear", toolkit: "linear", userId: "team", authScheme: "OAUTH2" as const },
 ];
 const seqAccount = (over: Record<string, unknown> = {}) => ({
   id: "ca_seq1", toolkit: "github", userId: "team", alias: "gh-prod", authScheme: "API_KEY",
@@ -41,6 +42,9 @@ const seqAccount = (over: Record<string, unknown> = {}) => ({
 const OAUTH_ACCOUNT = { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-main", authScheme: "OAUTH2" };
 const SEQ = "/api/v3/connected_accounts/ca_seq1";
 const val = (v: Record<string, unknown>, scheme = "API_KEY") => ({ connection: { state: { authScheme: scheme, val: v } } });
+/** One list call reading these accounts (their order sorted, as `comparablePath` does). */
+const LIST = (...ids: string[]) => `/api/v3/connected_accounts?connected_account_ids=${[...ids].sort().join(",")}&limit=${ids.length}`;
+const PAUSED_CREDENTIALS = { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null };
 
 /** What either engine needs to play the sequence. */
 interface SequenceDriver {
@@ -54,12 +58,22 @@ interface SequenceDriver {
 interface StepSpec {
   name: string;
   change: (d: SequenceDriver) => void;
+  /** Reads Composio receives during the preview (live checks of the accounts being adopted); it receives no write. */
+  previewReads?: string[];
   /** Requests Composio receives during the `up`, in order per account (method path body). */
   requests: { method: string; path: string; body?: unknown }[];
   ops: Record<string, Op>;
+  /** Lifecycle changes the preview shows per account (recorded without a request). */
+  lifecycle?: Record<string, string[]>;
+  /** The preview fails with these words (file, line, fix) and nothing is sent; `undo` puts the files back, no up runs. */
+  previewFails?: string[];
+  undo?: (d: SequenceDriver) => void;
 }
 
-/** adopt → rename → rotate → remove a key → a key set to null → no-op → pause → unpause → observe → release → re-adopt */
+/**
+ * adopt → rename → rotate → remove a key → a key set to null → no-op → pause → change while paused →
+ * unpause → observe → release → re-adopt → a wrong id → a wrong scheme
+ */
 const SEQUENCE: StepSpec[] = [
   {
     name: "adopt",
@@ -68,10 +82,11 @@ const SEQUENCE: StepSpec[] = [
       d.write("github/seq.yaml", seqAccount());
       d.write("slack/oauth.yaml", OAUTH_ACCOUNT);
     },
+    previewReads: [LIST("ca_seq1", "ca_oauth")],
     requests: [
-      { method: "GET", path: "/api/v3/connected_accounts/ca_oauth" },
       { method: "PATCH", path: "/api/v3/connected_accounts/ca_oauth", body: { alias: "slack-main" } },
       { method: "PATCH", path: SEQ, body: { alias: "gh-prod", ...val({ api_key: KEY_1, subdomain: "acme", token: TOKEN }) } },
+      { method: "GET", path: LIST("ca_seq1", "ca_oauth") },
     ],
     ops: { ca_seq1: "create", ca_oauth: "create" },
   },
@@ -95,7 +110,7 @@ const SEQUENCE: StepSpec[] = [
   },
   {
     name: "key-set-to-null",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", credentials: PAUSED_CREDENTIALS })),
     requests: [{ method: "PATCH", path: SEQ, body: val({ password: null }) }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
   },
@@ -106,22 +121,31 @@ const SEQUENCE: StepSpec[] = [
     ops: { ca_seq1: "same", ca_oauth: "same" },
   },
   {
-    name: "pause-and-change",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", paused: true, credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
+    name: "pause",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", paused: true, credentials: PAUSED_CREDENTIALS })),
     requests: [],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["paused"] },
+  },
+  {
+    name: "change-while-paused",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", paused: true, credentials: { api_key: { env: "GH_KEY" }, password: null } })),
+    requests: [],
+    ops: { ca_seq1: "same", ca_oauth: "same" },
   },
   {
     name: "unpause",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
-    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-frozen" } }],
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", credentials: { api_key: { env: "GH_KEY" }, password: null } })),
+    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-frozen", ...val({ subdomain: null }) } }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["paused"] },
   },
   {
     name: "observe",
     change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", manage: "observe", credentials: { api_key: { env: "GH_KEY" } } })),
     requests: [{ method: "GET", path: SEQ }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["manage"] },
   },
   {
     name: "release",
@@ -132,8 +156,30 @@ const SEQUENCE: StepSpec[] = [
   {
     name: "re-adopt",
     change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary" })),
-    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-primary", ...val({ api_key: KEY_2, subdomain: "acme", token: TOKEN }) } }],
+    previewReads: [LIST("ca_seq1", "ca_oauth")],
+    requests: [
+      { method: "PATCH", path: SEQ, body: { alias: "gh-primary", ...val({ api_key: KEY_2, subdomain: "acme", token: TOKEN }) } },
+      { method: "GET", path: LIST("ca_seq1", "ca_oauth") },
+    ],
     ops: { ca_seq1: "create", ca_oauth: "same" },
+  },
+  {
+    name: "wrong-id",
+    change: (d) => d.write("github/missing.yaml", seqAccount({ id: "ca_missing", alias: "gh-missing" })),
+    previewReads: [LIST("ca_missing", "ca_oauth", "ca_seq1"), "/api/v3/connected_accounts/ca_missing"],
+    previewFails: ["accounts/github/missing.yaml:1:1 id: connected account ca_missing does not exist in Composio; nothing is sent to it.", "fix: correct the id"],
+    undo: (d) => d.remove("github/missing.yaml"),
+    requests: [],
+    ops: {},
+  },
+  {
+    name: "wrong-scheme",
+    change: (d) => d.write("linear/triage.yaml", { id: "ca_linear", toolkit: "linear", userId: "team", alias: "linear-triage", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } }),
+    previewReads: [LIST("ca_linear", "ca_oauth", "ca_seq1")],
+    previewFails: ["accounts/linear/triage.yaml:5:1 authScheme: connected account ca_linear has authScheme OAUTH2 in Composio, not API_KEY; nothing is sent to it.", "fix: set authScheme: OAUTH2"],
+    undo: (d) => d.remove("linear/triage.yaml"),
+    requests: [],
+    ops: {},
   },
 ];
 
@@ -142,35 +188,68 @@ interface StepResult {
   previewOps: Record<string, Op>;
   upOps: Record<string, Op>;
   requests: { method: string; path: string; body?: unknown }[];
+  previewReads: string[];
   previewText?: string;
+  previewFailed: boolean;
 }
 
-/** Plays the sequence; each step is a preview, then an up, against a sandbox seeded afresh. */
-async function playSequence(sandbox: Sandbox, driver: SequenceDriver): Promise<StepResult[]> {
+/** A list call's ids in sorted order: which account's Check reads ahead first depends on the engine. */
+function comparablePath(p: string): string {
+  const m = /^(\/api\/v3\/connected_accounts\?)(.*)$/.exec(p);
+  if (!m) return p;
+  const q = new URLSearchParams(m[2]);
+  const ids = q.get("connected_account_ids");
+  return ids ? `${m[1]}connected_account_ids=${ids.split(",").sort().join(",")}&limit=${q.get("limit")}` : p;
+}
+
+const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/**
+ * Plays the sequence; each step is a preview, then an up. The preview writes nothing, and what it
+ * shows changing for each account is exactly what the up sends to it: nothing for an account that
+ * gets no request (its lifecycle change aside).
+ */
+async function playSequence(sandbox: Sandbox, driver: SequenceDriver, shows?: (text: string) => Record<string, ShownChange>): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const step of SEQUENCE) {
     step.change(driver);
     sandbox.clearRequests();
     const preview = await driver.preview();
+    const previewReads = sandbox.requests.filter((r) => r.method === "GET").map((r) => comparablePath(r.path));
+    expect(sandbox.requests.filter((r) => r.method !== "GET"), `${step.name}: a preview writes nothing`).toEqual([]);
+    if (step.previewFails) {
+      expect(preview.ok, `${step.name}: the preview must fail`).toBe(false);
+      for (const words of step.previewFails) expect(preview.text ?? "").toContain(words);
+      step.undo?.(driver);
+      results.push({ name: step.name, previewOps: {}, upOps: {}, requests: [], previewReads, previewText: preview.text, previewFailed: true });
+      continue;
+    }
     expect(preview.ok, `${step.name}: preview failed\n${preview.text ?? ""}`).toBe(true);
-    expect(sandbox.requests, `${step.name}: a preview sends nothing`).toEqual([]);
+    sandbox.clearRequests();
     const up = await driver.up();
     expect(up.ok, `${step.name}: up failed\n${up.text ?? ""}`).toBe(true);
-    results.push({
-      name: step.name,
-      previewOps: preview.ops,
-      upOps: up.ops,
-      previewText: preview.text,
+    const requests = sandbox.requests
+      .map((r) => (r.body === undefined ? { method: r.method, path: comparablePath(r.path) } : { method: r.method, path: r.path, body: r.body }))
       // Accounts are applied concurrently: the order between accounts is not fixed, within one it is.
-      requests: sandbox.requests
-        .map((r) => (r.body === undefined ? { method: r.method, path: r.path } : { method: r.method, path: r.path, body: r.body }))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    });
+      .sort(byPath);
+    if (shows) {
+      const shown = shows(preview.text ?? "");
+      const sent: Record<string, string[]> = {};
+      for (const r of requests) {
+        const id = /^\/api\/v3\/connected_accounts\/([^/?]+)$/.exec(r.path)?.[1];
+        if (id && r.method === "PATCH") sent[id] = patchFields(r.body);
+      }
+      for (const id of new Set([...Object.keys(shown), ...Object.keys(sent)])) {
+        expect({ step: step.name, id, shown: shown[id]?.fields ?? [] }).toEqual({ step: step.name, id, shown: sent[id] ?? [] });
+        expect({ step: step.name, id, lifecycle: shown[id]?.lifecycle ?? [] }).toEqual({ step: step.name, id, lifecycle: step.lifecycle?.[id] ?? [] });
+      }
+    }
+    results.push({ name: step.name, previewOps: preview.ops, upOps: up.ops, previewText: preview.text, requests, previewReads, previewFailed: false });
   }
   return results;
 }
 
-const expectedRequests = (step: StepSpec) => [...step.requests].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+const expectedRequests = (step: StepSpec) => [...step.requests].sort(byPath);
 
 /** Plain, JSON-escaped and base64 forms of a secret: none may appear anywhere. */
 function expectNoSecret(text: string, where: string): void {
@@ -211,10 +290,11 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
       preview: () => stack.preview(),
       up: () => stack.up(),
     };
-    const results = await playSequence(sandbox, driver);
+    const results = await playSequence(sandbox, driver, shownChanges);
     for (const [i, step] of SEQUENCE.entries()) {
       const got = results[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
+      expect({ step: step.name, reads: got.previewReads }).toEqual({ step: step.name, reads: step.previewReads ?? [] });
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
@@ -235,13 +315,14 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     expect(seq.inputs.__provider).toBe(PROVIDER_MODULE);
     expect(seq.outputs.__provider).toBe(PROVIDER_MODULE);
     expect(Object.keys(seq.inputs.fingerprints as object)).toEqual(["api_key", "subdomain", "token"]);
-    expect(seq.outputs).not.toHaveProperty("credentials");
+    // The outputs keep where each credential came from (names only), never a value.
+    expect(seq.outputs.credentials).toEqual({ api_key: { env: "GH_KEY" }, subdomain: "acme", token: { config: "ghToken" } });
     expect(JSON.stringify({ inputs: seq.inputs, outputs: seq.outputs }).length).toBeLessThanOrEqual(4096);
 
     // Stack outputs as the CLI reads them back.
     const outputs = await stack.outputs();
-    expect(outputs.accounts).toEqual({ ca_oauth: { alias: "slack-main", status: "ACTIVE" }, ca_seq1: { alias: "gh-primary", status: "ACTIVE" } });
-    expect(outputs.fleet).toMatchObject({ total: 2, byToolkit: { github: 1, slack: 1 }, notActive: [] });
+    // One output, whose size does not grow with the fleet.
+    expect(outputs).toEqual({ fleet: { total: 2, byToolkit: { github: 1, slack: 1 }, byStatus: { ACTIVE: 2 }, notActive: [] } });
   });
 });
 
@@ -266,7 +347,7 @@ describe("test/harness/ against the real CLI", () => {
       env: stack.env,
       preview: async () => {
         const d = await stack.preview();
-        return { ok: d.ok, ops: opsOf(d), text: d.programError };
+        return { ok: d.ok, ops: opsOf(d), text: d.programError ?? d.steps.map((s) => s.error).filter(Boolean).join("\n") };
       },
       up: async () => {
         const d = await stack.up();
@@ -275,8 +356,72 @@ describe("test/harness/ against the real CLI", () => {
     };
     const harness = await playSequence(sandbox, driver);
     expect(realResults, "the real CLI's sequence must have run first").toBeDefined();
-    const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests }) => ({ name, previewOps, upOps, requests }));
+    const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewReads, previewFailed }) => ({ name, previewOps, upOps, requests, previewReads, previewFailed }));
     expect(comparable(harness)).toEqual(comparable(realResults!));
+  });
+});
+
+describe("one failing account among several changed ones, under the real CLI", () => {
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  const team = (id: string, alias: string) => ({ id, toolkit: "github", userId: "team", alias, authScheme: "OAUTH2" });
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        ...["ca_ind1", "ca_ind2", "ca_ind3", "ca_ind4"].map((id) => ({ id, toolkit: "github", userId: "team", authScheme: "OAUTH2" as const })),
+        { id: "ca_taken", toolkit: "github", userId: "team", authScheme: "OAUTH2", alias: "already-taken" },
+        { id: "ca_slack", toolkit: "slack", userId: "team", authScheme: "OAUTH2" },
+      ],
+    });
+    stack = new CliStack("cli-independent", bin);
+    await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+    for (const id of ["ca_ind1", "ca_ind2", "ca_ind3", "ca_ind4"]) stack.ws.write(`github/${id}.yaml`, team(id, `${id}-v1`));
+    const adopted = await stack.up();
+    expect(adopted.ok, adopted.text).toBe(true);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("sends and records every other PATCH, and exits non-zero", async () => {
+    // Three renames, one alias another account holds (Composio answers 409), one adoption of a file
+    // whose toolkit is wrong (refused before anything is sent to it).
+    for (const id of ["ca_ind1", "ca_ind3", "ca_ind4"]) stack.ws.write(`github/${id}.yaml`, team(id, `${id}-v2`));
+    stack.ws.write("github/ca_ind2.yaml", team("ca_ind2", "already-taken"));
+    stack.ws.write("github/ca_slack.yaml", team("ca_slack", "slack-as-github"));
+    sandbox.clearRequests();
+    const up = await stack.up("--continue-on-error");
+    expect(up.ok).toBe(false);
+    expect(up.code).not.toBe(0);
+    const patched = sandbox.requests.filter((r) => r.method === "PATCH").map((r) => [r.path.split("/").pop(), r.body]);
+    expect(patched.sort()).toEqual([
+      ["ca_ind1", { alias: "ca_ind1-v2" }],
+      ["ca_ind2", { alias: "already-taken" }],
+      ["ca_ind3", { alias: "ca_ind3-v2" }],
+      ["ca_ind4", { alias: "ca_ind4-v2" }],
+    ]);
+    expect(up.ops).toMatchObject({ ca_ind1: "update", ca_ind2: "update", ca_ind3: "update", ca_ind4: "update", ca_slack: "create" });
+    expect(up.text).toContain("accounts/github/ca_slack.yaml:2:1 toolkit: connected account ca_slack has toolkit slack in Composio, not github; nothing is sent to it.");
+    expect(up.text).toMatch(/ca_ind2[\s\S]*409/);
+    // A failed up does not report the stack outputs as removed.
+    expect(up.text).not.toMatch(/^\s*- fleet/m);
+
+    // Recorded: the applied renames; the failed accounts keep their previous state, so the next up
+    // (with both files fixed) sends exactly their requests and nothing for the others.
+    const state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
+    const alias = (id: string) => state.find((r) => r.urn.endsWith(`::${id}`))?.outputs.alias;
+    expect([alias("ca_ind1"), alias("ca_ind2"), alias("ca_ind3"), alias("ca_ind4"), alias("ca_slack")]).toEqual(["ca_ind1-v2", "ca_ind2-v1", "ca_ind3-v2", "ca_ind4-v2", undefined]);
+    stack.ws.write("github/ca_ind2.yaml", team("ca_ind2", "ca_ind2-v2"));
+    stack.ws.write("github/ca_slack.yaml", { ...team("ca_slack", "slack-main"), toolkit: "slack" });
+    sandbox.clearRequests();
+    const retried = await stack.up("--continue-on-error");
+    expect(retried.ok, retried.text).toBe(true);
+    expect(sandbox.requests.filter((r) => r.method === "PATCH").map((r) => [r.path.split("/").pop(), r.body]).sort()).toEqual([
+      ["ca_ind2", { alias: "ca_ind2-v2" }],
+      ["ca_slack", { alias: "slack-main" }],
+    ]);
   });
 });
 
