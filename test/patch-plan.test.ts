@@ -18,7 +18,7 @@ const desired = (over: Partial<DesiredAccount> = {}, key = KEY): DesiredAccount 
 /** As recorded after applying `desired()`: fingerprints, never the values. */
 const recorded = (over: Partial<RecordedAccount> = {}): RecordedAccount => {
   const { credentials: _values, ...applied } = desired();
-  return { ...applied, status: "ACTIVE", ...over };
+  return { ...applied, credentials: {}, status: "ACTIVE", ...over };
 };
 
 describe("planPatch: recorded × desired → the minimal PATCH", () => {

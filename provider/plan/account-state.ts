@@ -39,10 +39,12 @@ export interface DesiredAccount extends RegisteredAccount {
 }
 
 /**
- * What Pulumi recorded at the last successful apply: the desired state without credentials (their
- * fingerprints tell what was applied). State written by earlier versions may carry more.
+ * What Pulumi recorded at the last successful apply: the checked inputs as applied (references,
+ * never values: the fingerprints tell which values were applied). A refresh returns them as the
+ * inputs again, so a drift preview shows only what drifted. State written by earlier versions,
+ * without `accountFile`, may carry credential values under `credentials`: never read.
  */
-export interface RecordedAccount extends Omit<DesiredAccount, "credentials" | "accountFile"> {
+export interface RecordedAccount extends DesiredAccount {
   /** Account status reported by the API at the last write or refresh. */
   status?: string;
   statusReason?: string;

@@ -56,6 +56,15 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
       val[key] = null;
     }
   }
+  // Same value from another source (`env: A` → `env: B`): the preview shows the reference change,
+  // so the key is sent (setting a value is idempotent). Records without references say nothing.
+  const sources = recorded?.credentials ?? {};
+  for (const key of Object.keys(desired.fingerprints ?? {})) {
+    if (key in val || !Object.hasOwn(applied, key) || !Object.hasOwn(sources, key)) continue;
+    if (JSON.stringify(sources[key]) === JSON.stringify(desired.credentials[key])) continue;
+    plan.credentials.changed.push(key);
+    val[key] = values[key];
+  }
   const alreadyRemoved = recorded?.removedCredentials ?? [];
   for (const key of removed) {
     // Own keys only: a key named like an object internal (`constructor`) must not find Object's.

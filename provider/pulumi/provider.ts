@@ -178,8 +178,7 @@ export class ConnectedAccountProvider implements Provider {
       console.error(`connected account ${id} no longer exists in Composio (404): it was deleted. Reconnect it and update the file's id, or delete the file to stop managing it.`);
       return {};
     }
-    const { credentials: _notKept, accountFile: _notRecorded, ...kept } = props as LegacyRecord;
-    const out: RecordedAccount = { ...kept, status: remote.status };
+    const out: RecordedAccount = { ...withoutLegacyValues(props), status: remote.status };
     if (remote.statusReason) out.statusReason = remote.statusReason;
     else delete out.statusReason;
     // Only an alias the file manages (or observes) is recorded: an unmanaged one would read as drift forever.
@@ -327,8 +326,14 @@ function normalize(a: DesiredAccount): DesiredAccount {
 
 /** State written by any earlier version of this provider, or by a preview, read the same way: without credential values. */
 function normalizeRecorded(a: RecordedAccount | LegacyRecord): RecordedAccount {
-  const { credentials: _notKept, accountFile: _notRecorded, ...recorded } = a as LegacyRecord;
-  return { ...recorded, removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
+  return { ...withoutLegacyValues(a), removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {} };
+}
+
+/** A record without what versions before references recorded under `credentials` (values); `credentials: {}` when unknown. */
+function withoutLegacyValues(a: RecordedAccount | LegacyRecord): RecordedAccount {
+  if (a.accountFile !== undefined) return { ...a, credentials: a.credentials ?? {} } as RecordedAccount;
+  const { credentials: _values, ...recorded } = a as LegacyRecord;
+  return { ...recorded, credentials: {} } as RecordedAccount;
 }
 
 /**
@@ -344,13 +349,16 @@ function observed(desired: DesiredAccount, remote: RemoteAccount): RecordedAccou
  * Outputs: plain JSON with no undefined (they travel as protobuf Structs), and no credential value:
  * outputs reach the SDK's debug log and the engine's event stream in plain text, secret or not.
  */
-function record(desired: Omit<DesiredAccount, "credentials" | "accountFile">, status: string | undefined, statusReason?: string): RecordedAccount {
+function record(desired: DesiredAccount, status: string | undefined, statusReason?: string): RecordedAccount {
   const out: RecordedAccount = {
     nanoid: desired.nanoid,
     toolkit: desired.toolkit,
     userId: desired.userId,
     authScheme: desired.authScheme,
+    // References and non-secret literals only: what was applied, where it came from.
+    credentials: desired.credentials ?? {},
   };
+  if (desired.accountFile !== undefined) out.accountFile = desired.accountFile;
   // Empty collections are not recorded (state written before keeps them; both read the same).
   if (desired.removedCredentials?.length) out.removedCredentials = desired.removedCredentials;
   if (desired.fingerprints && Object.keys(desired.fingerprints).length > 0) out.fingerprints = desired.fingerprints;
