@@ -24,6 +24,9 @@ const KEY_2 = "sk_rotated_Hh81dMwq3";
 const TOKEN = "tok_config_Xy7Bc90Lk";
 const SECRETS = [KEY_1, KEY_2, TOKEN, API_KEY, FINGERPRINT_KEY];
 
+/** A sequence runs some thirty CLI commands, each a program, an engine and a provider process. */
+const SEQUENCE_TIMEOUT_MS = 900_000;
+
 let bin: string;
 beforeAll(async () => {
   bin = await pulumiBinDir();
@@ -175,7 +178,8 @@ const SEQUENCE: StepSpec[] = [
   {
     name: "wrong-scheme",
     change: (d) => d.write("linear/triage.yaml", { id: "ca_linear", toolkit: "linear", userId: "team", alias: "linear-triage", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } }),
-    previewReads: [LIST("ca_linear", "ca_oauth", "ca_seq1")],
+    // ca_seq1 is checked first (its file comes first) and is recorded: the read ahead skips it.
+    previewReads: [LIST("ca_linear", "ca_oauth")],
     previewFails: ["accounts/linear/triage.yaml:5:1 authScheme: connected account ca_linear has authScheme OAUTH2 in Composio, not API_KEY; nothing is sent to it.", "fix: set authScheme: OAUTH2"],
     undo: (d) => d.remove("linear/triage.yaml"),
     requests: [],
@@ -323,7 +327,7 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     const outputs = await stack.outputs();
     // One output, whose size does not grow with the fleet.
     expect(outputs).toEqual({ fleet: { total: 2, byToolkit: { github: 1, slack: 1 }, byStatus: { ACTIVE: 2 }, notActive: [] } });
-  });
+  }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("test/harness/ against the real CLI", () => {
@@ -358,7 +362,7 @@ describe("test/harness/ against the real CLI", () => {
     expect(realResults, "the real CLI's sequence must have run first").toBeDefined();
     const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewReads, previewFailed }) => ({ name, previewOps, upOps, requests, previewReads, previewFailed }));
     expect(comparable(harness)).toEqual(comparable(realResults!));
-  });
+  }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("one failing account among several changed ones, under the real CLI", () => {
@@ -405,8 +409,10 @@ describe("one failing account among several changed ones, under the real CLI", (
     expect(up.ops).toMatchObject({ ca_ind1: "update", ca_ind2: "update", ca_ind3: "update", ca_ind4: "update", ca_slack: "create" });
     expect(up.text).toContain("accounts/github/ca_slack.yaml:2:1 toolkit: connected account ca_slack has toolkit slack in Composio, not github; nothing is sent to it.");
     expect(up.text).toMatch(/ca_ind2[\s\S]*409/);
-    // A failed up does not report the stack outputs as removed.
-    expect(up.text).not.toMatch(/^\s*- fleet/m);
+    // A failed up lists no account's output as removed: the one summary is not known until every
+    // account applied (Pulumi shows it as [unknown]; the next successful up records it again).
+    expect(up.text).toMatch(/^\s*\+ fleet: \[unknown\]$/m);
+    expect(up.text).not.toMatch(/^\s*- (accounts|accountCount)\b/m);
 
     // Recorded: the applied renames; the failed accounts keep their previous state, so the next up
     // (with both files fixed) sends exactly their requests and nothing for the others.
@@ -422,7 +428,7 @@ describe("one failing account among several changed ones, under the real CLI", (
       ["ca_ind2", { alias: "ca_ind2-v2" }],
       ["ca_slack", { alias: "slack-main" }],
     ]);
-  });
+  }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("drift under the real CLI", () => {
@@ -454,8 +460,8 @@ describe("drift under the real CLI", () => {
     const refreshed = await stack.refresh();
     expect(refreshed.ok, refreshed.text).toBe(true);
     expect(refreshed.ops).toEqual({ ca_seq1: "refresh" });
-    // Credential values are never recorded, so the refreshed inputs lack them (nothing is sent for them).
-    expect(refreshed.text).toMatch(/ca_seq1 updated \(.*\) \[diff: -credentials~alias\]/);
+    // The refreshed inputs are the recorded ones with the alias Composio has: only the alias drifted.
+    expect(refreshed.text).toMatch(/ca_seq1 updated \(.*\) \[diff: ~alias\]/);
 
     sandbox.clearRequests();
     const restored = await stack.up();
@@ -600,7 +606,8 @@ describe("a stack recorded by 0.1.0 (the provider serialized into the state) und
     state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
     const legacy = state.find((r) => r.urn.endsWith("::ca_legacy"))!;
     expect(legacy.outputs.__provider).toBe(PROVIDER_MODULE);
-    expect(legacy.outputs).not.toHaveProperty("credentials");
+    // What 0.1 recorded under credentials (the values) is gone; where each value comes from is recorded instead.
+    expect(legacy.outputs.credentials).toEqual({ api_key: { env: "LEGACY_KEY" }, subdomain: "acme", token: { config: "ghToken" } });
 
     // The OAuth account still has the old provider in its outputs: releasing it runs that one.
     sandbox.clearRequests();
