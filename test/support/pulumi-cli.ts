@@ -280,7 +280,7 @@ const CONTEXT_PROPERTIES = new Set(["accountFile", "nanoid", "toolkit", "userId"
  */
 export function shownChanges(text: string): Record<string, ShownChange> {
   const out: Record<string, ShownChange> = {};
-  let current: { name?: string; create: boolean; stack: string[] } | undefined;
+  let current: { name?: string; create: boolean; stack: string[]; markers: (string | undefined)[] } | undefined;
   const add = (list: "fields" | "lifecycle", value: string) => {
     const c = (out[current!.name!] ??= { fields: [], lifecycle: [] });
     if (!c[list].includes(value)) c[list].push(value);
@@ -288,7 +288,7 @@ export function shownChanges(text: string): Record<string, ShownChange> {
   for (const line of text.split("\n")) {
     const header = /^ {4}([+~-]) pulumi-nodejs:dynamic\/composio:ConnectedAccount: \((\w+)\)/.exec(line);
     if (header) {
-      current = { create: header[2] === "create", stack: [] };
+      current = { create: header[2] === "create", stack: [], markers: [] };
       continue;
     }
     if (!current) continue;
@@ -304,12 +304,16 @@ export function shownChanges(text: string): Record<string, ShownChange> {
     }
     const prop = /^( *)(?:([+~-]) )?(\[\d+\]|[^\s:]+)\s*: ?(.*)$/.exec(line);
     if (!prop || !current.name) continue;
-    const marker = prop[2];
-    const keyAt = prop[1].length + (marker ? 2 : 0);
+    const keyAt = prop[1].length + (prop[2] ? 2 : 0);
     const depth = Math.round((keyAt - 8) / 4);
     if (depth < 0) continue;
     current.stack.length = depth;
     current.stack[depth] = prop[3];
+    current.markers.length = depth;
+    // Inside a value added or deleted whole (`+ removedCredentials: [`), every line is.
+    const whole = current.markers.find((m) => m === "+" || m === "-");
+    const marker = prop[2] ?? whole;
+    current.markers[depth] = prop[2];
     if (!marker && !current.create) continue;
     const [top, key] = current.stack;
     if (LIFECYCLE_PROPERTIES.has(top) && depth === 0) add("lifecycle", top);
