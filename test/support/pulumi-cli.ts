@@ -302,9 +302,10 @@ export function shownChanges(text: string): Record<string, ShownChange> {
       current.name = urn[1];
       continue;
     }
-    const prop = /^( *)(?:([+~-]) )?(\[\d+\]|[^\s:]+)\s*: ?(.*)$/.exec(line);
+    // Pulumi keeps a value's marker in its own column on the lines inside it (`+     [0]: "password"`).
+    const prop = /^( *)(?:([+~-]) +)?(\[\d+\]|[^\s:]+)\s*: ?(.*)$/.exec(line);
     if (!prop || !current.name) continue;
-    const keyAt = prop[1].length + (prop[2] ? 2 : 0);
+    const keyAt = line.length - line.slice(prop[1].length).replace(/^[+~-] +/, "").length;
     const depth = Math.round((keyAt - 8) / 4);
     if (depth < 0) continue;
     current.stack.length = depth;
