@@ -63,6 +63,8 @@ interface StepSpec {
   change: (d: SequenceDriver) => void;
   /** Reads Composio receives during the preview (live checks of the accounts being adopted); it receives no write. */
   previewReads?: string[];
+  /** The reads when the engine checks the accounts in another order. */
+  previewReadsOr?: string[];
   /** Requests Composio receives during the `up`, in order per account (method path body). */
   requests: { method: string; path: string; body?: unknown }[];
   ops: Record<string, Op>;
@@ -160,6 +162,8 @@ const SEQUENCE: StepSpec[] = [
     name: "re-adopt",
     change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary" })),
     previewReads: [LIST("ca_seq1", "ca_oauth")],
+    // When the engine checks ca_oauth first (it is recorded), nothing is left to read ahead: one GET.
+    previewReadsOr: [SEQ],
     requests: [
       { method: "PATCH", path: SEQ, body: { alias: "gh-primary", ...val({ api_key: KEY_2, subdomain: "acme", token: TOKEN }) } },
       { method: "GET", path: LIST("ca_seq1", "ca_oauth") },
@@ -298,7 +302,7 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     for (const [i, step] of SEQUENCE.entries()) {
       const got = results[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
-      expect({ step: step.name, reads: got.previewReads }).toEqual({ step: step.name, reads: step.previewReads ?? [] });
+      expect([step.previewReads ?? [], ...(step.previewReadsOr ? [step.previewReadsOr] : [])], step.name).toContainEqual(got.previewReads);
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
