@@ -12,7 +12,9 @@ import { describeHeaders, measureApplyThroughput } from "./apply-throughput";
 import { measureCliFleet } from "./cli-fleet";
 import { PROJECT_ROOT } from "./desired-fleet";
 import { measureEngineCost } from "./engine-cost";
+import { measureLiveChecks } from "./live-check";
 import { measureLoadCost } from "./load-cost";
+import { measurePreviewOutput } from "./preview-output";
 import { measureProgramCost } from "./program-cost";
 import { measureRefreshEconomy } from "./refresh-economy";
 import { machine, renderResults, renderTable, type Row } from "./report";
@@ -70,6 +72,8 @@ async function main(): Promise<number> {
     if (others) {
       console.error("refresh economy, N = 1000");
       take(await measureRefreshEconomy(workDir, 1_000));
+      console.error("live checks of a first preview, N = 1000");
+      take(await measureLiveChecks(workDir, 1_000));
     }
     // The real CLI's fleet: minutes at 1,000; 10,000 (skip-checkpoints only) behind --fleet-10k.
     for (const n of quick || !others ? [] : values["fleet-10k"] ? [1_000, 10_000] : [1_000]) {
@@ -79,6 +83,8 @@ async function main(): Promise<number> {
     if (!quick) {
       console.error("SOPS references under the real CLI, N = 1000, 10 files");
       take(await measureSopsFleet(1_000, 10));
+      console.error("real CLI preview output, N = 2000, 20 rotated");
+      take(await measurePreviewOutput(2_000, 20));
     }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });

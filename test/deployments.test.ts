@@ -3,9 +3,11 @@
  * server in its own process, the loopback sandbox API. Each test plays deployments like a user
  * running `pulumi preview` / `pulumi up` and asserts what goes over the wire and what they read.
  */
+import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
 import { API_KEY, TestStack } from "./support/stack";
+import { PROJECT_ROOT } from "./support/workspace";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
 const KEY_2 = "sk_rotated_Hh81dMwq3";
@@ -54,15 +56,18 @@ describe("a sequence of deployments", () => {
     let d = await stack.preview();
     expect(d.ok).toBe(true);
     expect(d.summary).toMatchObject({ create: 1, update: 0, same: 0, delete: 0 });
-    expect(sandbox.requests).toHaveLength(0);
+    // The preview reads the account it adopts (is it the one the file describes?), and writes nothing.
+    expect(sandbox.requests.map((r) => [r.method, r.path])).toEqual([["GET", "/api/v3/connected_accounts/ca_seq1"]]);
+    sandbox.clearRequests();
     d = await stack.up();
     expect(d.steps.map((s) => [s.name, s.op, s.error])).toEqual([["ca_seq1", "create", undefined]]);
     expect(patches()).toEqual([{
       path: "/api/v3/connected_accounts/ca_seq1",
       body: { alias: "gh-prod", connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_1, subdomain: "acme", token: TOKEN } } } },
     }]);
-    expect(sandbox.requests[0].headers["x-api-key"]).toBe(API_KEY);
-    expect(sandbox.requests[0].headers["content-type"]).toBe("application/json");
+    const patch = sandbox.requests.find((r) => r.method === "PATCH")!;
+    expect(patch.headers["x-api-key"]).toBe(API_KEY);
+    expect(patch.headers["content-type"]).toBe("application/json");
     expect(sandbox.account("ca_seq1")).toMatchObject({ alias: "gh-prod" });
 
     // 2. Rename: the preview shows the alias in clear; the PATCH carries only the alias.
@@ -214,8 +219,12 @@ describe("what a user reads when something is wrong", () => {
   it("checks an alias-only adoption against the account Composio has, before writing anything", async () => {
     stack.ws.write("slack.yaml", { id: "ca_oauth", toolkit: "slack", userId: "someone-else", alias: "slack-main", authScheme: "BEARER_TOKEN" });
     const d = await stack.up();
+    const shown = path.relative(PROJECT_ROOT, path.join(stack.ws.accountsDir, "slack.yaml"));
     expect(d.steps[0].error).toBe(
-      "connected account ca_oauth is not what its file says: authScheme is OAUTH2 in Composio, BEARER_TOKEN in the file; userId is team in Composio, someone-else in the file. Correct the file (nothing was changed in Composio).",
+      `${shown}:5:1 authScheme: connected account ca_oauth has authScheme OAUTH2 in Composio, not BEARER_TOKEN; nothing is sent to it.\n` +
+        "    fix: set authScheme: OAUTH2 (Composio keeps the scheme an account was connected with), or point the file at the account you meant\n" +
+        `${shown}:3:1 userId: connected account ca_oauth has userId team in Composio, not someone-else; nothing is sent to it.\n` +
+        "    fix: set userId: team (an account belongs to one user), or point the file at the account you meant",
     );
     expect(sandbox.requests.map((r) => r.method)).toEqual(["GET"]);
     expect(stack.stateText()).not.toContain("ca_oauth");

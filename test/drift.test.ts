@@ -100,8 +100,7 @@ describe("refresh", () => {
     expect(JSON.parse(stack.stateText()).resources).toEqual([]);
     // The next up tries to adopt it again and says plainly that it does not exist.
     const d = await stack.up();
-    expect(d.steps[0].error).toMatch(/ca_gone.*\n.*HTTP 404/);
-    expect(d.steps[0].error).toContain("the account does not exist or was deleted");
+    expect(d.steps[0].error).toMatch(/accounts\/a\.yaml:1:1 id: connected account ca_gone does not exist in Composio; nothing is sent to it\.\n    fix: correct the id/);
   });
 
   it("does not take a proxy's HTML 404 for a deleted account", async () => {
@@ -155,11 +154,9 @@ describe("lifecycle", () => {
     await stack.up();
     sandbox.clearRequests();
     stack.ws.write("a.yaml", file({ alias: "changed-during-incident", paused: true }));
+    // Only the pause shows: nothing else is sent while it lasts.
     let d = await stack.preview();
-    expect(d.steps[0].diff).toEqual([
-      { path: "alias", kind: "update", from: '"gh-prod"', to: '"changed-during-incident"' },
-      { path: "paused", kind: "add", to: "true" },
-    ]);
+    expect(d.steps[0].diff).toEqual([{ path: "paused", kind: "add", to: "true" }]);
     d = await stack.up();
     expect(d.summary).toMatchObject({ update: 1 });
     expect(sandbox.requests).toHaveLength(0);
@@ -169,7 +166,13 @@ describe("lifecycle", () => {
     expect((await stack.refresh()).steps[0].error).toBeUndefined();
     expect(sandbox.requests).toHaveLength(0);
 
+    // Unpausing shows the whole pending change against what was applied, and sends exactly it.
     stack.ws.write("a.yaml", file({ alias: "after-incident" }));
+    d = await stack.preview();
+    expect(d.steps[0].diff).toEqual([
+      { path: "alias", kind: "update", from: '"gh-prod"', to: '"after-incident"' },
+      { path: "paused", kind: "delete", from: "true" },
+    ]);
     d = await stack.up();
     expect(d.summary).toMatchObject({ update: 1 });
     expect(sandbox.requests.map((r) => r.body)).toEqual([{ alias: "after-incident" }]);

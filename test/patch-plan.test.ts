@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_NOT_ACTIVE_LISTED, summarizeFleet } from "../provider/plan/fleet-summary";
 import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
 import { fingerprintAll } from "../provider/plan/fingerprint";
 import { planPatch as planWithValues, recordDiffers } from "../provider/plan/patch-plan";
@@ -18,7 +19,7 @@ const desired = (over: Partial<DesiredAccount> = {}, key = KEY): DesiredAccount 
 /** As recorded after applying `desired()`: fingerprints, never the values. */
 const recorded = (over: Partial<RecordedAccount> = {}): RecordedAccount => {
   const { credentials: _values, ...applied } = desired();
-  return { ...applied, status: "ACTIVE", ...over };
+  return { ...applied, credentials: {}, status: "ACTIVE", ...over };
 };
 
 describe("planPatch: recorded × desired → the minimal PATCH", () => {
@@ -120,5 +121,20 @@ describe("planStatus: recorded × desired → the status request", () => {
     expect(statusAfter(false, "FAILED")).toBe("FAILED");
     expect(brokenConnectionNote("ca_1", "EXPIRED")).toContain("enabling does not repair a connection");
     expect(brokenConnectionNote("ca_1", "ACTIVE")).toBeUndefined();
+  });
+});
+
+describe("summarizeFleet: the one stack output", () => {
+  it("counts by toolkit and status and lists at most 20 accounts that need attention, however large the fleet", () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ id: `ca_${String(i).padStart(5, "0")}`, toolkit: i % 2 ? "github" : "slack", status: i % 100 === 0 ? "EXPIRED" : i === 7 ? undefined : "ACTIVE" }));
+    const summary = summarizeFleet(rows);
+    expect(summary.total).toBe(5000);
+    expect(summary.byToolkit).toEqual({ github: 2500, slack: 2500 });
+    expect(summary.byStatus).toEqual({ ACTIVE: 4949, EXPIRED: 50, UNKNOWN: 1 });
+    expect(summary.notActive).toHaveLength(MAX_NOT_ACTIVE_LISTED);
+    expect(summary.notActive.slice(0, 2)).toEqual([{ id: "ca_00000", toolkit: "slack", status: "EXPIRED" }, { id: "ca_00007", toolkit: "github", status: "UNKNOWN" }]);
+    expect(summary.notActiveNotListed).toBe(51 - MAX_NOT_ACTIVE_LISTED);
+    expect(JSON.stringify(summary).length).toBeLessThan(2000);
+    expect(summarizeFleet(rows.slice(1, 3))).toEqual({ total: 2, byToolkit: { github: 1, slack: 1 }, byStatus: { ACTIVE: 2 }, notActive: [] });
   });
 });

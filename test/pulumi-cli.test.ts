@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { CliStack, eventsWithoutDebug, normalizePreview, pulumiBinDir, type Op } from "./support/pulumi-cli";
+import { CliStack, copyProject, eventsWithoutDebug, normalizePreview, patchFields, pulumiBinDir, shownChanges, type Op, type ShownChange } from "./support/pulumi-cli";
 import { PROJECT_ROOT } from "./support/workspace";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { classifyPreview } = require("../scripts/ci/drift.js") as { classifyPreview(code: number, text: string): string };
@@ -29,6 +29,9 @@ const SECRETS = [KEY_1, KEY_2, TOKEN, API_KEY, FINGERPRINT_KEY];
 /** A test that runs many CLI commands in a row (each under COMMAND_TIMEOUT_MS) on a busy 2-core machine. */
 const MANY_COMMANDS_MS = 900_000;
 
+/** A sequence runs some thirty CLI commands, each a program, an engine and a provider process. */
+const SEQUENCE_TIMEOUT_MS = 900_000;
+
 let bin: string;
 beforeAll(async () => {
   bin = await pulumiBinDir();
@@ -37,6 +40,7 @@ beforeAll(async () => {
 const SEEDS = [
   { id: "ca_seq1", toolkit: "github", userId: "team", authScheme: "API_KEY" as const },
   { id: "ca_oauth", toolkit: "slack", userId: "team", authScheme: "OAUTH2" as const },
+  { id: "ca_linear", toolkit: "linear", userId: "team", authScheme: "OAUTH2" as const },
 ];
 const seqAccount = (over: Record<string, unknown> = {}) => ({
   id: "ca_seq1", toolkit: "github", userId: "team", alias: "gh-prod", authScheme: "API_KEY",
@@ -46,6 +50,9 @@ const seqAccount = (over: Record<string, unknown> = {}) => ({
 const OAUTH_ACCOUNT = { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-main", authScheme: "OAUTH2" };
 const SEQ = "/api/v3/connected_accounts/ca_seq1";
 const val = (v: Record<string, unknown>, scheme = "API_KEY") => ({ connection: { state: { authScheme: scheme, val: v } } });
+/** One list call reading these accounts (their order sorted, as `comparablePath` does). */
+const LIST = (...ids: string[]) => `/api/v3/connected_accounts?connected_account_ids=${[...ids].sort().join(",")}&limit=${ids.length}`;
+const PAUSED_CREDENTIALS = { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null };
 
 /** What either engine needs to play the sequence. */
 interface SequenceDriver {
@@ -64,12 +71,24 @@ interface StepSpec {
   refresh?: true;
   /** The up is expected to fail (a request refused mid-step). */
   fails?: true;
+  /** Reads Composio receives during the preview (live checks of the accounts being adopted); it receives no write. */
+  previewReads?: string[];
+  /** The reads when the engine checks the accounts in another order. */
+  previewReadsOr?: string[];
   /** Requests Composio receives during the `up`, in order per account (method path body). */
   requests: { method: string; path: string; body?: unknown }[];
   ops: Record<string, Op>;
+  /** Lifecycle changes the preview shows per account (recorded without a request). */
+  lifecycle?: Record<string, string[]>;
+  /** The preview fails with these words (file, line, fix) and nothing is sent; `undo` puts the files back, no up runs. */
+  previewFails?: string[];
+  undo?: (d: SequenceDriver) => void;
 }
 
-/** adopt → rename → rotate → remove a key → a key set to null → no-op → pause → unpause → observe → release → re-adopt */
+/**
+ * adopt → rename → rotate → remove a key → a key set to null → no-op → pause → change while paused →
+ * unpause → observe → release → re-adopt → a wrong id → a wrong scheme
+ */
 const SEQUENCE: StepSpec[] = [
   {
     name: "adopt",
@@ -78,10 +97,11 @@ const SEQUENCE: StepSpec[] = [
       d.write("github/seq.yaml", seqAccount());
       d.write("slack/oauth.yaml", OAUTH_ACCOUNT);
     },
+    previewReads: [LIST("ca_seq1", "ca_oauth")],
     requests: [
-      { method: "GET", path: "/api/v3/connected_accounts/ca_oauth" },
       { method: "PATCH", path: "/api/v3/connected_accounts/ca_oauth", body: { alias: "slack-main" } },
       { method: "PATCH", path: SEQ, body: { alias: "gh-prod", ...val({ api_key: KEY_1, subdomain: "acme", token: TOKEN }) } },
+      { method: "GET", path: LIST("ca_seq1", "ca_oauth") },
     ],
     ops: { ca_seq1: "create", ca_oauth: "create" },
   },
@@ -105,7 +125,7 @@ const SEQUENCE: StepSpec[] = [
   },
   {
     name: "key-set-to-null",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", credentials: PAUSED_CREDENTIALS })),
     requests: [{ method: "PATCH", path: SEQ, body: val({ password: null }) }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
   },
@@ -116,22 +136,31 @@ const SEQUENCE: StepSpec[] = [
     ops: { ca_seq1: "same", ca_oauth: "same" },
   },
   {
-    name: "pause-and-change",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", paused: true, credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
+    name: "pause",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary", paused: true, credentials: PAUSED_CREDENTIALS })),
     requests: [],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["paused"] },
+  },
+  {
+    name: "change-while-paused",
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", paused: true, credentials: { api_key: { env: "GH_KEY" }, password: null } })),
+    requests: [],
+    ops: { ca_seq1: "same", ca_oauth: "same" },
   },
   {
     name: "unpause",
-    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", credentials: { api_key: { env: "GH_KEY" }, subdomain: "acme", password: null } })),
-    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-frozen" } }],
+    change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", credentials: { api_key: { env: "GH_KEY" }, password: null } })),
+    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-frozen", ...val({ subdomain: null }) } }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["paused"] },
   },
   {
     name: "observe",
     change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-frozen", manage: "observe", credentials: { api_key: { env: "GH_KEY" } } })),
     requests: [{ method: "GET", path: SEQ }],
     ops: { ca_seq1: "update", ca_oauth: "same" },
+    lifecycle: { ca_seq1: ["manage"] },
   },
   {
     name: "release",
@@ -142,8 +171,33 @@ const SEQUENCE: StepSpec[] = [
   {
     name: "re-adopt",
     change: (d) => d.write("github/seq.yaml", seqAccount({ alias: "gh-primary" })),
-    requests: [{ method: "PATCH", path: SEQ, body: { alias: "gh-primary", ...val({ api_key: KEY_2, subdomain: "acme", token: TOKEN }) } }],
+    previewReads: [LIST("ca_seq1", "ca_oauth")],
+    // When the engine checks ca_oauth first (it is recorded), nothing is left to read ahead: one GET.
+    previewReadsOr: [SEQ],
+    requests: [
+      { method: "PATCH", path: SEQ, body: { alias: "gh-primary", ...val({ api_key: KEY_2, subdomain: "acme", token: TOKEN }) } },
+      { method: "GET", path: LIST("ca_seq1", "ca_oauth") },
+    ],
     ops: { ca_seq1: "create", ca_oauth: "same" },
+  },
+  {
+    name: "wrong-id",
+    change: (d) => d.write("github/missing.yaml", seqAccount({ id: "ca_missing", alias: "gh-missing" })),
+    previewReads: [LIST("ca_missing", "ca_oauth", "ca_seq1"), "/api/v3/connected_accounts/ca_missing"],
+    previewFails: ["accounts/github/missing.yaml:1:1 id: connected account ca_missing does not exist in Composio; nothing is sent to it.", "fix: correct the id"],
+    undo: (d) => d.remove("github/missing.yaml"),
+    requests: [],
+    ops: {},
+  },
+  {
+    name: "wrong-scheme",
+    change: (d) => d.write("linear/triage.yaml", { id: "ca_linear", toolkit: "linear", userId: "team", alias: "linear-triage", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } }),
+    // ca_seq1 is checked first (its file comes first) and is recorded: the read ahead skips it.
+    previewReads: [LIST("ca_linear", "ca_oauth")],
+    previewFails: ["accounts/linear/triage.yaml:5:1 authScheme: connected account ca_linear has authScheme OAUTH2 in Composio, not API_KEY; nothing is sent to it.", "fix: set authScheme: OAUTH2"],
+    undo: (d) => d.remove("linear/triage.yaml"),
+    requests: [],
+    ops: {},
   },
 ];
 
@@ -155,8 +209,6 @@ async function dashboardEnable(sandbox: Sandbox, enabled: boolean): Promise<void
 }
 
 const STATUS = `${SEQ}/status`;
-/** Ten steps of two commands each (a refresh in one), on a machine other suites share. */
-const SEQUENCE_TIMEOUT_MS = 600_000;
 
 /**
  * `enabled` from adoption to observe: disable, enable with a rotation (rotation first), disable with a
@@ -261,12 +313,27 @@ interface StepResult {
   previewOps: Record<string, Op>;
   upOps: Record<string, Op>;
   requests: { method: string; path: string; body?: unknown }[];
+  previewReads: string[];
   previewText?: string;
+  previewFailed: boolean;
   upText?: string;
 }
 
-/** Plays a sequence; each step is a preview, then an up, against a sandbox seeded afresh. */
-async function playSequence(sandbox: Sandbox, driver: SequenceDriver, sequence = SEQUENCE): Promise<StepResult[]> {
+/** A list call's ids in sorted order: which account's Check reads ahead first depends on the engine. */
+function comparablePath(p: string): string {
+  const m = /^(\/api\/v3\/connected_accounts\?)(.*)$/.exec(p);
+  if (!m) return p;
+  const q = new URLSearchParams(m[2]);
+  const ids = q.get("connected_account_ids");
+  return ids ? `${m[1]}connected_account_ids=${ids.split(",").sort().join(",")}&limit=${q.get("limit")}` : p;
+}
+
+/**
+ * Plays a sequence; each step is a preview, then an up, against a sandbox seeded afresh. The preview
+ * writes nothing, and (with `shows`) what it shows changing for each account is exactly what the up
+ * sends to it: nothing for an account that gets no request (its lifecycle change aside).
+ */
+async function playSequence(sandbox: Sandbox, driver: SequenceDriver, sequence = SEQUENCE, shows?: (text: string) => Record<string, ShownChange>): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const step of sequence) {
     sandbox.clearFaults();
@@ -277,19 +344,34 @@ async function playSequence(sandbox: Sandbox, driver: SequenceDriver, sequence =
     }
     sandbox.clearRequests();
     const preview = await driver.preview();
+    const previewReads = sandbox.requests.filter((r) => r.method === "GET").map((r) => comparablePath(r.path));
+    expect(sandbox.requests.filter((r) => r.method !== "GET"), `${step.name}: a preview writes nothing`).toEqual([]);
+    if (step.previewFails) {
+      expect(preview.ok, `${step.name}: the preview must fail`).toBe(false);
+      for (const words of step.previewFails) expect(preview.text ?? "").toContain(words);
+      step.undo?.(driver);
+      results.push({ name: step.name, previewOps: {}, upOps: {}, requests: [], previewReads, previewText: preview.text, previewFailed: true });
+      continue;
+    }
     expect(preview.ok, `${step.name}: preview failed\n${preview.text ?? ""}`).toBe(true);
-    expect(sandbox.requests, `${step.name}: a preview sends nothing`).toEqual([]);
+    sandbox.clearRequests();
     const up = await driver.up();
     expect(up.ok, `${step.name}: up ${step.fails ? "succeeded, but was to fail" : "failed"}\n${up.text ?? ""}`).toBe(!step.fails);
-    results.push({
-      name: step.name,
-      previewOps: preview.ops,
-      upOps: up.ops,
-      previewText: preview.text,
-      upText: up.text,
-      // Accounts are applied concurrently: the order between accounts is not fixed, within one it is.
-      requests: byAccount(sandbox.requests.map((r) => (r.body === undefined ? { method: r.method, path: r.path } : { method: r.method, path: r.path, body: r.body }))),
-    });
+    // Accounts are applied concurrently: the order between accounts is not fixed, within one it is.
+    const requests = byAccount(sandbox.requests.map((r) => (r.body === undefined ? { method: r.method, path: comparablePath(r.path) } : { method: r.method, path: r.path, body: r.body })));
+    if (shows) {
+      const shown = shows(preview.text ?? "");
+      const sent: Record<string, string[]> = {};
+      for (const r of requests) {
+        const id = /^\/api\/v3\/connected_accounts\/([^/?]+)$/.exec(r.path)?.[1];
+        if (id && r.method === "PATCH") sent[id] = patchFields(r.body);
+      }
+      for (const id of new Set([...Object.keys(shown), ...Object.keys(sent)])) {
+        expect({ step: step.name, id, shown: shown[id]?.fields ?? [] }).toEqual({ step: step.name, id, shown: sent[id] ?? [] });
+        expect({ step: step.name, id, lifecycle: shown[id]?.lifecycle ?? [] }).toEqual({ step: step.name, id, lifecycle: step.lifecycle?.[id] ?? [] });
+      }
+    }
+    results.push({ name: step.name, previewOps: preview.ops, upOps: up.ops, previewText: preview.text, upText: up.text, requests, previewReads, previewFailed: false });
   }
   return results;
 }
@@ -317,7 +399,7 @@ function expectNoSecret(text: string, where: string): void {
 let realResults: StepResult[] | undefined;
 
 /** What the real CLI and the harness must agree on. */
-const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests }) => ({ name, previewOps, upOps, requests }));
+const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewReads, previewFailed }) => ({ name, previewOps, upOps, requests, previewReads, previewFailed }));
 
 function cliDriver(stack: CliStack): SequenceDriver {
   return {
@@ -370,10 +452,11 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
 
   it("applies each step with the minimal PATCH, and the preview shows it", async () => {
     const driver = cliDriver(stack);
-    const results = await playSequence(sandbox, driver);
+    const results = await playSequence(sandbox, driver, SEQUENCE, shownChanges);
     for (const [i, step] of SEQUENCE.entries()) {
       const got = results[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
+      expect([step.previewReads ?? [], ...(step.previewReadsOr ? [step.previewReadsOr] : [])], step.name).toContainEqual(got.previewReads);
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
@@ -394,14 +477,15 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     expect(seq.inputs.__provider).toBe(PROVIDER_MODULE);
     expect(seq.outputs.__provider).toBe(PROVIDER_MODULE);
     expect(Object.keys(seq.inputs.fingerprints as object)).toEqual(["api_key", "subdomain", "token"]);
-    expect(seq.outputs).not.toHaveProperty("credentials");
+    // The outputs keep where each credential came from (names only), never a value.
+    expect(seq.outputs.credentials).toEqual({ api_key: { env: "GH_KEY" }, subdomain: "acme", token: { config: "ghToken" } });
     expect(JSON.stringify({ inputs: seq.inputs, outputs: seq.outputs }).length).toBeLessThanOrEqual(4096);
 
     // Stack outputs as the CLI reads them back.
     const outputs = await stack.outputs();
-    expect(outputs.accounts).toEqual({ ca_oauth: { alias: "slack-main", status: "ACTIVE" }, ca_seq1: { alias: "gh-primary", status: "ACTIVE" } });
-    expect(outputs.fleet).toMatchObject({ total: 2, byToolkit: { github: 1, slack: 1 }, notActive: [] });
-  }, MANY_COMMANDS_MS);
+    // One output, whose size does not grow with the fleet.
+    expect(outputs).toEqual({ fleet: { total: 2, byToolkit: { github: 1, slack: 1 }, byStatus: { ACTIVE: 2 }, notActive: [] } });
+  }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("test/harness/ against the real CLI", () => {
@@ -483,6 +567,72 @@ describe("test/harness/ against the real CLI, with enabled", () => {
    }, SEQUENCE_TIMEOUT_MS);
 });
 
+describe("one failing account among several changed ones, under the real CLI", () => {
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  const team = (id: string, alias: string) => ({ id, toolkit: "github", userId: "team", alias, authScheme: "OAUTH2" });
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        ...["ca_ind1", "ca_ind2", "ca_ind3", "ca_ind4"].map((id) => ({ id, toolkit: "github", userId: "team", authScheme: "OAUTH2" as const })),
+        { id: "ca_taken", toolkit: "github", userId: "team", authScheme: "OAUTH2", alias: "already-taken" },
+        { id: "ca_slack", toolkit: "slack", userId: "team", authScheme: "OAUTH2" },
+      ],
+    });
+    stack = new CliStack("cli-independent", bin);
+    await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+    for (const id of ["ca_ind1", "ca_ind2", "ca_ind3", "ca_ind4"]) stack.ws.write(`github/${id}.yaml`, team(id, `${id}-v1`));
+    const adopted = await stack.up();
+    expect(adopted.ok, adopted.text).toBe(true);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("sends and records every other PATCH, and exits non-zero", async () => {
+    // Three renames, one alias another account holds (Composio answers 409), one adoption of a file
+    // whose toolkit is wrong (refused before anything is sent to it).
+    for (const id of ["ca_ind1", "ca_ind3", "ca_ind4"]) stack.ws.write(`github/${id}.yaml`, team(id, `${id}-v2`));
+    stack.ws.write("github/ca_ind2.yaml", team("ca_ind2", "already-taken"));
+    stack.ws.write("github/ca_slack.yaml", team("ca_slack", "slack-as-github"));
+    sandbox.clearRequests();
+    const up = await stack.up("--continue-on-error");
+    expect(up.ok).toBe(false);
+    expect(up.code).not.toBe(0);
+    const patched = sandbox.requests.filter((r) => r.method === "PATCH").map((r) => [r.path.split("/").pop(), r.body]);
+    expect(patched.sort()).toEqual([
+      ["ca_ind1", { alias: "ca_ind1-v2" }],
+      ["ca_ind2", { alias: "already-taken" }],
+      ["ca_ind3", { alias: "ca_ind3-v2" }],
+      ["ca_ind4", { alias: "ca_ind4-v2" }],
+    ]);
+    expect(up.ops).toMatchObject({ ca_ind1: "update", ca_ind2: "update", ca_ind3: "update", ca_ind4: "update", ca_slack: "create" });
+    expect(up.text).toContain("accounts/github/ca_slack.yaml:2:1 toolkit: connected account ca_slack has toolkit slack in Composio, not github; nothing is sent to it.");
+    expect(up.text).toMatch(/ca_ind2[\s\S]*409/);
+    // A failed up lists no account's output as removed: the one summary is not known until every
+    // account applied (Pulumi shows it as [unknown]; the next successful up records it again).
+    expect(up.text).toMatch(/^\s*\+ fleet: \[unknown\]$/m);
+    expect(up.text).not.toMatch(/^\s*- (accounts|accountCount)\b/m);
+
+    // Recorded: the applied renames; the failed accounts keep their previous state, so the next up
+    // (with both files fixed) sends exactly their requests and nothing for the others.
+    const state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
+    const alias = (id: string) => state.find((r) => r.urn.endsWith(`::${id}`))?.outputs.alias;
+    expect([alias("ca_ind1"), alias("ca_ind2"), alias("ca_ind3"), alias("ca_ind4"), alias("ca_slack")]).toEqual(["ca_ind1-v2", "ca_ind2-v1", "ca_ind3-v2", "ca_ind4-v2", undefined]);
+    stack.ws.write("github/ca_ind2.yaml", team("ca_ind2", "ca_ind2-v2"));
+    stack.ws.write("github/ca_slack.yaml", { ...team("ca_slack", "slack-main"), toolkit: "slack" });
+    sandbox.clearRequests();
+    const retried = await stack.up("--continue-on-error");
+    expect(retried.ok, retried.text).toBe(true);
+    expect(sandbox.requests.filter((r) => r.method === "PATCH").map((r) => [r.path.split("/").pop(), r.body]).sort()).toEqual([
+      ["ca_ind2", { alias: "ca_ind2-v2" }],
+      ["ca_slack", { alias: "slack-main" }],
+    ]);
+  }, SEQUENCE_TIMEOUT_MS);
+});
+
 describe("drift under the real CLI", () => {
   let sandbox: Sandbox;
   let stack: CliStack;
@@ -512,8 +662,8 @@ describe("drift under the real CLI", () => {
     const refreshed = await stack.refresh();
     expect(refreshed.ok, refreshed.text).toBe(true);
     expect(refreshed.ops).toEqual({ ca_seq1: "refresh" });
-    // A refresh rebuilds the inputs from the outputs, which keep no references (nothing is sent for them).
-    expect(refreshed.text).toMatch(/ca_seq1 updated \(.*\) \[diff: -accountFile,credentials~alias\]/);
+    // The refreshed inputs are the recorded ones with the alias Composio has: only the alias drifted.
+    expect(refreshed.text).toMatch(/ca_seq1 updated \(.*\) \[diff: ~alias\]/);
 
     sandbox.clearRequests();
     const restored = await stack.up();
@@ -668,7 +818,8 @@ describe("a stack recorded by 0.1.0 (the provider serialized into the state) und
     state = (JSON.parse(await stack.exportState()) as ExportedState).deployment.resources;
     const legacy = state.find((r) => r.urn.endsWith("::ca_legacy"))!;
     expect(legacy.outputs.__provider).toBe(PROVIDER_MODULE);
-    expect(legacy.outputs).not.toHaveProperty("credentials");
+    // What 0.1 recorded under credentials (the values) is gone; where each value comes from is recorded instead.
+    expect(legacy.outputs.credentials).toEqual({ api_key: { env: "LEGACY_KEY" }, subdomain: "acme", token: { config: "ghToken" } });
 
     // The OAuth account still has the old provider in its outputs: releasing it runs that one.
     sandbox.clearRequests();

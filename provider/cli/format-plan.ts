@@ -170,8 +170,10 @@ export interface MarkdownOptions {
 
 /**
  * The pull-request comment: marker, heading, counts, a table of the changed accounts and the
- * reference details folded below it. When it would not fit in one comment, details go first, then
- * table rows, and a closing note says what was cut.
+ * reference details folded below it. When it would not fit in one comment, what a reviewer must see
+ * stays: every update and release (row and details) and every refusal; adoptions are cut first
+ * (their details, then their rows), and a closing note says how many were left out and how to see
+ * them all.
  */
 export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: MarkdownOptions = {}): string {
   const { maxChars = MAX_COMMENT_CHARS } = opts;
@@ -191,33 +193,64 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
   if (changed.length === 0) return `${head}${warnings}No account changes.\n${footer}`;
 
   const tableHead = "| Account | File | Action | Alias | Credentials |\n| --- | --- | --- | --- | --- |\n";
-  const rows = changed.map(tableRow);
-  const details = changed.map(detailBlock).filter((d) => d !== "");
   const detailsOpen = "\n<details>\n<summary>References and settings</summary>\n\n";
   const detailsClose = "\n</details>\n";
-  const cutNote = (rowsCut: number, detailsCut: number) => {
-    const what = [
-      rowsCut > 0 ? `${rowsCut} table row${rowsCut === 1 ? "" : "s"}` : "",
-      detailsCut > 0 ? `the details of ${detailsCut} account${detailsCut === 1 ? "" : "s"}` : "",
-    ].filter(Boolean).join(" and ");
-    return `\n_Cut to fit GitHub's ${MAX_COMMENT_CHARS.toLocaleString("en-US")}-character comment limit: ${what} not shown. ` +
-      `Run ${inlineCode(sides.command ?? `npx connected-accounts plan --base ${sides.base}`)} for the full plan._\n`;
-  };
+  const entries = changed.map((a, order) => ({ order, adopt: a.action === "adopt", row: tableRow(a), detail: detailBlock(a), rowShown: false, detailShown: false }));
+  const withDetails = entries.filter((e) => e.detail !== "");
+  const cutNote = (cut: CutCounts) =>
+    `\n_Cut to fit GitHub's ${MAX_COMMENT_CHARS.toLocaleString("en-US")}-character comment limit: ${describeCut(cut)}. ` +
+    `Run ${inlineCode(sides.command ?? `npx connected-accounts plan --base ${sides.base}`)} for the full plan._\n`;
   // Room kept for the cut note, whose counts are known only at the end.
-  const budget = maxChars - head.length - warnings.length - footer.length - cutNote(changed.length, changed.length).length;
+  const worst: CutCounts = { adoptRows: changed.length, otherRows: changed.length, details: changed.length };
+  const budget = maxChars - head.length - warnings.length - footer.length - cutNote(worst).length;
 
+  // What a reviewer must see first: the rows and details of updates and releases, then adoptions'.
   let used = tableHead.length;
-  let rowsShown = 0;
-  while (rowsShown < rows.length && used + rows[rowsShown].length <= budget) used += rows[rowsShown++].length;
-  let detailsShown = 0;
-  if (rowsShown === rows.length && details.length > 0) {
-    used += detailsOpen.length + detailsClose.length;
-    while (detailsShown < details.length && used + details[detailsShown].length <= budget) used += details[detailsShown++].length;
-  }
-  const complete = rowsShown === rows.length && detailsShown === details.length;
-  let body = tableHead + rows.slice(0, rowsShown).join("");
-  if (detailsShown > 0) body += detailsOpen + details.slice(0, detailsShown).join("") + detailsClose;
-  return head + warnings + body + (complete ? "" : cutNote(rows.length - rowsShown, details.length - detailsShown)) + footer;
+  const take = (e: (typeof entries)[number], part: "row" | "detail") => {
+    const text = part === "row" ? e.row : e.detail;
+    const extra = part === "detail" && !entries.some((x) => x.detailShown) ? detailsOpen.length + detailsClose.length : 0;
+    if (used + text.length + extra > budget) return false;
+    used += text.length + extra;
+    if (part === "row") e.rowShown = true;
+    else e.detailShown = true;
+    return true;
+  };
+  const others = entries.filter((e) => !e.adopt);
+  const adoptions = entries.filter((e) => e.adopt);
+  for (const e of others) if (!take(e, "row")) break;
+  for (const e of others) if (e.rowShown && e.detail !== "" && !take(e, "detail")) break;
+  for (const e of adoptions) if (!take(e, "row")) break;
+  for (const e of adoptions) if (e.rowShown && e.detail !== "" && !take(e, "detail")) break;
+
+  const rowsShown = entries.filter((e) => e.rowShown);
+  const detailsShown = entries.filter((e) => e.detailShown);
+  let body = tableHead + rowsShown.map((e) => e.row).join("");
+  if (detailsShown.length > 0) body += detailsOpen + detailsShown.map((e) => e.detail).join("") + detailsClose;
+  const cut: CutCounts = {
+    adoptRows: adoptions.filter((e) => !e.rowShown).length,
+    otherRows: others.filter((e) => !e.rowShown).length,
+    details: withDetails.length - detailsShown.length,
+  };
+  const complete = cut.adoptRows + cut.otherRows + cut.details === 0;
+  return head + warnings + body + (complete ? "" : cutNote(cut)) + footer;
+}
+
+interface CutCounts {
+  adoptRows: number;
+  otherRows: number;
+  details: number;
+}
+
+/** `12 adoptions and the details of 30 accounts not shown (every update and release is)`. */
+function describeCut({ adoptRows, otherRows, details }: CutCounts): string {
+  const plural = (n: number, one: string, many: string) => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+  const parts = [
+    otherRows > 0 ? plural(otherRows, "update or release", "updates and releases") : "",
+    adoptRows > 0 ? plural(adoptRows, "adoption", "adoptions") : "",
+    details > 0 ? `the details of ${plural(details, "account", "accounts")}` : "",
+  ].filter(Boolean);
+  const listed = parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}` : parts[0];
+  return otherRows === 0 ? `${listed} not shown (every update and release is)` : `${listed} not shown`;
 }
 
 /** Changes `pulumi preview` will refuse, above everything else: a reviewer must not approve them. */

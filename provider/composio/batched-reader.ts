@@ -53,34 +53,50 @@ export class BatchedReader {
   }
 
   private async load(batch: Waiting[]): Promise<void> {
-    let found = new Map<string, RemoteAccount>();
-    if (batch.length > 1) {
-      try {
-        const ids = new Set(batch.map((w) => w.id));
-        const trail = new CursorTrail(LIMITS.maxBatchListPages);
-        let cursor: string | undefined;
-        // Stop as soon as every id is in: an API that ignored the filter must not page the whole project.
-        do {
-          const page = await this.client.listConnectedAccounts({ ids: [...ids] }, cursor, Math.min(ids.size, 1000));
-          for (const a of page.items) if (ids.has(a.id)) found.set(a.id, a);
-          cursor = found.size < ids.size ? trail.next(page.nextCursor) : undefined;
-        } while (cursor);
-      } catch {
-        // Fall through to one GET per account: it reports each account's own error precisely.
-      }
-    }
+    const found = batch.length > 1 ? await listByIds(this.client, batch.map((w) => w.id)) : new Map<string, RemoteAccount>();
     await Promise.all(
       batch.map(async (w) => {
         const hit = found.get(w.id);
         if (hit) return w.resolve(hit);
         try {
-          w.resolve(await this.client.getConnectedAccount(w.id));
+          w.resolve(await readOne(this.client, w.id));
         } catch (err) {
-          if (isAccountGone(err)) w.resolve(undefined);
-          else w.reject(err);
+          w.reject(err);
         }
       }),
     );
+  }
+}
+
+/**
+ * The accounts of `ids` that one list call (or a few pages of it) returns; when the list fails, those
+ * found until then: the caller reads the others by themselves, which reports each account's own error.
+ */
+export async function listByIds(client: ComposioClient, idList: readonly string[]): Promise<Map<string, RemoteAccount>> {
+  const found = new Map<string, RemoteAccount>();
+  try {
+    const ids = new Set(idList);
+    const trail = new CursorTrail(LIMITS.maxBatchListPages);
+    let cursor: string | undefined;
+    // Stop as soon as every id is in: an API that ignored the filter must not page the whole project.
+    do {
+      const page = await client.listConnectedAccounts({ ids: [...ids] }, cursor, Math.min(ids.size, 1000));
+      for (const a of page.items) if (ids.has(a.id)) found.set(a.id, a);
+      cursor = found.size < ids.size ? trail.next(page.nextCursor) : undefined;
+    } while (cursor);
+    return found;
+  } catch {
+    return found;
+  }
+}
+
+/** One account by a GET; undefined when Composio says it does not exist (404). */
+export async function readOne(client: ComposioClient, id: string): Promise<RemoteAccount | undefined> {
+  try {
+    return await client.getConnectedAccount(id);
+  } catch (err) {
+    if (isAccountGone(err)) return undefined;
+    throw err;
   }
 }
 

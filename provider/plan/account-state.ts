@@ -24,8 +24,8 @@ export interface RegisteredAccount {
   accountFile?: string;
   /** Field → literal or reference. Never a value of a secret. */
   credentials: Record<string, RegisteredCredential>;
-  /** Fields declared null in the file, sorted. */
-  removedCredentials: string[];
+  /** Fields declared null in the file, sorted; absent when there are none (nothing to show or record). */
+  removedCredentials?: string[];
   /** Present only for `manage: observe`: the account is read, never written. */
   manage?: "observe";
   /** Present only when the file says `paused: true`: no call, no diff, until it is unpaused. */
@@ -37,14 +37,16 @@ export interface RegisteredAccount {
 /** The checked inputs: what the provider's Check returns, and what Pulumi records as inputs. */
 export interface DesiredAccount extends RegisteredAccount {
   /** Field → keyed HMAC of the value read: lets a reviewer see which secret changed without seeing it. */
-  fingerprints: Record<string, string>;
+  fingerprints?: Record<string, string>;
 }
 
 /**
- * What Pulumi recorded at the last successful apply: the desired state without credentials (their
- * fingerprints tell what was applied). State written by earlier versions may carry more.
+ * What Pulumi recorded at the last successful apply: the checked inputs as applied (references,
+ * never values: the fingerprints tell which values were applied). A refresh returns them as the
+ * inputs again, so a drift preview shows only what drifted. State written by earlier versions,
+ * without `accountFile`, may carry credential values under `credentials`: never read.
  */
-export interface RecordedAccount extends Omit<DesiredAccount, "credentials" | "accountFile"> {
+export interface RecordedAccount extends DesiredAccount {
   // `enabled`, when present, is what Composio had at the last write or refresh (`!is_disabled`).
   /** Account status reported by the API at the last write or refresh. */
   status?: string;

@@ -15,8 +15,9 @@ export function toRegistered(account: AccountFile, projectRoot: string): Registe
     authScheme: account.authScheme,
     accountFile: path.relative(projectRoot, account.path).split(path.sep).join("/"),
     credentials,
-    removedCredentials,
   };
+  // Empty lists are left out: Pulumi would show and record `removedCredentials: []` on every account.
+  if (removedCredentials.length > 0) registered.removedCredentials = removedCredentials;
   if (account.alias !== undefined) registered.alias = account.alias;
   if (observed) registered.manage = "observe";
   if (account.paused) registered.paused = true;

@@ -40,8 +40,9 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
   }
   const val: Record<string, string | null> = {};
   // Without a record, nothing was applied yet: every declared key is new.
-  const applied = recorded ? recorded.fingerprints : {};
-  for (const change of diff(applied, desired.fingerprints) ?? []) {
+  const applied = recorded?.fingerprints ?? {};
+  const removed = desired.removedCredentials ?? [];
+  for (const change of diff(applied, desired.fingerprints ?? {}) ?? []) {
     const key = String(change.path?.[0]);
     if (change.kind === "N") {
       plan.credentials.added.push(key);
@@ -49,14 +50,23 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
     } else if (change.kind === "E") {
       plan.credentials.changed.push(key);
       val[key] = values[key];
-    } else if (change.kind === "D" && !desired.removedCredentials.includes(key)) {
+    } else if (change.kind === "D" && !removed.includes(key)) {
       // Managed before, gone from the file now: remove it remotely rather than leave a stale secret.
       plan.credentials.removed.push(key);
       val[key] = null;
     }
   }
+  // Same value from another source (`env: A` → `env: B`): the preview shows the reference change,
+  // so the key is sent (setting a value is idempotent). Records without references say nothing.
+  const sources = recorded?.credentials ?? {};
+  for (const key of Object.keys(desired.fingerprints ?? {})) {
+    if (key in val || !Object.hasOwn(applied, key) || !Object.hasOwn(sources, key)) continue;
+    if (JSON.stringify(sources[key]) === JSON.stringify(desired.credentials[key])) continue;
+    plan.credentials.changed.push(key);
+    val[key] = values[key];
+  }
   const alreadyRemoved = recorded?.removedCredentials ?? [];
-  for (const key of desired.removedCredentials) {
+  for (const key of removed) {
     // Own keys only: a key named like an object internal (`constructor`) must not find Object's.
     if (alreadyRemoved.includes(key) && !Object.hasOwn(applied, key)) continue;
     plan.credentials.removed.push(key);
@@ -74,7 +84,7 @@ export function planPatch(recorded: RecordedAccount | undefined, desired: Desire
 export function recordDiffers(recorded: RecordedAccount, desired: DesiredAccount): boolean {
   const keep = (a: RecordedAccount | DesiredAccount) => ({
     nanoid: a.nanoid, toolkit: a.toolkit, userId: a.userId, authScheme: a.authScheme, alias: a.alias,
-    removedCredentials: a.removedCredentials, fingerprints: a.fingerprints, manage: a.manage, enabled: a.enabled,
+    removedCredentials: a.removedCredentials ?? [], fingerprints: a.fingerprints ?? {}, manage: a.manage, enabled: a.enabled,
   });
   return diff(keep(recorded), keep(desired)) !== undefined;
 }

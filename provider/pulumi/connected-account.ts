@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RegisteredAccount } from "../plan/account-state";
+import { PREVIEW_INPUT } from "./preview-input";
 import { PROVIDER_MODULE } from "./provider-module";
 
 export type ConnectedAccountArgs = { [K in keyof RegisteredAccount]: pulumi.Input<RegisteredAccount[K]> };
@@ -17,6 +18,6 @@ export class ConnectedAccount extends pulumi.CustomResource {
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
     // `fingerprints` are an output of Check, not an input: the program cannot read the values.
-    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, fingerprints: undefined, status: undefined, __provider: PROVIDER_MODULE }, opts);
+    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, fingerprints: undefined, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
   }
 }

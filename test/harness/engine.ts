@@ -129,12 +129,29 @@ export class Engine {
     const steps: Step[] = [];
     const server = await this.startServer(opts);
     try {
+      // The engine checks one resource at a time, in the order the program registered them, and a
+      // failed Check stops the deployment: no resource after it is checked, nothing is deleted.
+      // Steps of resources checked before it still run (the engine had started them).
+      const checked: { reg: Registration; urn: string; old?: ResourceState; inputs: Record<string, unknown> }[] = [];
+      let stopped = false;
+      for (const reg of registrations) {
+        const urn = urnOf(this.stack, reg);
+        const old = recorded.get(urn);
+        recorded.delete(urn);
+        if (stopped) {
+          if (old) next.push(old);
+          continue;
+        }
+        const failure = await this.check(server, urn, reg, old);
+        if (typeof failure === "string") {
+          steps.push({ urn, name: reg.name, op: old ? "update" : "create", diff: propertyDiff(old?.inputs ?? {}, reg.inputs), error: failure });
+          if (old) next.push(old);
+          stopped = true;
+        } else checked.push({ reg, urn, old, inputs: failure });
+      }
       await Promise.all(
-        registrations.map(async (reg) => {
-          const urn = urnOf(this.stack, reg);
-          const old = recorded.get(urn);
-          recorded.delete(urn);
-          const { step, state: after } = await this.stepFor(server, urn, reg, old, !!opts.preview);
+        checked.map(async ({ reg, urn, old, inputs }) => {
+          const { step, state: after } = await this.stepFor(server, urn, reg, old, inputs, !!opts.preview);
           steps.push(step);
           if (after) next.push(after);
         }),
@@ -143,6 +160,10 @@ export class Engine {
       await Promise.all(
         [...recorded.values()].map(async (old) => {
           const step: Step = { urn: old.urn, name: old.name, op: "delete", diff: propertyDiff(old.inputs, {}) };
+          if (stopped) {
+            next.push(old);
+            return;
+          }
           try {
             if (!opts.preview) await server.delete(old.id, old.urn, unmarked(old.outputs) as Record<string, unknown>);
           } catch (err) {
@@ -159,25 +180,29 @@ export class Engine {
     return finish(steps, program.log + server.log, program.result.outputs, undefined);
   }
 
-  private async stepFor(server: ProviderServer, urn: string, reg: Registration, old: ResourceState | undefined, preview: boolean): Promise<{ step: Step; state?: ResourceState }> {
-    const news = reg.inputs;
-    const step: Step = { urn, name: reg.name, op: "same", diff: propertyDiff(old?.inputs ?? {}, news) };
-    let inputs: Record<string, unknown> = news;
+  /** Check(old inputs, registered inputs): the checked inputs (secrets re-marked), or why the provider refused them. */
+  private async check(server: ProviderServer, urn: string, reg: Registration, old: ResourceState | undefined): Promise<Record<string, unknown> | string> {
     try {
-      const checked = await server.check(urn, unmarked(old?.inputs ?? {}) as Record<string, unknown>, unmarked(news) as Record<string, unknown>);
-      if (checked.failures.length > 0) {
-        throw new Error(checked.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
-      }
-      inputs = annotateSecrets(checked.inputs, news) as Record<string, unknown>;
-      // The engine shows the recorded inputs against the checked ones (Check adds the fingerprints).
-      step.diff = propertyDiff(old?.inputs ?? {}, inputs);
+      const checked = await server.check(urn, unmarked(old?.inputs ?? {}) as Record<string, unknown>, unmarked(reg.inputs) as Record<string, unknown>);
+      if (checked.failures.length > 0) return checked.failures.map((f) => `${f.property}: ${f.reason}`).join("\n");
+      return annotateSecrets(checked.inputs, reg.inputs) as Record<string, unknown>;
+    } catch (err) {
+      return errorText(err);
+    }
+  }
+
+  private async stepFor(server: ProviderServer, urn: string, reg: Registration, old: ResourceState | undefined, inputs: Record<string, unknown>, preview: boolean): Promise<{ step: Step; state?: ResourceState }> {
+    // The engine shows the recorded inputs against the checked ones (Check adds the fingerprints).
+    const step: Step = { urn, name: reg.name, op: "same", diff: propertyDiff(old?.inputs ?? {}, inputs) };
+    const checkedInputs = unmarked(inputs) as Record<string, unknown>;
+    try {
       if (!old) {
         step.op = "create";
         if (preview) return { step };
-        const created = await server.create(urn, checked.inputs);
+        const created = await server.create(urn, checkedInputs);
         return { step, state: { urn, type: reg.type, name: reg.name, id: created.id, inputs, outputs: this.secretOutputs(created.outputs, inputs, reg) } };
       }
-      const diff = await server.diff(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checked.inputs, unmarked(old.inputs) as Record<string, unknown>);
+      const diff = await server.diff(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checkedInputs, unmarked(old.inputs) as Record<string, unknown>);
       // A resource left partially failed is updated again even when the provider sees no change.
       if (diff.changes === "none" && !old.initErrors?.length) {
         step.op = "same";
@@ -188,13 +213,13 @@ export class Engine {
       if (diff.replaces.length > 0) {
         step.op = "replace";
         if (preview) return { step, state: old };
-        const created = await server.create(urn, checked.inputs);
+        const created = await server.create(urn, checkedInputs);
         await server.delete(old.id, urn, unmarked(old.outputs) as Record<string, unknown>);
         return { step, state: { urn, type: reg.type, name: reg.name, id: created.id, inputs, outputs: this.secretOutputs(created.outputs, inputs, reg) } };
       }
       step.op = "update";
       if (preview) return { step, state: old };
-      const outputs = await server.update(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checked.inputs, unmarked(old.inputs) as Record<string, unknown>);
+      const outputs = await server.update(old.id, urn, unmarked(old.outputs) as Record<string, unknown>, checkedInputs, unmarked(old.inputs) as Record<string, unknown>);
       const { initErrors: _cleared, ...updated } = old;
       return { step, state: { ...updated, inputs, outputs: this.secretOutputs(outputs, inputs, reg) } };
     } catch (err) {

@@ -276,3 +276,84 @@ function sortResourceBlocks(lines: string[]): string[] {
   flush();
   return out;
 }
+
+/** What `pulumi preview --diff` shows changing for one connected account, in the PATCH's terms. */
+export interface ShownChange {
+  /** `alias`, `credentials.<key>`: what a reviewer reads as changing, and so what must be sent. */
+  fields: string[];
+  /** `paused`, `manage`: lifecycle changes, recorded without a request. */
+  lifecycle: string[];
+}
+
+const LIFECYCLE_PROPERTIES = new Set(["paused", "manage"]);
+/** Shown on every block and never a change of what is sent: where the file is, what the account is. */
+const CONTEXT_PROPERTIES = new Set(["accountFile", "nanoid", "toolkit", "userId", "authScheme"]);
+
+/**
+ * The changes each account's block of `pulumi preview --diff` shows, read the way a reviewer reads
+ * them: a marked property (`~ alias`, `- credentials.token`, `+ removedCredentials[0]: "password"`)
+ * is a change; in a `(create)` block everything listed is. Properties nest four columns deep each.
+ */
+export function shownChanges(text: string): Record<string, ShownChange> {
+  const out: Record<string, ShownChange> = {};
+  let current: { name?: string; create: boolean; stack: string[]; markers: (string | undefined)[] } | undefined;
+  const add = (list: "fields" | "lifecycle", value: string) => {
+    const c = (out[current!.name!] ??= { fields: [], lifecycle: [] });
+    if (!c[list].includes(value)) c[list].push(value);
+  };
+  for (const line of text.split("\n")) {
+    const header = /^ {4}([+~-]) pulumi-nodejs:dynamic\/composio:ConnectedAccount: \((\w+)\)/.exec(line);
+    if (header) {
+      current = { create: header[2] === "create", stack: [], markers: [] };
+      continue;
+    }
+    if (!current) continue;
+    const indent = line.length - line.trimStart().length;
+    if (line.trim() === "" || indent <= 4) {
+      current = undefined;
+      continue;
+    }
+    const urn = /\[urn=.*::([^\]:]+)\]$/.exec(line.trim());
+    if (urn) {
+      current.name = urn[1];
+      continue;
+    }
+    // Pulumi keeps a value's marker in its own column on the lines inside it (`+     [0]: "password"`).
+    const prop = /^( *)(?:([+~-]) +)?(\[\d+\]|[^\s:]+)\s*: ?(.*)$/.exec(line);
+    if (!prop || !current.name) continue;
+    const keyAt = line.length - line.slice(prop[1].length).replace(/^[+~-] +/, "").length;
+    const depth = Math.round((keyAt - 8) / 4);
+    if (depth < 0) continue;
+    current.stack.length = depth;
+    current.stack[depth] = prop[3];
+    current.markers.length = depth;
+    // Inside a value added or deleted whole (`+ removedCredentials: [`), every line is.
+    const whole = current.markers.find((m) => m === "+" || m === "-");
+    const marker = prop[2] ?? whole;
+    current.markers[depth] = prop[2];
+    if (!marker && !current.create) continue;
+    const [top, key] = current.stack;
+    if (LIFECYCLE_PROPERTIES.has(top) && depth === 0) add("lifecycle", top);
+    else if (CONTEXT_PROPERTIES.has(top)) continue;
+    else if (top === "alias") add("fields", "alias");
+    else if ((top === "fingerprints" || top === "credentials") && key !== undefined) add("fields", `credentials.${key}`);
+    else if (top === "removedCredentials" && depth === 1) {
+      // A key newly declared null is sent as null; one no longer declared null is not sent.
+      const value = prop[4].includes("=>") ? prop[4].split("=>").pop()!.trim() : prop[4].trim();
+      if (marker !== "-" && value.startsWith('"')) add("fields", `credentials.${JSON.parse(value) as string}`);
+    }
+  }
+  for (const c of Object.values(out)) {
+    c.fields.sort();
+    c.lifecycle.sort();
+  }
+  return out;
+}
+
+/** The fields a PATCH body sends, in the terms of `shownChanges`. */
+export function patchFields(body: unknown): string[] {
+  const b = (body ?? {}) as { alias?: unknown; connection?: { state?: { val?: Record<string, unknown> } } };
+  const fields = b.alias !== undefined ? ["alias"] : [];
+  for (const key of Object.keys(b.connection?.state?.val ?? {})) fields.push(`credentials.${key}`);
+  return fields.sort();
+}

@@ -25,5 +25,5 @@ export function resolveCredentials(account: AccountFile, sources: Sources): { re
   const read = readCredentials(registered.credentials, { projectRoot: sources.repoRoot, env: sources.env, config: (k) => sources.config(short(k)), once: processMemo() });
   const checked = new Set(problems.map((p) => p.field.split(".").slice(0, 2).join(".")));
   for (const { field, problem } of read.problems) if (!checked.has(`credentials.${field}`)) problems.push(atField(account, field, problem));
-  return { resolved: { values: read.values, removed: registered.removedCredentials }, problems };
+  return { resolved: { values: read.values, removed: registered.removedCredentials ?? [] }, problems };
 }

@@ -1,0 +1,37 @@
+import type { RemoteAccount } from "../composio/remote-account";
+import type { DesiredAccount } from "./account-state";
+
+/** One way an account file does not describe the account Composio has; `field` is the file's key. */
+export interface Mismatch {
+  field: "id" | "authScheme" | "toolkit" | "userId";
+  message: string;
+  fix: string;
+}
+
+/**
+ * What the file gets wrong about the account it adopts, compared with what Composio has (undefined:
+ * Composio has no account with that id). Nothing is sent for such an account: a wrong scheme would
+ * be refused only at the PATCH, and a wrong user or toolkit would not be refused at all.
+ */
+export function adoptionMismatches(desired: Pick<DesiredAccount, "nanoid" | "authScheme" | "toolkit" | "userId">, remote: RemoteAccount | undefined): Mismatch[] {
+  if (!remote) {
+    return [{
+      field: "id",
+      message: `connected account ${desired.nanoid} does not exist in Composio`,
+      fix: "correct the id (npx connected-accounts import lists the project's accounts), or connect the account in Composio first",
+    }];
+  }
+  const fields = [
+    ["authScheme", desired.authScheme, remote.authScheme, "Composio keeps the scheme an account was connected with"],
+    ["toolkit", desired.toolkit, remote.toolkit, "an account belongs to one toolkit"],
+    ["userId", desired.userId, remote.userId, "an account belongs to one user"],
+  ] as const;
+  // An API that leaves a field out cannot contradict the file.
+  return fields
+    .filter(([, declared, actual]) => actual !== "" && actual !== declared)
+    .map(([field, declared, actual, why]) => ({
+      field,
+      message: `connected account ${desired.nanoid} has ${field} ${actual} in Composio, not ${declared}`,
+      fix: `set ${field}: ${actual} (${why}), or point the file at the account you meant`,
+    }));
+}
