@@ -189,7 +189,7 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
 }
 
 /** Nine API-key accounts (an env-referenced key, a literal field, an alias) to one alias-only OAuth account. */
-function oursAccounts(n: number): SandboxAccountSeed[] {
+export function oursAccounts(n: number): SandboxAccountSeed[] {
   return Array.from({ length: n }, (_, i) => ({
     id: accountId(i),
     toolkit: i % 10 === 0 ? "slack" : "openai",
@@ -198,7 +198,7 @@ function oursAccounts(n: number): SandboxAccountSeed[] {
   }));
 }
 
-function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "changed"): void {
+export function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "changed"): void {
   for (const [i, a] of oursAccounts(n).entries()) {
     const changed = deployment === "changed" && isChanged(i);
     if (deployment === "changed" && !changed) continue;
@@ -213,7 +213,7 @@ function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "
 }
 
 /** The minimal program: its own Pulumi project (nodejs + TypeScript), N do-nothing dynamic resources. */
-function writeMinimalProject(dir: string, n: number): void {
+export function writeMinimalProject(dir: string, n: number): void {
   fs.writeFileSync(
     path.join(dir, "Pulumi.yaml"),
     [`name: ${MINIMAL_PROJECT}`, "runtime:", "  name: nodejs", "  options:", "    typescript: true", "main: program.ts", ""].join("\n"),
@@ -226,7 +226,7 @@ function writeMinimalProject(dir: string, n: number): void {
   writeMinimalValues(dir, n, "initial");
 }
 
-function writeMinimalValues(dir: string, n: number, deployment: "initial" | "changed"): void {
+export function writeMinimalValues(dir: string, n: number, deployment: "initial" | "changed"): void {
   const values = Array.from({ length: n }, (_, i) => `value-${i}${deployment === "changed" && isChanged(i) ? "-changed" : ""}`);
   fs.writeFileSync(path.join(dir, "values.json"), JSON.stringify(values));
 }
