@@ -51,31 +51,13 @@ export class ProcessSampler {
   }
 
   private sample(): void {
-    const parents = new Map<number, number>();
-    let entries: string[];
-    try {
-      entries = fs.readdirSync("/proc");
-    } catch {
-      return;
-    }
-    for (const name of entries) {
-      if (!/^\d+$/.test(name)) continue;
-      const stat = readProc(name, "stat");
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
-      const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields) parents.set(Number(name), Number(fields[1]));
-    }
-    const below = (pid: number): boolean => {
-      for (let p = parents.get(pid), hops = 0; p !== undefined && hops < 64; p = parents.get(p), hops++) if (p === this.root) return true;
-      return false;
-    };
-    for (const pid of parents.keys()) {
-      if (pid === this.root || !below(pid)) continue;
-      const status = readProc(String(pid), "status");
-      const stat = readProc(String(pid), "stat");
-      const argv = (readProc(String(pid), "cmdline") ?? "").split("\0").filter(Boolean);
+    for (const pid of descendants(this.root)) {
+      const status = readProc(pid, "status");
+      const stat = readProc(pid, "stat");
+      const argv = (readProc(pid, "cmdline") ?? "").split("\0").filter(Boolean);
       if (!status || !stat || argv.length === 0) continue;
       const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       const cpuMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
       const previous = this.seen.get(pid);
@@ -91,6 +73,28 @@ export class ProcessSampler {
   }
 }
 
+/** Every process below `root`, through /proc/PID/task/TID/children (no scan of all of /proc). */
+function descendants(root: number): number[] {
+  const out: number[] = [];
+  const visit = (pid: number, depth: number) => {
+    if (depth > 64) return;
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tasks) {
+      for (const child of (readProc(pid, `task/${tid}/children`) ?? "").split(" ").filter(Boolean).map(Number)) {
+        out.push(child);
+        visit(child, depth + 1);
+      }
+    }
+  };
+  visit(root, 0);
+  return out;
+}
+
 /** The largest peak RSS and the summed CPU time per role. */
 export function byRole(peaks: readonly ProcessPeak[]): Map<Role, { peakRss: number; cpuMs: number; processes: number }> {
   const out = new Map<Role, { peakRss: number; cpuMs: number; processes: number }>();
@@ -101,7 +105,7 @@ export function byRole(peaks: readonly ProcessPeak[]): Map<Role, { peakRss: numb
   return out;
 }
 
-function readProc(pid: string, file: string): string | undefined {
+function readProc(pid: number, file: string): string | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
   } catch {

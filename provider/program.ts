@@ -14,6 +14,7 @@ import { summarizeFleet } from "./plan/fleet-summary";
 import type { DesiredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
+import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 import { resolveCredentials } from "./references/resolve";
 import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH } from "./settings";
 
@@ -29,6 +30,7 @@ const stackConfig = pulumi.runtime.allConfig();
 const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 
+const loadStarted = performance.now();
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
 const problems: AccountProblem[] = [...loaded.problems];
 const desired: DesiredAccount[] = [];
@@ -80,13 +82,36 @@ function isStackSecret(key: string): boolean {
   }
 }
 
+/**
+ * Runs `register` without the stack trace the SDK records on each promise it makes (four per
+ * property of every resource). They serve only PULUMI_DEBUG_PROMISE_LEAKS reports (kept when it is
+ * set); formatting them, through source maps, was most of the program's time at a thousand accounts.
+ * The resource's own source position is unaffected: the SDK captures it with a limit of its own.
+ */
+function withoutPromiseStacks<T>(register: () => T): T {
+  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return register();
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return register();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 if (problems.length > 0) {
   // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
 }
 
-const resources = desired.map(
-  (d) => new ConnectedAccount(d.nanoid, { ...d, credentials: pulumi.secret(d.credentials) }),
+if (desired.length >= PROGRESS_MIN_OPERATIONS) {
+  // The display stays silent for unchanged accounts: say what is going on, once.
+  const seconds = ((performance.now() - loadStarted) / 1000).toFixed(1);
+  pulumi.log.info(`connected-accounts: ${desired.length.toLocaleString("en-US")} account files read and checked in ${seconds} s; registering them (unchanged accounts print nothing, the provider prints progress every ${PROGRESS_INTERVAL_MS / 1000} s)`);
+}
+
+const resources = withoutPromiseStacks(() =>
+  desired.map((d) => new ConnectedAccount(d.nanoid, { ...d, credentials: pulumi.secret(d.credentials) })),
 );
 
 export const accountCount = resources.length;

@@ -4,6 +4,7 @@ import { ComposioClient } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount, RecordedAccount } from "../plan/account-state";
 import { planPatch, recordDiffers } from "../plan/patch-plan";
+import { FleetProgress } from "./fleet-progress";
 import { apiSettings, type ApiSettings } from "../settings";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
@@ -20,12 +21,14 @@ export class ConnectedAccountProvider implements Provider {
   private settings?: ApiSettings;
   private client?: ComposioClient;
   private reader?: BatchedReader;
+  private readonly progress = new FleetProgress();
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.settings = apiSettings((key) => req.config.get(key), process.env);
   }
 
   async check(olds: DesiredAccount, news: DesiredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
+    this.progress.count("checked");
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (olds?.nanoid === news.nanoid && olds.authScheme && news.authScheme !== UNKNOWN && olds.authScheme !== news.authScheme) {
       failures.push({
@@ -65,6 +68,7 @@ export class ConnectedAccountProvider implements Provider {
     let status: string | undefined;
     if (!plan.body?.connection) status = assertSameAccount(desired, await this.api().getConnectedAccount(desired.nanoid)).status;
     if (plan.body) status = (await this.api().patchConnectedAccount(desired.nanoid, plan.body)).status ?? status;
+    this.progress.count("adopted");
     return { id: desired.nanoid, outs: record(desired, status) };
   }
 
@@ -74,6 +78,7 @@ export class ConnectedAccountProvider implements Provider {
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
     const status = await this.apply(recorded, desired);
+    this.progress.count("updated");
     // A new status from the API makes the recorded reason stale.
     return { outs: status ? record(desired, status) : record(desired, recorded.status, recorded.statusReason) };
   }
