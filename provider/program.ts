@@ -116,6 +116,8 @@ const resources = withoutPromiseStacks(() =>
 
 export const accountCount = resources.length;
 export const accounts = Object.fromEntries(resources.map((r, i) => [desired[i].nanoid, { alias: r.alias, status: r.status }]));
+// One pulumi.all over the statuses alone (ids and toolkits are plain values): one per account would
+// cost a dozen promises and Outputs each, held until the last account is registered.
 export const fleet = pulumi
-  .all(resources.map((r, i) => pulumi.all([desired[i].nanoid, desired[i].toolkit, r.status])))
-  .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));
+  .all(resources.map((r) => r.status))
+  .apply((statuses) => summarizeFleet(statuses.map((status, i) => ({ id: desired[i].nanoid, toolkit: desired[i].toolkit, status }))));
