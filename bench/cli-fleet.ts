@@ -1,6 +1,6 @@
 /**
  * Measurement 6: the fleet under the real Pulumi CLI (issue 13). N accounts against the sandbox on
- * loopback, each operation timed from the CLI's start to its exit (program compiled by ts-node,
+ * loopback, each operation timed from the CLI's start to its exit (the program (run compiled from dist/),
  * engine, provider process, backend writes): the first `pulumi up` (adoption), a no-op
  * `pulumi preview`, a no-op `pulumi up`, and an `up` with 1% of the aliases renamed. Each beside the
  * same operation on a minimal program in the same run: a project of its own registering N
@@ -16,7 +16,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
 import { CliStack, pulumiBinDir, type Op } from "../test/support/pulumi-cli";
-import { FINGERPRINT_KEY, PROJECT_ROOT } from "./desired-fleet";
+import { byRole, ProcessSampler, ROLES, type ProcessPeak, type Role } from "./process-peaks";
+import { FINGERPRINT_KEY } from "./desired-fleet";
 import { API_KEY } from "./provider-driver";
 import type { Row } from "./report";
 import type { Measured } from "./request-economy";
@@ -99,8 +100,8 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
     await minimal.init({}, {});
 
     const sides = [
-      { name: "ours", stack: ours, results: new Map<Step, Timed>(), times: new Map<Step, number[]>(), broken: false },
-      { name: "minimal", stack: minimal, results: new Map<Step, Timed>(), times: new Map<Step, number[]>(), broken: false },
+      { name: "ours", stack: ours, results: new Map<Step, Timed>(), times: new Map<Step, number[]>(), peaks: new Map<Step, RolePeaks>(), broken: false },
+      { name: "minimal", stack: minimal, results: new Map<Step, Timed>(), times: new Map<Step, number[]>(), peaks: new Map<Step, RolePeaks>(), broken: false },
     ];
     const changedCount = Array.from({ length: n }, (_, i) => i).filter(isChanged).length;
     // The CLI's summary counts the stack itself too.
@@ -125,9 +126,11 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
             side.results.set(step, { failure: "not run (an earlier step failed)" });
             continue;
           }
+          const sampler = new ProcessSampler().start();
           const started = performance.now();
           const run = step === "preview" ? await side.stack.preview() : await side.stack.up();
           const elapsed = performance.now() - started;
+          keepPeaks(side.peaks, step, sampler.stop());
           side.stack.printed.splice(0);
           if (!run.ok) {
             side.broken = true;
@@ -170,6 +173,8 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
         met: both ? a.ms! / b.ms! <= TARGET : false,
       };
     });
+    rows.push(...peakRows(scale, sides[0].peaks.get("preview"), sides[1].peaks.get("preview")));
+    notes.push(`7. Real CLI, ${scale}: peak RSS and CPU time per process (largest of the runs; CPU summed over a role's processes), ours / minimal: ${STEPS.map(({ step, label }) => `${label}: ${describePeaks(sides[0].peaks.get(step), sides[1].peaks.get(step))}`).join("; ")}.`);
     const oursBytes = checkpointBytes(ours, OURS_PROJECT);
     const minimalBytes = checkpointBytes(minimal, MINIMAL_PROJECT);
     rows.push({
@@ -189,7 +194,7 @@ async function measureMode(bin: string, n: number, mode: CheckpointMode, capMs: 
 }
 
 /** Nine API-key accounts (an env-referenced key, a literal field, an alias) to one alias-only OAuth account. */
-function oursAccounts(n: number): SandboxAccountSeed[] {
+export function oursAccounts(n: number): SandboxAccountSeed[] {
   return Array.from({ length: n }, (_, i) => ({
     id: accountId(i),
     toolkit: i % 10 === 0 ? "slack" : "openai",
@@ -198,7 +203,7 @@ function oursAccounts(n: number): SandboxAccountSeed[] {
   }));
 }
 
-function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "changed"): void {
+export function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "changed"): void {
   for (const [i, a] of oursAccounts(n).entries()) {
     const changed = deployment === "changed" && isChanged(i);
     if (deployment === "changed" && !changed) continue;
@@ -212,30 +217,31 @@ function writeOursAccounts(stack: CliStack, n: number, deployment: "initial" | "
   }
 }
 
-/** The minimal program: its own Pulumi project (nodejs + TypeScript), N do-nothing dynamic resources. */
-function writeMinimalProject(dir: string, n: number): void {
+/**
+ * The minimal program: its own Pulumi project, N do-nothing dynamic resources. Plain JavaScript run
+ * as it is (`typescript: false`), as the project's own program runs compiled: the floor is the least
+ * a program can make the engine do, with nothing compiled at run time on either side.
+ */
+export function writeMinimalProject(dir: string, n: number): void {
   fs.writeFileSync(
     path.join(dir, "Pulumi.yaml"),
-    [`name: ${MINIMAL_PROJECT}`, "runtime:", "  name: nodejs", "  options:", "    typescript: true", "main: program.ts", ""].join("\n"),
+    [`name: ${MINIMAL_PROJECT}`, "runtime:", "  name: nodejs", "  options:", "    typescript: false", "main: program.js", ""].join("\n"),
   );
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: MINIMAL_PROJECT, private: true, dependencies: { "@pulumi/pulumi": "*" } }, null, 2));
-  // The same compiler options as the project's, so ts-node does the same kind of work.
-  const tsconfig = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: object };
-  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: tsconfig.compilerOptions, include: ["program.ts"] }, null, 2));
-  fs.writeFileSync(path.join(dir, "program.ts"), MINIMAL_PROGRAM);
+  fs.writeFileSync(path.join(dir, "program.js"), MINIMAL_PROGRAM);
   writeMinimalValues(dir, n, "initial");
 }
 
-function writeMinimalValues(dir: string, n: number, deployment: "initial" | "changed"): void {
+export function writeMinimalValues(dir: string, n: number, deployment: "initial" | "changed"): void {
   const values = Array.from({ length: n }, (_, i) => `value-${i}${deployment === "changed" && isChanged(i) ? "-changed" : ""}`);
   fs.writeFileSync(path.join(dir, "values.json"), JSON.stringify(values));
 }
 
-const MINIMAL_PROGRAM = `import * as pulumi from "@pulumi/pulumi";
-import * as fs from "node:fs";
-import * as path from "node:path";
+const MINIMAL_PROGRAM = `const pulumi = require("@pulumi/pulumi");
+const fs = require("node:fs");
+const path = require("node:path");
 
-const provider: pulumi.dynamic.ResourceProvider = {
+const provider = {
   async create(inputs) {
     return { id: inputs.name, outs: inputs };
   },
@@ -248,14 +254,51 @@ const provider: pulumi.dynamic.ResourceProvider = {
 };
 
 class Minimal extends pulumi.dynamic.Resource {
-  constructor(name: string, value: string) {
+  constructor(name, value) {
     super(provider, name, { name, value }, {});
   }
 }
 
-const values: string[] = JSON.parse(fs.readFileSync(path.join(__dirname, "values.json"), "utf8"));
+const values = JSON.parse(fs.readFileSync(path.join(__dirname, "values.json"), "utf8"));
 values.forEach((value, i) => new Minimal("r" + String(i).padStart(5, "0"), value));
 `;
+
+type RolePeaks = Map<Role, { peakRss: number; cpuMs: number; processes: number }>;
+
+/** The largest peak RSS and CPU time per role over a step's runs. */
+function keepPeaks(into: Map<Step, RolePeaks>, step: Step, peaks: ProcessPeak[]): void {
+  const merged: RolePeaks = into.get(step) ?? new Map();
+  for (const [role, p] of byRole(peaks)) {
+    const was = merged.get(role);
+    merged.set(role, was ? { peakRss: Math.max(was.peakRss, p.peakRss), cpuMs: Math.max(was.cpuMs, p.cpuMs), processes: Math.max(was.processes, p.processes) } : p);
+  }
+  into.set(step, merged);
+}
+
+/** One row per process role of the no-op preview: its peak RSS beside the minimal program's. */
+function peakRows(scale: string, ours: RolePeaks | undefined, minimal: RolePeaks | undefined): Row[] {
+  return ROLES.map((role) => {
+    const a = ours?.get(role);
+    const b = minimal?.get(role);
+    return {
+      measurement: `7. Real CLI: no-op preview, peak RSS of the ${role}`,
+      scale,
+      measured: a ? bytes(a.peakRss) : "not seen",
+      baseline: `${b ? bytes(b.peakRss) : "not seen"} (minimal program)`,
+      ratio: a && b ? ratio(a.peakRss, b.peakRss) : "–",
+      target: `≤ ${TARGET.toFixed(2)}`,
+      met: a && b ? a.peakRss / b.peakRss <= TARGET : false,
+    };
+  });
+}
+
+function describePeaks(ours: RolePeaks | undefined, minimal: RolePeaks | undefined): string {
+  const one = (p: RolePeaks | undefined, role: Role) => {
+    const x = p?.get(role);
+    return x ? `${bytes(x.peakRss)}, ${ms(x.cpuMs)}` : "–";
+  };
+  return ROLES.map((role) => `${role} ${one(ours, role)} / ${one(minimal, role)}`).join(", ");
+}
 
 function accountId(i: number): string {
   return `ca_cli${pad(i)}`;

@@ -39,7 +39,8 @@ export function renderTable(rows: readonly Row[]): string {
   return [line(header), line(header.map(() => "---")), ...cells.map(line)].join("\n");
 }
 
-export function renderResults(m: Machine, rows: readonly Row[], notes: readonly string[], command: string): string {
+/** `appendix`: Markdown written by hand from profiles (bench/where-the-time-goes.md), kept after the notes. */
+export function renderResults(m: Machine, rows: readonly Row[], notes: readonly string[], command: string, appendix = ""): string {
   return [
     "# Benchmark results",
     "",
@@ -52,5 +53,6 @@ export function renderResults(m: Machine, rows: readonly Row[], notes: readonly 
     renderTable(rows),
     "",
     ...(notes.length > 0 ? ["Notes:", "", ...notes.map((n) => `- ${n}`), ""] : []),
+    ...(appendix.trim() ? [appendix.trim(), ""] : []),
   ].join("\n");
 }

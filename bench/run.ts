@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { RateLimitHeader } from "../provider/sandbox/rate-limit";
+import { measureAdoptionWays } from "./adoption-ways";
 import { describeHeaders, measureApplyThroughput } from "./apply-throughput";
 import { measureCliFleet } from "./cli-fleet";
 import { PROJECT_ROOT } from "./desired-fleet";
@@ -85,6 +86,8 @@ async function main(): Promise<number> {
       take(await measureSopsFleet(1_000, 10));
       console.error("real CLI preview output, N = 2000, 20 rotated");
       take(await measurePreviewOutput(2_000, 20));
+      console.error("first adoption of a large fleet, four ways, N = 1000");
+      take(await measureAdoptionWays(1_000));
     }
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -96,7 +99,8 @@ async function main(): Promise<number> {
   const missed = `${rows.filter((r) => r.met === false).length} target(s) missed`;
   if (values.write) {
     const results = path.join(PROJECT_ROOT, "bench/RESULTS.md");
-    fs.writeFileSync(results, renderResults(machine(), rows, notes, command));
+    const appendix = path.join(PROJECT_ROOT, "bench/where-the-time-goes.md");
+    fs.writeFileSync(results, renderResults(machine(), rows, notes, command, fs.existsSync(appendix) ? fs.readFileSync(appendix, "utf8") : ""));
     console.error(`written to ${path.relative(process.cwd(), results)}; ${missed}`);
   } else {
     console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}`);

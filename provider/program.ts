@@ -23,6 +23,7 @@ import { fileTargets } from "./references/file";
 import { checkReferences } from "./references/resolve";
 import { plainSettingProblems, stackConfigFromFile, type StackConfig } from "./references/stack-config";
 import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH, settingsProblems } from "./settings";
+import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
 // is where Pulumi.yaml is, which the engine passes on (older CLIs do not: then look for it).
@@ -49,6 +50,7 @@ const stack: StackConfig = {
   locate: (key) => stackFile.locate(key),
 };
 
+const loadStarted = performance.now();
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
 const problems: AccountProblem[] = [...loaded.problems, ...plainSettingProblems(stack)];
 const registered: RegisteredAccount[] = [];
@@ -112,6 +114,23 @@ function stackSecretKeys(): Set<string> {
   }
 }
 
+/**
+ * Runs `register` without the stack trace the SDK records on each promise it makes (four per
+ * property of every resource). They serve only PULUMI_DEBUG_PROMISE_LEAKS reports (kept when it is
+ * set); formatting them, through source maps, was most of the program's time at a thousand accounts.
+ * The resource's own source position is unaffected: the SDK captures it with a limit of its own.
+ */
+function withoutPromiseStacks<T>(register: () => T): T {
+  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return register();
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return register();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 if (problems.length > 0) {
   // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
@@ -119,9 +138,17 @@ if (problems.length > 0) {
 
 pulumi.log.info(lifecycleLegend(registered));
 
-const resources = registered.map((r) => new ConnectedAccount(r.nanoid, r));
+if (registered.length >= PROGRESS_MIN_OPERATIONS) {
+  // The display stays silent for unchanged accounts: say what is going on, once.
+  const seconds = ((performance.now() - loadStarted) / 1000).toFixed(1);
+  pulumi.log.info(`connected-accounts: ${registered.length.toLocaleString("en-US")} account files read and checked in ${seconds} s; registering them (unchanged accounts print nothing, the provider prints progress every ${PROGRESS_INTERVAL_MS / 1000} s)`);
+}
 
-// One output, of a size that does not grow with the fleet (see FleetSummary).
+const resources = withoutPromiseStacks(() => registered.map((r) => new ConnectedAccount(r.nanoid, r)));
+
+// One output, of a size that does not grow with the fleet (see FleetSummary): one pulumi.all over
+// the statuses alone (ids and toolkits are plain values); one per account would cost a dozen
+// promises and Outputs each, held until the last account is registered.
 export const fleet = pulumi
-  .all(resources.map((r, i) => pulumi.all([registered[i].nanoid, registered[i].toolkit, r.status])))
-  .apply((rows) => summarizeFleet(rows.map(([id, toolkit, status]) => ({ id, toolkit, status }))));
+  .all(resources.map((r) => r.status))
+  .apply((statuses) => summarizeFleet(statuses.map((status, i) => ({ id: registered[i].nanoid, toolkit: registered[i].toolkit, status }))));

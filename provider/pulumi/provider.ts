@@ -14,6 +14,7 @@ import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../cli/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
+import { FleetProgress } from "./fleet-progress";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
 
@@ -46,6 +47,7 @@ export class ConnectedAccountProvider implements Provider {
   private readonly verified: Map<string, RemoteAccount>;
   /** Accounts Check refused outside a preview: their own step fails, with these words. */
   private readonly refused: Map<string, string>;
+  private readonly progress = new FleetProgress();
 
   /** `env`: where `{ env }` references are read; the provider process's own environment (the CLI's). */
   constructor(private readonly env: Record<string, string | undefined> = process.env) {
@@ -64,6 +66,7 @@ export class ConnectedAccountProvider implements Provider {
     // Whether this is a preview travels as an input of its own, which is not kept.
     const { [PREVIEW_INPUT]: preview, ...news } = registered as RegisteredAccount & { [PREVIEW_INPUT]?: boolean };
     this.checked.add(news.nanoid);
+    this.progress.count("checked");
     const recorded = olds?.nanoid === news.nanoid ? withoutInternal(olds) : undefined;
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (recorded?.authScheme && news.authScheme !== UNKNOWN && recorded.authScheme !== news.authScheme) {
@@ -151,7 +154,9 @@ export class ConnectedAccountProvider implements Provider {
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, remote) };
     const values = this.valuesToSend(desired);
     const known = record({ ...nothingApplied, enabled: tracked(desired, !remote.isDisabled) }, remote.status);
-    return { id: desired.nanoid, outs: await this.apply(known, desired, inputs, values) };
+    const outs = await this.apply(known, desired, inputs, values);
+    this.progress.count("adopted");
+    return { id: desired.nanoid, outs };
   }
 
   async update(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.UpdateResult<RecordedAccount>> {
@@ -161,7 +166,9 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    return { outs: await this.apply(recorded, desired, news, this.valuesToSend(desired)) };
+    const outs = await this.apply(recorded, desired, news, this.valuesToSend(desired));
+    this.progress.count("updated");
+    return { outs };
   }
 
   /**
