@@ -44,7 +44,7 @@ export async function measureEngineCost(workDir: string, n: number): Promise<Mea
     const config = stackConfig(sandbox.url, accountsDir, initialSecrets);
     const { providerText, recordedBytes } = await smallFleetState(root, sandbox.url);
     // The engine starts the provider in the folder of `main`.
-    server = await ProviderServer.start(path.join(PROJECT_ROOT, "dist/provider"), { ...providerEnv(config), ...initialSecrets.env });
+    server = await ProviderServer.start(path.join(PROJECT_ROOT, "provider"), { ...providerEnv(config), ...initialSecrets.env });
     await server.configure(config);
     const started = server;
 

@@ -46,7 +46,7 @@ export async function measureProgramCost(workDir: string, n: number): Promise<Me
     fs.writeFileSync(job, JSON.stringify({ projectRoot: PROJECT_ROOT, program, project: "connected-accounts", stack: "bench", preview: false, recorded: {} }));
     const t = performance.now();
     await run(process.execPath, [path.join(PROJECT_ROOT, "dist/test/harness/program-runner.js"), job, result], {
-      cwd: path.join(PROJECT_ROOT, "dist/provider"),
+      cwd: path.join(PROJECT_ROOT, "provider"),
       env,
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -71,7 +71,7 @@ describe("connected-accounts", () => {
       const r = runCli(["plan", "--base", "base", "--dir", "fleet", "--format", "markdown"], { cwd: big.dir, env: { PULUMI_STACK: "" } });
       expect(r.code).toBe(0);
       expect(r.stdout.length).toBeLessThanOrEqual(65_536);
-      expect(r.stdout).toMatch(/\d+ table rows not shown\. Run `npx connected-accounts plan --base base --dir fleet` for the full plan\._/);
+      expect(r.stdout).toMatch(/[\d,]+ adoptions not shown \(every update and release is\)\. Run `npx connected-accounts plan --base base --dir fleet` for the full plan\._/);
     } finally {
       big.cleanup();
     }

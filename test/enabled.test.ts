@@ -97,9 +97,9 @@ describe("enabled in the account file", () => {
     expect(d.ok, JSON.stringify(d.steps)).toBe(true);
     const byPath = wire().sort((a, b) => String(a[1]).localeCompare(String(b[1])) || String(a[0]).localeCompare(String(b[0])));
     expect(byPath).toEqual([
-      ["GET", PATH],
+      // One list call reads both adoptions (the check before anything is written).
+      ["GET", "/api/v3/connected_accounts?connected_account_ids=ca_en%2Cca_plain&limit=2"],
       ["PATCH", PATH, { alias: "gh-en" }],
-      ["GET", "/api/v3/connected_accounts/ca_plain"],
       ["PATCH", "/api/v3/connected_accounts/ca_plain", { alias: "docs" }],
     ]);
     expect(recorded().outputs).toMatchObject({ enabled: false, status: "INACTIVE" });
@@ -142,8 +142,7 @@ describe("enabled in the account file", () => {
     const preview = await stack.preview();
     expect(preview.steps[0].op).toBe("update");
     expect(preview.steps[0].diff).toEqual([
-      // Credential values are never recorded, so a refreshed input lists them as set again; nothing is sent for them.
-      { path: "credentials", kind: "add", to: "[secret]" },
+      // Only what drifted: the refreshed inputs are the recorded ones with what Composio has.
       { path: "enabled", kind: "update", from: "true", to: "false" },
     ]);
     sandbox.clearRequests();

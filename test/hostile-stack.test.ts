@@ -75,7 +75,7 @@ describe("3. references to the deployment's own secrets", () => {
     expect(sandbox.requests).toEqual([]);
     stack.ws.write("a.yaml", shopAccount("SHOP_KEY"));
     expect((await stack.up()).ok).toBe(true);
-    expect(sandbox.requests.map((q) => q.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { api_key: "shop-key-value-1234" } } } }]);
+    expect(sandbox.requests.filter((q) => q.method === "PATCH").map((q) => q.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { api_key: "shop-key-value-1234" } } } }]);
   });
 });
 
@@ -108,7 +108,7 @@ describe("2. secret files on the wire", () => {
     stack.ws.writeRaw("secrets/app.pem", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${pem}\n`)]));
     stack.ws.write("a.yaml", { id: "ca_st1", toolkit: "shopify", userId: "u", authScheme: "API_KEY", credentials: { private_key: { file: "../secrets/app.pem" } } });
     expect((await stack.up()).ok).toBe(true);
-    expect(sandbox.requests.map((q) => q.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { private_key: pem } } } }]);
+    expect(sandbox.requests.filter((q) => q.method === "PATCH").map((q) => q.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { private_key: pem } } } }]);
 
     sandbox.clearRequests();
     stack.ws.writeRaw("secrets/app.pem", Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xff, 0xfe, 0x00]));

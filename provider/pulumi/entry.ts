@@ -6,10 +6,14 @@
 import * as path from "node:path";
 import { staleBuild } from "./build-stamp";
 import { exitWithEngine } from "./engine-watch";
-import { ConnectedAccountProvider } from "./provider";
+import type { ConnectedAccountProvider } from "./provider";
 
 const stale = staleBuild(path.resolve(__dirname, "../../.."));
 if (stale) throw new Error(`connected-accounts: ${stale}`);
 exitWithEngine();
 
-export const provider = new ConnectedAccountProvider();
+// Loaded only once the build is known to be the sources' own: a stray or partial build may not
+// even load (a module it expects beside it is missing), and must be refused with the line above.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ConnectedAccountProvider: Provider } = require("./provider") as typeof import("./provider");
+export const provider: ConnectedAccountProvider = new Provider();

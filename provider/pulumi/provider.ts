@@ -311,6 +311,8 @@ function checkedInputs(recorded: DesiredAccount | undefined, news: DesiredAccoun
   // Observing from the start: the alias is what Composio has, as it will be recorded.
   const observedNew: DesiredAccount = { ...identityOf(news), manage: "observe" };
   if (remote) observedNew.alias = remote.alias ?? "";
+  // Likewise `enabled`, where the file says it: read, as it will be recorded, never sent.
+  if (remote && news.enabled !== undefined) observedNew.enabled = !remote.isDisabled;
   return observedNew;
 }
 
