@@ -6,7 +6,7 @@ import type { StatusBody } from "../plan/status-plan";
 import { LIMITS, type ApiSettings } from "../settings";
 import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
-import { Pacer, parseRetryAfter } from "./pacer";
+import { firstHeader, Pacer, parseRetryAfter } from "./pacer";
 import { CursorTrail } from "./paging";
 import { displayUrl, MIN_REPLACED_LENGTH, scrub, urlCredentials } from "./scrub";
 import { toAccountListPage, toRemoteAccount, type AccountListPage, type RemoteAccount } from "./remote-account";
@@ -191,20 +191,16 @@ function successBody(method: string, status: number, text: string, headers: Disp
   const isObject = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
   const unconfirmed = method === "PATCH" && isObject && (parsed as { success?: unknown }).success !== true;
   if (isObject && !unconfirmed) return parsed;
-  const type = terminalSafe(first(headers["content-type"]) ?? "");
+  const type = terminalSafe(firstHeader(headers["content-type"]) ?? "");
   const what = !isObject
     ? `a body that is not a JSON object (${type ? `content-type ${type.split(";")[0].trim()}` : "no content-type"}, ${Buffer.byteLength(text)} bytes)`
     : "JSON without `success: true`";
-  const requestId = terminalSafe(first(headers["x-request-id"]) ?? "");
+  const requestId = terminalSafe(firstHeader(headers["x-request-id"]) ?? "");
   throw new Error(
     `Composio's answer to the ${operation} of connected account ${accountId} is not the API's: HTTP ${status} with ${what}${requestId ? `, request_id: ${requestId}` : ""}. ` +
       (method === "PATCH" ? "Nothing is recorded as applied: the next run sends the change again. " : "") +
       "Is connected-accounts:baseUrl (or COMPOSIO_BASE_URL) the Composio API, not a proxy or login page?",
   );
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 export function isLeaseConflict(error: ComposioError): boolean {

@@ -54,7 +54,7 @@ export class Pacer {
       const retryAfter = parseRetryAfter(headers["retry-after"]);
       if (retryAfter !== undefined) this.openAt = Math.max(this.openAt, now + Math.max(retryAfter, this.minHoldMs));
     }
-    const remaining = wholeNumber(first(headers["x-ratelimit-remaining"]));
+    const remaining = wholeNumber(firstHeader(headers["x-ratelimit-remaining"]));
     if (remaining === undefined) return;
     // Within one window Remaining only falls; answers overtaking each other blur that by the requests in flight.
     if (this.lowest !== undefined && remaining > this.lowest + this.slack) {
@@ -65,7 +65,7 @@ export class Pacer {
       this.lowest = Math.min(this.lowest ?? remaining, remaining);
     }
     if (remaining > 0 || this.windowStart === undefined) return;
-    const windowMs = parseWindow(first(headers["x-ratelimit-window-size"])) ?? this.learnedWindowMs;
+    const windowMs = parseWindow(firstHeader(headers["x-ratelimit-window-size"])) ?? this.learnedWindowMs;
     if (windowMs !== undefined) this.openAt = Math.max(this.openAt, this.windowStart + windowMs);
   }
 }
@@ -76,7 +76,8 @@ function rateLimitBeyondBudget(delayMs: number): Error {
   );
 }
 
-function first(v: string | string[] | undefined): string | undefined {
+/** A header's one value (undici gives a repeated header as a list). */
+export function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
@@ -101,7 +102,7 @@ export function parseWindow(raw: string | undefined): number | undefined {
 
 /** Retry-After in seconds or as an HTTP date; undefined when absent, negative or absurdly far. */
 export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const raw = first(value);
+  const raw = firstHeader(value);
   if (raw === undefined || raw.trim() === "") return undefined;
   if (/^\s*-?\d+(\.\d+)?\s*$/.test(raw)) return sane(Number(raw) * 1000);
   const at = Date.parse(raw);
