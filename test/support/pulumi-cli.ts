@@ -248,12 +248,22 @@ export function opsFromEvents(log: string): Record<string, Op> {
  * lines, the temporary project path).
  */
 export function normalizePreview(text: string, projectDir: string): string {
+  const failed = /^error: /m.test(text);
   const lines = text
     .split(projectDir).join("<project>")
     .split("\n")
     .filter((line) => !/^@ /.test(line) && !/^\s*Duration: /.test(line))
-    .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"));
+    .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"))
+    .map((line) => (failed ? uncountedSummaryLine(line) : line));
   return sortResourceBlocks(lines).join("\n").trim() + "\n";
+}
+
+/**
+ * A failed preview stops the engine while other accounts' steps are still running, so how many of
+ * them the summary counts ("3 unchanged" or "2 unchanged") depends on timing, not on the product.
+ */
+function uncountedSummaryLine(line: string): string {
+  return line.replace(/^(\s+)\d+ (unchanged|to (?:create|update|delete|replace))$/, "$1<n> $2");
 }
 
 /** The engine runs steps concurrently, so resources print in any order: sort each run of account blocks by name. */
