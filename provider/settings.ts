@@ -97,7 +97,18 @@ export const MIN_FINGERPRINT_KEY_LENGTH = 32;
 
 /** Whether `name` matches one of `patterns` (`*` matches any run of characters; case as written). */
 export function matchesNamePattern(name: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => new RegExp(`^${p.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(name));
+  return patterns.some((p) => namePattern(p).test(name));
+}
+
+/** Every env reference of a fleet is matched against the same few dozen patterns: compile each once. */
+const compiledPatterns = new Map<string, RegExp>();
+function namePattern(pattern: string): RegExp {
+  let re = compiledPatterns.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    compiledPatterns.set(pattern, re);
+  }
+  return re;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { BatchedReader, readOne } from "../composio/batched-reader";
-import { ComposioClient } from "../composio/client";
+import type { ComposioClient } from "../composio/client";
 import { ReadAhead } from "../composio/read-ahead";
 import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
@@ -271,7 +271,10 @@ export class ConnectedAccountProvider implements Provider {
 
   private api(): ComposioClient {
     this.settings ??= apiSettings(() => undefined, process.env);
-    this.client ??= new ComposioClient(this.settings);
+    // Loaded on first use: undici is most of the module's load time, and a no-op preview of
+    // recorded accounts never asks the API anything.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.client ??= new (require("../composio/client") as typeof import("../composio/client")).ComposioClient(this.settings);
     return this.client;
   }
 
