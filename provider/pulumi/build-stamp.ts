@@ -1,8 +1,7 @@
 /**
- * The compiled provider must be the sources' own: Pulumi runs the program from provider/*.ts
- * (ts-node) but the provider process loads dist/, so an edit without a rebuild would deploy old
- * code. `npm run build` stamps dist/ with a digest of the sources; the program and the provider
- * process refuse a stamp that does not match them.
+ * The compiled program and provider must be the sources' own: both run from dist/, so an edit
+ * without a rebuild would deploy old code. `npm run build` stamps dist/ with a digest of the
+ * sources; the program and the provider process refuse a stamp that does not match them.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";

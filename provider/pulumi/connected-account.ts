@@ -14,10 +14,10 @@ export class ConnectedAccount extends pulumi.CustomResource {
   declare readonly nanoid: pulumi.Output<string>;
   declare readonly alias: pulumi.Output<string | undefined>;
   declare readonly status: pulumi.Output<string | undefined>;
-  declare readonly fingerprints: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
-    // `fingerprints` are an output of Check, not an input: the program cannot read the values.
-    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, fingerprints: undefined, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
+    // The SDK makes an Output (four promises) for every property named here, so only `status` is
+    // named beyond the inputs: the fleet summary reads it. The fingerprints Check returns are recorded all the same.
+    super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
   }
 }

@@ -16,16 +16,16 @@
  * Changing this text changes every resource's inputs (the diff ignores `__provider`, so no update
  * follows, but state written before keeps the old text until its account next changes): keep it stable.
  */
+// Every byte here is stored twice per account and sent on every call, so the text is kept short
+// and its comments are here: the server prints a failed Read or Delete as `${error}: ${error.stack}`,
+// which `fail` makes one line; `require.main` is the dynamic-provider server the engine started.
 export const PROVIDER_MODULE = `exports.handler = () => {
-  const fs = require("fs");
-  const path = require("path");
-  const server = require.main.filename;
-  // The server prints a failed Read or Delete as \`\${error}: \${error.stack}\`: these make that one line.
+  const fs = require("fs"), path = require("path"), server = require.main.filename;
   const fail = (problem) => Object.assign(new Error("connected-accounts: " + problem), { stack: problem, toString: () => "connected-accounts" });
   for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
-    const installed = path.join(dir, "node_modules", "@pulumi", "pulumi", "cmd", "dynamic-provider", "index.js");
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) && fs.existsSync(installed) && fs.realpathSync(installed) === server) {
-      const entry = path.join(dir, "dist", "provider", "pulumi", "entry.js");
+    const sdk = path.join(dir, "node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js");
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) && fs.existsSync(sdk) && fs.realpathSync(sdk) === server) {
+      const entry = path.join(dir, "dist/provider/pulumi/entry.js");
       if (!fs.existsSync(entry)) throw fail("the provider is not built (" + path.join(dir, "dist") + " is missing): run npm run build (or npm ci), then the command again");
       return require(entry).provider;
     }

@@ -14,6 +14,8 @@ type ReadProblems = ReadCredentials["problems"];
 
 /** One CheckFailure per field: Pulumi prints each as a clean per-resource error, no stack trace. */
 export function credentialFailures(account: RegisteredAccount, problems: ReadProblems, projectRoot: string): pulumi.dynamic.CheckFailure[] {
+  // Every Check asks; parsing the file for nothing was most of a Check's own time.
+  if (problems.length === 0) return [];
   const locate = locator(account, projectRoot);
   return problems.map(({ field, problem }) => {
     const at = ["credentials", field, ...(problem.at ?? [])];
