@@ -17,7 +17,8 @@ export class ConnectedAccount extends pulumi.CustomResource {
 
   constructor(name: string, args: ConnectedAccountArgs, opts?: pulumi.CustomResourceOptions) {
     // The SDK makes an Output (four promises) for every property named here, so only `status` is
-    // named beyond the inputs: the fleet summary reads it. The fingerprints Check returns are recorded all the same.
+    // named beyond the inputs, for the fleet summary; the fingerprints Check returns are recorded
+    // all the same.
     super("pulumi-nodejs:dynamic/composio:ConnectedAccount", name, { ...args, status: undefined, __provider: PROVIDER_MODULE, [PREVIEW_INPUT]: pulumi.runtime.isDryRun() }, opts);
   }
 }

@@ -15,10 +15,11 @@
  *
  * Changing this text changes every resource's inputs (the diff ignores `__provider`, so no update
  * follows, but state written before keeps the old text until its account next changes): keep it stable.
+ *
+ * Every byte of it is stored twice per account and sent on every call, so its comments are here:
+ * `require.main` is the dynamic-provider server the engine started, and `fail` makes a failed Read
+ * or Delete one line (the server prints it as `${error}: ${error.stack}`).
  */
-// Every byte here is stored twice per account and sent on every call, so the text is kept short
-// and its comments are here: the server prints a failed Read or Delete as `${error}: ${error.stack}`,
-// which `fail` makes one line; `require.main` is the dynamic-provider server the engine started.
 export const PROVIDER_MODULE = `exports.handler = () => {
   const fs = require("fs"), path = require("path"), server = require.main.filename;
   const fail = (problem) => Object.assign(new Error("connected-accounts: " + problem), { stack: problem, toString: () => "connected-accounts" });
