@@ -78,8 +78,10 @@ export class ConnectedAccountProvider implements Provider {
       });
     }
     let desired: DesiredAccount = news;
+    // Serializes every input: asked once per Check, not per use.
+    const unknowns = hasUnknowns(news);
     // Paused and observed accounts send no credential: theirs are not read (an incident's missing secret blocks nothing).
-    if (!news.paused && news.manage !== "observe" && !hasUnknowns(news)) {
+    if (!news.paused && news.manage !== "observe" && !unknowns) {
       const read = this.readValues(news);
       failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
       const key = this.fingerprintKey();
@@ -89,7 +91,7 @@ export class ConnectedAccountProvider implements Provider {
       if (read.problems.length === 0 && key) desired = withFingerprints(news, this.fingerprints(read.values));
     }
     let remote: RemoteAccount | undefined;
-    if (failures.length === 0 && !news.paused && !hasUnknowns(news) && (!recorded || neverApplied(recorded))) {
+    if (failures.length === 0 && !news.paused && !unknowns && (!recorded || neverApplied(recorded))) {
       const verified = await this.verifyAdoption(news, preview === true);
       if (verified.problem) failures.push({ property: "", reason: verified.problem });
       remote = verified.remote;
