@@ -267,6 +267,24 @@ _Releasing an account only stops managing it: the account is never deleted from 
     expect(plan(["--base", "-x"]).code).toBe(2);
   });
 
+  it("with --detailed-exitcode exits 2 when an account changes, 0 when none does, 1 on any error", () => {
+    const changes = plan(["--base", "base", "--detailed-exitcode"]);
+    expect(changes.code).toBe(2);
+    expect(changes.stdout).toBe(EXPECTED_TEXT);
+    expect(plan(["--base", "base", "--format", "json", "--detailed-exitcode"]).code).toBe(2);
+
+    const none = plan(["--base", "head", "--head", "head", "--detailed-exitcode"]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/0 to adopt, 0 to update, 0 to release, 6 unchanged/);
+
+    // A usage error must not read as "changes".
+    const usage = plan(["--base", "no-such-branch", "--detailed-exitcode"]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toMatch(/cannot read --base no-such-branch/);
+    expect(plan(["--detailed-exitcode"]).code).toBe(1);
+    expect(plan(["--base", "base", "--detailed-exitcode=yes"]).code).toBe(1);
+  });
+
   it("prints help and exits 0", () => {
     const r = plan(["--help"]);
     expect(r.code).toBe(0);

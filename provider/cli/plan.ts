@@ -2,7 +2,8 @@
  * `connected-accounts plan --base <rev>`: what a change to the account files intends, per account,
  * from the files alone (base revision × head revision or working tree). No reference is resolved and
  * no network is used, so it runs on any pull request, forks included. Exit 0 (changes or not), 1 when
- * an account file is invalid on either side, 2 on a usage error.
+ * an account file is invalid on either side, 2 on a usage error; with --detailed-exitcode, as
+ * `terraform plan -detailed-exitcode`: 0 nothing changes, 2 something changes, 1 any error.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,7 +21,7 @@ import { accountsDirIn } from "./stack";
 import { stackSecretProblems } from "./stack-secrets";
 import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
-const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json]
+const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json] [--detailed-exitcode]
 
 Shows what a change to the account files intends for each account (adopt, update, release,
 unchanged), comparing the files at --base with --head (default: the working tree). References are
@@ -32,6 +33,9 @@ compared as written and never resolved: no secret and no network is needed.
   --dir     accounts folder, relative to the working directory (default: the stack's accountsDir,
             else accounts/ at the project root)
   --format  text (default), markdown (a pull-request comment) or json
+  --detailed-exitcode
+            exit 0 when no account changes, 2 when one does, 1 on any error (usage errors too),
+            as terraform plan -detailed-exitcode
 
 Exit code: 0 (with or without changes), 1 invalid account files, 2 usage error.`;
 
@@ -45,21 +49,33 @@ interface PlanOptions {
   format: (typeof FORMATS)[number];
 }
 
+/** A switch: read by run(), which maps the exit code. */
+const DETAILED = "detailed-exitcode";
+
 function parseOptions(argv: string[]): PlanOptions | "help" {
-  const { values, help } = parseFlags(argv, ["base", "head", "stack", "dir", "format"]);
+  const { values, help } = parseFlags(argv, ["base", "head", "stack", "dir", "format"], [DETAILED]);
   if (help) return "help";
   if (values.base === undefined) throw new UsageError("missing --base <rev> (the revision to compare with, e.g. origin/main)");
   return { base: values.base, head: values.head, stack: values.stack, dir: values.dir, format: parseFormat(values.format, FORMATS, "text") };
 }
 
-export function run(argv: string[]): Promise<number> {
-  return withUsage("plan", USAGE, async () => {
+export async function run(argv: string[]): Promise<number> {
+  let changes = false;
+  const code = await withUsage("plan", USAGE, async () => {
     const options = parseOptions(argv);
-    return options === "help" ? printHelp(USAGE) : plan(options);
+    if (options === "help") return printHelp(USAGE);
+    const outcome = await plan(options);
+    changes = outcome.changes;
+    return outcome.code;
   });
+  if (!argv.some((arg) => arg === `--${DETAILED}` || arg.startsWith(`--${DETAILED}=`))) return code;
+  // There 2 means "something changes": a usage error is an error like any other (terraform's 1).
+  if (code === 2) return 1;
+  return code === 0 && changes ? 2 : code;
 }
 
-async function plan(options: PlanOptions): Promise<number> {
+/** The exit code, and whether any account changes (for --detailed-exitcode). */
+async function plan(options: PlanOptions): Promise<{ code: number; changes: boolean }> {
   const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
   checkStackHint(ws);
   if (!ws.inGit) throw new UsageError(`plan compares git revisions, but ${ws.cwd} is not inside a git repository`, false);
@@ -82,7 +98,7 @@ async function plan(options: PlanOptions): Promise<number> {
       const base = already === 0 ? "" : ` (${already} already at the base)`;
       process.stderr.write(`${head.problems.map(formatProblemText).join("\n")}\n${n} error${n === 1 ? "" : "s"} at ${options.head ?? "the working tree"}${base}: the plan needs valid account files at the head\n`);
     }
-    return 1;
+    return { code: 1, changes: false };
   }
 
   const sops = base.sopsFiles && head.sopsFiles ? { base: base.sopsFiles, head: head.sopsFiles } : undefined;
@@ -91,7 +107,8 @@ async function plan(options: PlanOptions): Promise<number> {
   if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result, baseProblems), null, 2)}\n`);
   else if (options.format === "markdown") process.stdout.write(formatPlanMarkdown(result, sides));
   else process.stdout.write(formatPlanText(result, sides));
-  return result.refused.length > 0 ? 1 : 0;
+  const changes = result.accounts.some((a) => a.action !== "unchanged");
+  return { code: result.refused.length > 0 ? 1 : 0, changes };
 }
 
 /**
