@@ -41,6 +41,11 @@ export class DeclaredAccounts {
     return out;
   }
 
+  /** The declared accounts whose id is not in `done`, in the program's order. */
+  except(done: ReadonlySet<string>): AccountFile[] {
+    return this.order.filter((id) => !done.has(id)).map((id) => this.byId.get(id)!);
+  }
+
   /** `accounts/x.yaml:3:5 id` for the account's field, or the id alone when its file is unknown. */
   where(id: string, field: string): string {
     const account = this.byId.get(id);

@@ -14,6 +14,8 @@ import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../cli/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
+import { FLEET_PROBLEMS_INPUT, fleetFailureMessage, fleetProblems, otherAccountsNote, readRemoteAccounts } from "./fleet-check";
+import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { FleetProgress } from "./fleet-progress";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
@@ -64,7 +66,9 @@ export class ConnectedAccountProvider implements Provider {
 
   async check(olds: DesiredAccount, registered: RegisteredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
     // Whether this is a preview travels as an input of its own, which is not kept.
-    const { [PREVIEW_INPUT]: preview, ...news } = registered as RegisteredAccount & { [PREVIEW_INPUT]?: boolean };
+    const { [PREVIEW_INPUT]: preview, [FLEET_PROBLEMS_INPUT]: reported, ...news } = registered as RegisteredAccount & { [PREVIEW_INPUT]?: boolean; [FLEET_PROBLEMS_INPUT]?: AccountProblem[] };
+    // The program's reference problems, carried by one account of a preview: fail with the whole fleet's.
+    if (reported) return { inputs: news, failures: [{ property: "", reason: fleetFailureMessage(await this.fleetProblems(new Set(), reported)) }] };
     this.checked.add(news.nanoid);
     this.progress.count("checked");
     const recorded = olds?.nanoid === news.nanoid ? withoutInternal(olds) : undefined;
@@ -96,7 +100,11 @@ export class ConnectedAccountProvider implements Provider {
       if (verified.problem) failures.push({ property: "", reason: verified.problem });
       remote = verified.remote;
     }
-    if (failures.length > 0 && preview === true) return { inputs: desired, failures };
+    if (failures.length > 0 && preview === true) {
+      // The engine stops at this failure: it names the other accounts' problems too.
+      const others = otherAccountsNote(await this.fleetProblems(this.checked));
+      return { inputs: desired, failures: others ? [...failures, { property: "", reason: others }] : failures };
+    }
     // A failed Check stops the whole deployment, every other account with it: outside a preview the
     // account fails its own step (Create or Update) instead, and the others go on.
     if (failures.length > 0) this.refused.set(news.nanoid, failures.map((f) => f.reason).join("\n"));
@@ -123,6 +131,17 @@ export class ConnectedAccountProvider implements Provider {
       return { remote };
     }
     return { problem: mismatches.map((m) => `${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.\n    fix: ${m.fix}`).join("\n") };
+  }
+
+  /** The problems of the declared accounts not in `checked`, with those the program `reported` (see fleet-check.ts). */
+  private async fleetProblems(checked: ReadonlySet<string>, reported: readonly AccountProblem[] = []): Promise<AccountProblem[]> {
+    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.config(`${CONFIG_NAMESPACE}:accountsDir`)));
+    const found = await fleetProblems(declared.except(checked), {
+      readRemote: (ids) => readRemoteAccounts(this.api(), ids, this.settings!.refreshBatchSize),
+      readCredentials: (account) => this.readValues(account),
+      projectRoot: this.projectRootDir(),
+    }, new Set(reported.map((p) => p.file)));
+    return sortProblems([...reported, ...found]);
   }
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
