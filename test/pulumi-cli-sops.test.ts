@@ -109,7 +109,7 @@ describe("SOPS references under the real Pulumi CLI", () => {
     expect(none.ok).toBe(false);
     expect(wrong.text).toMatch(new RegExp(`accounts/openai/(one|two|three)\\.yaml:8:5 credentials\\.api_key\\.sops: no key available here can decrypt SOPS file secrets/team\\.sops\\.yaml: the age key set here is not one the file is encrypted for \\(it is encrypted for age ${key.recipient}\\)`));
     // No key at all is known before anything is registered: one line per account, as for an unset variable.
-    expect(none.text).toContain("error: 3 problems in the account files; nothing was sent to Composio.");
+    expect(none.text).toContain("3 problems in the account files; nothing was sent to Composio.");
     for (const file of ["one", "two", "three"]) {
       expect(none.text).toContain(`accounts/openai/${file}.yaml:8:5 credentials.api_key.sops: no age key is set here to decrypt SOPS file ../../secrets/team.sops.yaml (it is encrypted for age ${key.recipient})`);
     }
