@@ -96,7 +96,7 @@ describe("account files: one problem per mistake, with file, line, field and fix
     ws.write("four.yaml", valid("alias: prod\n").replace("ca_abc123", "ca_four").replace("toolkit: github", "toolkit: gitlab"));
     const messages = load().problems.map((p) => `${p.file}:${p.line} ${p.field}: ${p.message}`);
     expect(messages).toEqual([
-      "accounts/three.yaml:5 alias: alias \"prod\" is already used by ca_abc123 (accounts/one.yaml) for user team-a and toolkit github",
+      "accounts/three.yaml:5 alias: alias \"prod\" is already used by ca_abc123 (accounts/one.yaml:5:1) for user team-a and toolkit github",
       "accounts/two.yaml:1 id: account ca_abc123 is already declared in accounts/one.yaml",
     ]);
   });

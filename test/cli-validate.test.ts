@@ -28,7 +28,8 @@ const INVALID: Record<string, string> = {
 };
 
 const EXPECTED_ERRORS = [
-  { file: "accounts/broken.yaml", line: 3, column: 1, field: "", message: expect.stringMatching(/^invalid YAML: /) },
+  // Where the list that is never closed opens, not the end of the file.
+  { file: "accounts/broken.yaml", line: 2, column: 10, field: "", message: expect.stringMatching(/^invalid YAML: /) },
   { file: "accounts/leak.yaml", line: 6, column: 3, field: "credentials.token", message: expect.stringContaining('"token" is a literal secret') },
   { file: "accounts/outside.yaml", line: 6, column: 14, field: "credentials.api_key.file", message: expect.stringContaining("points outside the repository") },
   { file: "accounts/two.yaml", line: 1, column: 1, field: "id", message: "account ca_two is already declared in accounts/dup.yaml" },

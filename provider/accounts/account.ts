@@ -5,6 +5,9 @@ import { describeKeyPath, keyPath } from "../references/sops-document";
 /** Where a secret value comes from. The value itself never appears in an account file. */
 export type CredentialRef = { env: string } | { config: string } | { file: string } | { sops: string; key: string | string[] };
 
+/** The key that selects each kind of reference, as written in a file. */
+export const REFERENCE_KIND_NAMES = ["env", "config", "file", "sops"] as const;
+
 /** What the file says about one credential field. */
 export type CredentialSpec =
   | { kind: "ref"; ref: CredentialRef }

@@ -23,10 +23,16 @@ export function checkFleet(accounts: readonly FleetEntry[]): AccountProblem[] {
     const scope = JSON.stringify([a.userId, a.toolkit, a.alias]);
     const holder = byAlias.get(scope);
     if (holder && holder.id !== a.id) {
-      problems.push({ file: a.file, ...a.locate(["alias"]), field: "alias", message: `alias "${a.alias}" is already used by ${holder.id} (${holder.file}) for user ${a.userId} and toolkit ${a.toolkit}`, fix: "aliases must be unique per user and toolkit: choose another alias" });
+      problems.push({ file: a.file, ...a.locate(["alias"]), field: "alias", message: `alias "${a.alias}" is already used by ${holder.id} (${at(holder, "alias")}) for user ${a.userId} and toolkit ${a.toolkit}`, fix: `aliases must be unique per user and toolkit: choose another alias here or in ${holder.file}` });
     } else if (!holder) {
       byAlias.set(scope, a);
     }
   }
   return problems;
+}
+
+/** `accounts/one.yaml:4:1`: where a field of another file is, so a reader can go to both. */
+function at(entry: FleetEntry, field: string): string {
+  const { line, column } = entry.locate([field]);
+  return `${entry.file}:${line}:${column}`;
 }

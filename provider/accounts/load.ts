@@ -87,12 +87,12 @@ export function loadAccounts(opts: LoadOptions): LoadedAccounts {
     }
     const checked = accountFromBytes(shown, file, bytes.bytes, opts.repoRoot);
     problems.push(...checked.problems);
-    if (checked.account) {
-      accounts.push(checked.account);
-      // What the files show (a file reference to a FIFO, or outside the repository); a missing secret
-      // file or an unset variable is for the machine that deploys to say.
-      problems.push(...checkReferences(checked.account, { stage: "files", projectRoot: opts.repoRoot, repoRoot: opts.repoRoot }));
-    }
+    if (checked.account) accounts.push(checked.account);
+    // What the files show (a file reference to a FIFO, or outside the repository); a missing secret
+    // file or an unset variable is for the machine that deploys to say. A file with other problems
+    // has its sound references checked too, so every problem of a file comes in one round.
+    const references = checked.account ?? checked.references;
+    if (references) problems.push(...checkReferences(references, { stage: "files", projectRoot: opts.repoRoot, repoRoot: opts.repoRoot }));
     if (checked.fleetEntry) fleet.push(checked.fleetEntry);
   }
   problems.push(...checkFleet(fleet));

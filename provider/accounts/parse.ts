@@ -23,14 +23,16 @@ export interface ParsedFile {
 export function parseAccountText(file: string, path: string, text: string): { parsed?: ParsedFile; problems: AccountProblem[] } {
   const { doc, lineCounter } = parseWithPositions(text);
   const problems: AccountProblem[] = doc.errors.map((e) => {
-    const pos = lineCounter.linePos(e.pos[0]);
+    const opened = openedAt(doc, e.message, e.pos[0]);
+    const pos = lineCounter.linePos(opened?.offset ?? e.pos[0]);
     return {
       file,
       line: pos.line,
       column: pos.col,
       field: "",
-      message: `invalid YAML: ${firstLine(e.message)}`,
-      fix: e.code === "DUPLICATE_KEY" ? "remove or rename the repeated key" : "fix the YAML syntax at this position",
+      message: `invalid YAML: ${firstLine(e.message)}${opened ? ` (${opened.what} opened here is never closed)` : ""}`,
+      fix: e.code === "DUPLICATE_KEY" ? "remove or rename the repeated key" : opened ? `close it: add ${opened.closer} where the value ends` : "fix the YAML syntax at this position",
+      excerpt: excerptAt(text, pos.line, pos.col),
     };
   });
   if (problems.length > 0) return { problems };
@@ -66,6 +68,41 @@ export function parseAccountText(file: string, path: string, text: string): { pa
   let positions: ReturnType<typeof positionFinder> | undefined;
   const locate = (field: readonly (string | number)[]): Position => (positions ??= positionFinder(text))(field);
   return { parsed: { file, path, data, locate }, problems: [] };
+}
+
+/**
+ * Where the construct an error is about was opened, for errors the parser reports where it gave up
+ * (the end of the file): a quoted value or a flow collection that is never closed.
+ */
+function openedAt(doc: Document, message: string, errorOffset: number): { offset: number; what: string; closer: string } | undefined {
+  const unclosed = /Missing closing (["'])quote/.exec(message)?.[1] ?? /end with a ([\]}])/.exec(message)?.[1];
+  if (!unclosed) return undefined;
+  const wanted = (node: Node): boolean =>
+    unclosed === '"' ? isScalar(node) && node.type === "QUOTE_DOUBLE"
+      : unclosed === "'" ? isScalar(node) && node.type === "QUOTE_SINGLE"
+        : unclosed === "]" ? isSeq(node) && node.flow === true
+          : isMap(node) && node.flow === true;
+  let found: number | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      const range = node.range;
+      // The innermost such construct that reaches the error: it opened last.
+      if (range && wanted(node) && range[0] < errorOffset && range[1] >= errorOffset && (found === undefined || range[0] > found)) found = range[0];
+    },
+  });
+  if (found === undefined) return undefined;
+  const what = unclosed === '"' ? "the double quote" : unclosed === "'" ? "the single quote" : unclosed === "]" ? "the [ list" : "the { mapping";
+  return { offset: found, what, closer: unclosed };
+}
+
+/** The file's line `line` and a caret under `column`, as a terminal may show them. */
+function excerptAt(text: string, line: number, column: number): string[] | undefined {
+  const source = text.split(/\r?\n/)[line - 1];
+  if (source === undefined) return undefined;
+  // Control characters (a hostile file's escape sequences) are shown as a visible mark; a tab as one space, to keep the caret under its column.
+  const shown = [...source.slice(0, 200)].map((c) => (c === "\t" ? " " : /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(c) ? "?" : c)).join("");
+  const gutter = String(line);
+  return [`${gutter} | ${shown}`, `${" ".repeat(gutter.length)} | ${" ".repeat(Math.max(0, Math.min(column, 201) - 1))}^`];
 }
 
 /** Beyond this many alias expansions a file is an attack on memory, not an account. */

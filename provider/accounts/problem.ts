@@ -11,12 +11,15 @@ export interface AccountProblem {
   field: string;
   message: string;
   fix: string;
+  /** The line of the file the problem is at, and a caret under its column (YAML syntax errors). */
+  excerpt?: string[];
 }
 
 export function formatProblem(p: AccountProblem): string {
   const where = `${p.file}:${p.line}:${p.column}`;
   const field = p.field ? ` ${p.field}:` : "";
-  return `${where}${field} ${p.message}\n    fix: ${p.fix}`;
+  const excerpt = (p.excerpt ?? []).map((line) => `\n    ${line}`).join("");
+  return `${where}${field} ${p.message}${excerpt}\n    fix: ${p.fix}`;
 }
 
 /** Thrown by the Pulumi program when the accounts cannot be registered; nothing remote has been touched. */

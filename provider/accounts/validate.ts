@@ -1,12 +1,13 @@
 import Ajv, { type ErrorObject } from "ajv";
 import * as path from "node:path";
 import schema from "../schema/account.schema.json";
-import type { AccountFile, CredentialRef, CredentialSpec } from "./account";
+import { REFERENCE_KIND_NAMES, type AccountFile, type CredentialRef, type CredentialSpec } from "./account";
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
 import type { FleetEntry } from "./fleet";
 import type { ParsedFile } from "./parse";
 import { matchesNamePattern, REFUSED_REFERENCES } from "../settings";
 import type { AccountProblem } from "./problem";
+import { nearestName } from "./nearest";
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
 function schemaValidator() {
@@ -18,9 +19,10 @@ function schemaValidator() {
  * Checks one parsed file against the shipped JSON Schema and the rules a schema cannot say well
  * (literal secrets, schemes PATCH refuses), and turns it into an AccountFile.
  * `repoRoot` bounds `file:` references. `fleetEntry` is there whenever the fields the cross-file
- * rules read are sound, even in a file with other problems, so one round reports every problem.
+ * rules read are sound, even in a file with other problems, so one round reports every problem;
+ * `references` likewise holds the file's sound references, for their own checks.
  */
-export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; fleetEntry?: FleetEntry; problems: AccountProblem[] } {
+export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; fleetEntry?: FleetEntry; references?: AccountFile; problems: AccountProblem[] } {
   const problem = (field: (string | number)[], message: string, fix: string): AccountProblem => ({
     file: parsed.file,
     ...parsed.locate(field),
@@ -75,7 +77,7 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
       problems.push(problem(["credentials", key, "sops"], `SOPS file "${ref.sops}" is outside the repository`, "commit the SOPS file inside the repository (it is encrypted), and reference it by a path relative to the account file"));
     }
   }
-  if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems) };
+  if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems), references: soundReferences(parsed, doc, problems) };
   const specs: Record<string, CredentialSpec> = Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, toSpec(value)]));
   const account: AccountFile = {
     file: parsed.file,
@@ -105,6 +107,32 @@ function fleetEntryOf(parsed: ParsedFile, doc: Record<string, unknown>, problems
   return { file: parsed.file, id, toolkit, userId, alias, locate: parsed.locate };
 }
 
+/**
+ * A file with problems, holding only its references that have none: they are checked as well (an
+ * empty SOPS value beside an import placeholder), so that fixing one problem does not reveal another.
+ */
+function soundReferences(parsed: ParsedFile, doc: Record<string, unknown>, problems: readonly AccountProblem[]): AccountFile | undefined {
+  const credentials = doc.credentials;
+  if (!credentials || typeof credentials !== "object" || Array.isArray(credentials) || problems.some((p) => p.field === "credentials")) return undefined;
+  const refs = Object.entries(credentials as Record<string, unknown>).filter(
+    ([key, value]) => value !== null && typeof value === "object" && !problems.some((p) => p.field === `credentials.${key}` || p.field.startsWith(`credentials.${key}.`)),
+  );
+  if (refs.length === 0) return undefined;
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  return {
+    file: parsed.file,
+    path: parsed.path,
+    id: text(doc.id),
+    toolkit: text(doc.toolkit),
+    userId: text(doc.userId),
+    authScheme: doc.authScheme as AuthScheme,
+    manage: doc.manage === "observe" ? "observe" : "full",
+    paused: doc.paused === true,
+    credentials: Object.fromEntries(refs.map(([key, value]) => [key, toSpec(value)])),
+    locate: parsed.locate,
+  };
+}
+
 function toSpec(value: unknown): CredentialSpec {
   if (value === null) return { kind: "remove" };
   if (typeof value === "string") return { kind: "literal", value };
@@ -121,6 +149,9 @@ export function isInside(root: string, target: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
+/** The fields an account file may have, in the order the README lists them. */
+const ACCOUNT_FIELDS = ["id", "toolkit", "userId", "alias", "authScheme", "credentials", "manage", "paused", "enabled"] as const;
+
 type MakeProblem = (field: (string | number)[], message: string, fix: string) => AccountProblem;
 
 /** Turns ajv's errors into one message per field, in the words of the account file. */
@@ -135,7 +166,8 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
     const top = segments[0];
     if (e.keyword === "additionalProperties" && segments.length === 0) {
       const name = String(e.params.additionalProperty);
-      add([name], `unknown field "${name}"`, "allowed fields: id, toolkit, userId, alias, authScheme, credentials, manage, paused, enabled (check the spelling)");
+      const meant = nearestName(name, ACCOUNT_FIELDS);
+      add([name], `unknown field "${name}"`, meant ? `did you mean \`${meant}\`? rename ${name} to ${meant}` : `allowed fields: ${ACCOUNT_FIELDS.join(", ")} (check the spelling)`);
     } else if (e.keyword === "required" && segments.length === 0) {
       const name = String(e.params.missingProperty);
       add([name], `missing required field "${name}"`, `add "${name}:" to the file`);
@@ -170,22 +202,50 @@ export const IMPORT_PLACEHOLDER_KEY = "todo";
 
 function describeCredentialValue(key: string, value: unknown): [string, string] {
   if (value && typeof value === "object" && "sops" in value) return describeSopsValue(key, value as Record<string, unknown>);
+  const nonSecret = isNonSecretField(key);
   if (value && typeof value === "object" && IMPORT_PLACEHOLDER_KEY in value) {
-    return [`"${key}" is still the placeholder written by import`, `replace it with a reference to where the secret lives, e.g. ${key}: { env: ${envName(key)} }, or delete the line to leave the field unmanaged`];
+    return [
+      `"${key}" is still the placeholder written by import`,
+      nonSecret
+        ? `replace it with the value (${key} is not a secret: write it as is, e.g. ${key}: example), or delete the line to leave the field unmanaged`
+        : `replace it with a reference to where the secret lives, e.g. ${key}: { env: ${envName(key)} } or ${sopsExample(key)}, or delete the line to leave the field unmanaged`,
+    ];
   }
-  if (typeof value === "string" && !isNonSecretField(key)) {
+  if (typeof value === "string" && !nonSecret) {
     return [
       `"${key}" is a literal secret: secrets must never be written in an account file`,
-      `replace the value with a reference, e.g. { env: ${envName(key)} } or { config: ${key} } (pulumi config set --secret connected-accounts:${key}), and rotate the value if it was committed`,
+      `replace the value with a reference, e.g. { env: ${envName(key)} } or { config: ${key} } (pulumi config set --secret connected-accounts:${key}), or keep it encrypted in git: ${sopsExample(key)}; and rotate the value if it was committed`,
     ];
   }
   if (value !== null && typeof value !== "object") {
-    return [`"${key}" is a ${typeName(value)}; credential values must be strings, references or null`, isNonSecretField(key) ? `quote the value: ${key}: "${String(value)}"` : `use a reference, e.g. { env: ${envName(key)} }`];
+    return [`"${key}" is a ${typeName(value)}; credential values must be strings, references or null`, nonSecret ? `quote the value: ${key}: "${String(value)}"` : `use a reference, e.g. { env: ${envName(key)} }`];
+  }
+  const misspelt = misspeltKind(value);
+  if (misspelt) {
+    return [
+      `"${key}": unknown reference kind "${misspelt.written}"; did you mean \`${misspelt.meant}\`?`,
+      `write ${key}: ${misspelt.meant === "sops" ? `{ sops: ${misspelt.target}, key: ${key} }` : `{ ${misspelt.meant}: ${misspelt.target} }`}`,
+    ];
   }
   return [
     `"${key}" is not a valid reference: use exactly one of { env: NAME }, { config: key }, { file: path } or { sops: path, key: name }, or null to remove the field`,
-    `write ${key}: { env: ${envName(key)} }`,
+    nonSecret ? `write ${key}: "<value>" (${key} is not a secret: write it as is), or a reference such as ${key}: { env: ${envName(key)} }` : `write ${key}: { env: ${envName(key)} }`,
   ];
+}
+
+/** A mapping whose one key (besides a sops `key`) is a reference kind misspelt: `{ sopz: … }`. */
+function misspeltKind(value: unknown): { written: string; meant: string; target: string } | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value).filter((k) => k !== "key");
+  if (keys.length !== 1) return undefined;
+  const meant = nearestName(keys[0], REFERENCE_KIND_NAMES);
+  const target = (value as Record<string, unknown>)[keys[0]];
+  if (!meant || meant === keys[0]) return undefined;
+  return { written: keys[0], meant, target: typeof target === "string" && target !== "" ? target : "<path or name>" };
+}
+
+function sopsExample(key: string): string {
+  return `{ sops: ../../secrets/credentials.sops.yaml, key: ${key} }`;
 }
 
 /** A `{ sops, key }` reference the schema refuses, in its own words. */
