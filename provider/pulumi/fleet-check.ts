@@ -15,7 +15,7 @@
 import type { AccountFile } from "../accounts/account";
 import { formatProblem, sortProblems, type AccountProblem } from "../accounts/problem";
 import { listByIds, readOne } from "../composio/batched-reader";
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "../plan/live-account";
 import type { RegisteredAccount } from "../plan/account-state";
 import { toRegistered } from "../plan/desired";
 import { adoptionMismatches } from "../plan/live-check";
