@@ -79,3 +79,36 @@ describe("one preview names every account that would fail, under the real CLI", 
     expect(writes()).toEqual([]);
   }, TIMEOUT_MS);
 });
+
+describe("an adoption's preview under the real CLI shows the live values it replaces", () => {
+  let sandbox: Sandbox;
+  let stack: CliStack;
+  beforeAll(async () => {
+    const bin = await pulumiBinDir();
+    sandbox = await startSandbox({
+      apiKey: API_KEY,
+      accounts: [
+        { id: "ca_renamed", toolkit: "github", userId: "team", authScheme: "API_KEY", alias: "live-alias" },
+        { id: "ca_same", toolkit: "github", userId: "team", authScheme: "API_KEY", alias: "same-alias" },
+      ],
+    });
+    stack = new CliStack("cli-adoption-replaces", bin);
+    await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+    stack.env.GH_KEY = KEY;
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    await sandbox?.close();
+    stack?.cleanup();
+  });
+
+  it("names the live alias and enabled the declared ones overwrite, and nothing for an account that already matches", async () => {
+    stack.ws.write("renamed.yaml", account({ id: "ca_renamed", alias: "declared-alias", enabled: false }));
+    stack.ws.write("same.yaml", account({ id: "ca_same", alias: "same-alias" }));
+    const run = await stack.preview();
+    expect(run.ok).toBe(true);
+    expect(run.ops).toEqual({ ca_renamed: "create", ca_same: "create" });
+    expect(run.text).toContain('connected-accounts: adopting ca_renamed (accounts/renamed.yaml) replaces what Composio has: alias "live-alias" => "declared-alias", enabled true => false');
+    expect(run.text).not.toContain("adopting ca_same");
+    expect(run.text).not.toContain(KEY);
+  }, TIMEOUT_MS);
+});

@@ -46,6 +46,11 @@ export class DeclaredAccounts {
     return this.order.filter((id) => !done.has(id)).map((id) => this.byId.get(id)!);
   }
 
+  /** The account's file, or `connected account <id>` when it is unknown. */
+  fileOf(id: string): string {
+    return this.byId.get(id)?.file ?? `connected account ${id}`;
+  }
+
   /** `accounts/x.yaml:3:5 id` for the account's field, or the id alone when its file is unknown. */
   where(id: string, field: string): string {
     const account = this.byId.get(id);

@@ -14,6 +14,7 @@ import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../project/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
+import { adoptionNote } from "./adoption-note";
 import { FLEET_PROBLEMS_INPUT, fleetFailureMessage, fleetProblems, otherAccountsNote, readRemoteAccounts } from "./fleet-check";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { FleetProgress } from "./fleet-progress";
@@ -128,6 +129,8 @@ export class ConnectedAccountProvider implements Provider {
     const mismatches = adoptionMismatches(news, remote);
     if (mismatches.length === 0) {
       this.verified.set(news.nanoid, remote!);
+      const note = preview ? adoptionNote(declared.fileOf(news.nanoid), news, remote!) : undefined;
+      if (note) process.stderr.write(`${note}\n`);
       return { remote };
     }
     return { problem: mismatches.map((m) => `${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.\n    fix: ${m.fix}`).join("\n") };
