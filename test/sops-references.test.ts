@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSopsRef, type RegisteredSopsRef } from "../provider/references/sops";
 import { GitRepo, runCli } from "./support/git-repo";
-import { newAgeKey, setSopsValue, sopsBinDir, sopsEnv, writeSopsFile, type AgeKey } from "./support/sops";
+import { newAgeKey, rotateSopsFile, setSopsValue, sopsBinDir, sopsEnv, writeSopsFile, type AgeKey } from "./support/sops";
 
 const STRIPE = "sk_live_SOPSsecret111";
 const DOTTED = "dotted-SOPSsecret222";
@@ -276,5 +276,30 @@ describe("plan: a rotation inside a SOPS file, seen from the ciphertext alone", 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("accounts/jira/b.yaml:6:51 credentials.api_key.key: key jira.token is not in SOPS file ../../secrets/fleet.sops.yaml (under jira, keys there: later)");
     fs.writeFileSync(file(), text);
+  });
+
+  it("tells a file re-encrypted with a new data key (sops rotate) from rotated values: it names the file, not every key", () => {
+    const text = fs.readFileSync(file(), "utf8");
+    try {
+      rotateSopsFile(file(), key);
+      expect(fs.readFileSync(file(), "utf8")).not.toBe(text);
+      const result = runCli(["plan", "--base", "v2"], { cwd: repo.dir, env: sopsEnv() });
+      expect(result.code).toBe(0);
+      expect(result.stdout.split("\n")).toEqual([
+        "re-encrypted: secrets/fleet.sops.yaml: the file has a new data key (as after sops rotate), so every value's ciphertext changed and this plan cannot tell which values did; " +
+          "they are not listed as changed, and pulumi preview, which reads them, shows which really changed (read by ca_a, ca_b, ca_c)",
+        "Plan (v2 → working tree): 0 to adopt, 0 to update, 0 to release, 3 unchanged.",
+        "",
+      ]);
+      const json = JSON.parse(runCli(["plan", "--base", "v2", "--format", "json"], { cwd: repo.dir, env: sopsEnv() }).stdout) as { reencrypted: unknown };
+      expect(json.reencrypted).toEqual([{ file: "secrets/fleet.sops.yaml", accounts: ["ca_a", "ca_b", "ca_c"] }]);
+      const markdown = runCli(["plan", "--base", "v2", "--format", "markdown"], { cwd: repo.dir, env: sopsEnv() }).stdout;
+      expect(markdown).toContain("**Re-encrypted SOPS file:**");
+      // Something may have changed: CI asking for a detailed exit code runs the preview.
+      expect(runCli(["plan", "--base", "v2", "--detailed-exitcode"], { cwd: repo.dir, env: sopsEnv() }).code).toBe(2);
+      expectNoPlantedValue(result.stdout + result.stderr + markdown);
+    } finally {
+      fs.writeFileSync(file(), text);
+    }
   });
 });

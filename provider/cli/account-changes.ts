@@ -9,6 +9,7 @@ import { authSchemeChangeRefused, isNonSecretField } from "../accounts/fields";
 import type { AccountProblem } from "../accounts/problem";
 import { isSopsRef, sopsTarget, storedSopsValue, type StoredSopsFiles } from "../references/sops";
 import { keyPath } from "../references/sops-document";
+import { wasReencrypted } from "../references/sops-rekey";
 
 /**
  * adopt: the account comes under management; release: its file is gone, so it is no longer managed
@@ -76,6 +77,18 @@ export interface ReviewPlan {
   accounts: AccountChange[];
   /** Changes `pulumi preview` will refuse (an auth scheme changed on the same id), at the head file. */
   refused: AccountProblem[];
+  /**
+   * SOPS files re-encrypted with a new data key: every ciphertext changed, so their values are not
+   * listed as rotated (the ciphertexts cannot tell which did; the preview, which reads them, can).
+   */
+  reencrypted?: ReencryptedFile[];
+}
+
+export interface ReencryptedFile {
+  /** The SOPS file, relative to the working directory. */
+  file: string;
+  /** The accounts whose references read it, sorted. */
+  accounts: string[];
 }
 
 /** `display` turns an account into the path shown to the user. */
@@ -86,9 +99,10 @@ export function compareAccounts(allBase: readonly AccountFile[], allHead: readon
   const headIds = new Set(head.map((a) => a.id));
   const accounts: AccountChange[] = [];
   const refused: AccountProblem[] = [];
+  const reencrypted = new Map<string, ReencryptedFile>();
   for (const h of head) {
     const b = baseById.get(h.id);
-    accounts.push(b ? compareOne(b, h, display, sops) : adopt(h, display(h)));
+    accounts.push(b ? compareOne(b, h, display, sops, reencrypted) : adopt(h, display(h)));
     if (b && b.authScheme !== h.authScheme) {
       const { message, fix } = authSchemeChangeRefused(h.id, b.authScheme, h.authScheme);
       refused.push({ file: display(h), ...h.locate(["authScheme"]), field: "authScheme", message, fix });
@@ -100,7 +114,8 @@ export function compareAccounts(allBase: readonly AccountFile[], allHead: readon
   accounts.sort((x, y) => x.file.localeCompare(y.file) || x.id.localeCompare(y.id));
   const summary = { adopt: 0, update: 0, release: 0, unchanged: 0 };
   for (const a of accounts) summary[a.action]++;
-  return { summary, accounts, refused };
+  const files = [...reencrypted.values()].map((f) => ({ ...f, accounts: [...new Set(f.accounts)].sort() })).sort((x, y) => x.file.localeCompare(y.file));
+  return { summary, accounts, refused, reencrypted: files };
 }
 
 /** An observed account is only read: its alias and credentials are never sent, so they intend nothing. */
@@ -134,7 +149,7 @@ function adopt(h: AccountFile, file: string): AccountChange {
   return change;
 }
 
-function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string, sops: SopsSides | undefined): AccountChange {
+function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string, sops: SopsSides | undefined, reencrypted: Map<string, ReencryptedFile>): AccountChange {
   // Switching to observe stops writing: what the base declared is left in Composio as it is, not removed.
   const b = h.manage === "observe" ? asObserved(before) : before;
   const change: AccountChange = { id: h.id, file: display(h), action: "unchanged", credentials: emptyCredentials(), credentialDetails: [] };
@@ -151,6 +166,14 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
     // Own keys only: `constructor` or `toString` must not find Object's and read as changed.
     const from = Object.hasOwn(b.credentials, key) ? b.credentials[key] : undefined;
     const to = Object.hasOwn(h.credentials, key) ? h.credentials[key] : undefined;
+    const rekeyed = from && to ? reencryptedTarget(b, from, h, to, sops) : undefined;
+    if (rekeyed) {
+      const file = path.normalize(path.join(path.dirname(display(h)), rekeyed.ref));
+      const entry = reencrypted.get(rekeyed.target) ?? { file, accounts: [] };
+      entry.accounts.push(h.id);
+      reencrypted.set(rekeyed.target, entry);
+      continue;
+    }
     const note = from && to ? sopsRotation(b, from, h, to, sops) : undefined;
     const kind = note ? "changed" : credentialChange(b, from, h, to);
     if (!kind) continue;
@@ -210,6 +233,18 @@ function sopsRotation(b: AccountFile, from: CredentialSpec, h: AccountFile, to: 
   if ("message" in after) return undefined;
   if ("message" in before) return `key added to ${to.ref.sops}`;
   return before.ciphertext === after.ciphertext ? undefined : `encrypted value changed in ${to.ref.sops}`;
+}
+
+/** The SOPS file both sides read the same key of, when it was re-encrypted with a new data key in between. */
+function reencryptedTarget(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec, sops: SopsSides | undefined): { target: string; ref: string } | undefined {
+  if (!sops || from.kind !== "ref" || to.kind !== "ref" || !isSopsRef(from.ref) || !isSopsRef(to.ref) || !sameSource(b, from, h, to)) return undefined;
+  const target = sopsTarget(h, to.ref);
+  const before = sops.base.get(sopsTarget(b, from.ref), from.ref.sops);
+  const after = sops.head.get(target, to.ref.sops);
+  if (!("data" in before) || !("data" in after) || !wasReencrypted(before, after)) return undefined;
+  // The key must still be there on both sides: else the plan says it was added or the problem.
+  if ("message" in storedSopsValue(from.ref, b, sops.base) || "message" in storedSopsValue(to.ref, h, sops.head)) return undefined;
+  return { target, ref: to.ref.sops };
 }
 
 /** How a credential is given, in words safe to print: never a secret, since secrets are never literals. */

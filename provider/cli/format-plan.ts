@@ -4,13 +4,18 @@
  */
 import type { AccountProblem } from "../accounts/problem";
 import { terminalSafe } from "../text/terminal-text";
-import type { AccountChange, CredentialChange, CredentialChangeKind, Lifecycle, PlanAction, ReviewPlan } from "./account-changes";
+import type { AccountChange, CredentialChange, CredentialChangeKind, Lifecycle, PlanAction, ReencryptedFile, ReviewPlan } from "./account-changes";
 import { formatProblemText, problemsToJson, type ProblemsJson } from "./format-problems";
 
 /** First line of the pull-request comment: the workflow finds its own comment again by it. */
 export const PLAN_COMMENT_MARKER = "<!-- connected-accounts-plan -->";
 /** GitHub refuses comments longer than this many characters. */
 export const MAX_COMMENT_CHARS = 65_536;
+
+/** What a re-encrypted SOPS file means for the plan. */
+const REENCRYPTED =
+  "the file has a new data key (as after sops rotate), so every value's ciphertext changed and this plan cannot tell which values did; " +
+  "they are not listed as changed, and pulumi preview, which reads them, shows which really changed";
 
 const KINDS: readonly CredentialChangeKind[] = ["added", "changed", "removed"];
 
@@ -57,6 +62,8 @@ export interface PlanJson {
   }[];
   /** Changes `pulumi preview` will refuse; present only when there are some (then the exit code is 1). */
   errors?: ProblemsJson["errors"];
+  /** SOPS files re-encrypted with a new data key (their values are not listed as changed); present only when there are some. */
+  reencrypted?: ReencryptedFile[];
   /** Problems of the base revision and whether this change fixes them; present only when there are some. */
   baseProblems?: (ProblemsJson["errors"][number] & { status: BaseProblem["status"] })[];
 }
@@ -76,6 +83,7 @@ export function planToJson(plan: ReviewPlan, baseProblems: readonly BaseProblem[
       ...(a.lifecycle && { lifecycle: a.lifecycle }),
     })),
     ...(plan.refused.length > 0 && { errors: problemsToJson(plan.refused, 0).errors }),
+    ...(plan.reencrypted?.length && { reencrypted: plan.reencrypted }),
     ...(baseProblems.length > 0 && { baseProblems: baseProblemsToJson(baseProblems) }),
   };
 }
@@ -115,6 +123,7 @@ export function formatPlanText(plan: ReviewPlan, sides: PlanSides): string {
   const width = Math.max(0, ...changed.map((a) => a.id.length));
   const lines = changed.map((a) => terminalSafe(`${a.action.padEnd(9)} ${a.id.padEnd(width)}  ${a.file}${textDetails(a)}`));
   for (const p of plan.refused) lines.push(`refused: ${formatProblemText(p)}`);
+  for (const f of plan.reencrypted ?? []) lines.push(terminalSafe(`re-encrypted: ${f.file}: ${REENCRYPTED} (read by ${f.accounts.join(", ")})`));
   for (const p of sides.baseProblems ?? []) lines.push(`${p.status} at the base: ${formatProblemText(p).split("\n")[0]}`);
   const notes = [
     plan.refused.length > 0 ? `; ${plan.refused.length} ${plan.refused.length === 1 ? "change" : "changes"} pulumi will refuse` : "",
@@ -189,7 +198,7 @@ export function formatPlanMarkdown(plan: ReviewPlan, sides: PlanSides, opts: Mar
   const footer =
     "\n_Releasing an account only stops managing it: the account is never deleted from Composio. " +
     "References are compared as written, and values in SOPS files by their ciphertext; no secret was read._\n";
-  const warnings = markdownRefused(plan.refused) + markdownBaseProblems(sides.baseProblems ?? []);
+  const warnings = markdownRefused(plan.refused) + markdownReencrypted(plan.reencrypted ?? []) + markdownBaseProblems(sides.baseProblems ?? []);
   if (changed.length === 0) return `${head}${warnings}No account changes.\n${footer}`;
 
   const tableHead = "| Account | File | Action | Alias | Credentials |\n| --- | --- | --- | --- | --- |\n";
@@ -258,6 +267,16 @@ function markdownRefused(refused: readonly AccountProblem[]): string {
   if (refused.length === 0) return "";
   const items = refused.map((p) => `> - ${tableCode(p.file)} line ${p.line}: ${escapeMarkdown(p.message)}. Fix: ${escapeMarkdown(p.fix)}.\n`);
   return `> [!CAUTION]\n> **${refused.length} ${refused.length === 1 ? "change" : "changes"} \`pulumi preview\` will refuse:**\n${items.join("")}\n`;
+}
+
+/** At most this many re-encrypted files are named in a comment; the rest are counted. */
+const MAX_REENCRYPTED_LISTED = 20;
+
+function markdownReencrypted(files: readonly ReencryptedFile[]): string {
+  if (files.length === 0) return "";
+  const items = files.slice(0, MAX_REENCRYPTED_LISTED).map((f) => `> - ${tableCode(f.file)}, read by ${f.accounts.length} ${f.accounts.length === 1 ? "account" : "accounts"}\n`);
+  const more = files.length > MAX_REENCRYPTED_LISTED ? `> - and ${files.length - MAX_REENCRYPTED_LISTED} more\n` : "";
+  return `> [!NOTE]\n> **Re-encrypted SOPS ${files.length === 1 ? "file" : "files"}:** ${escapeMarkdown(REENCRYPTED)}.\n${items.join("")}${more}\n`;
 }
 
 function markdownBaseProblems(problems: readonly BaseProblem[]): string {

@@ -107,7 +107,8 @@ async function plan(options: PlanOptions): Promise<{ code: number; changes: bool
   if (options.format === "json") process.stdout.write(`${JSON.stringify(planToJson(result, baseProblems), null, 2)}\n`);
   else if (options.format === "markdown") process.stdout.write(formatPlanMarkdown(result, sides));
   else process.stdout.write(formatPlanText(result, sides));
-  const changes = result.accounts.some((a) => a.action !== "unchanged");
+  // A re-encrypted SOPS file may hide a real change: only the preview can tell.
+  const changes = result.accounts.some((a) => a.action !== "unchanged") || (result.reencrypted?.length ?? 0) > 0;
   return { code: result.refused.length > 0 ? 1 : 0, changes };
 }
 

@@ -21,6 +21,11 @@ export interface SopsDocument {
   data: unknown;
   /** Who can decrypt it, as the metadata says (public: recipients, key ARNs, fingerprints). */
   recipients: string[];
+  /**
+   * The file's data key as wrapped for each recipient (the metadata's `enc` values). They change
+   * when the data key does (`sops rotate`), and stay while values are edited with the same key.
+   */
+  wrappedDataKeys?: string[];
 }
 
 export type SopsTextProblem = { message: string; fix: string };
@@ -61,7 +66,7 @@ export function parseSopsText(ref: string, text: string): SopsDocument | SopsTex
     return { message: `SOPS file ${ref} has no MAC in its sops metadata, so nothing shows whether it was tampered with`, fix: `re-encrypt it with sops (sops edit ${ref}, then save), and commit the result` };
   }
   const { sops: _metadata, ...rest } = data as Record<string, unknown>;
-  return { data: rest, recipients: recipientsOf(meta) };
+  return { data: rest, recipients: recipientsOf(meta), wrappedDataKeys: wrappedDataKeysOf(meta) };
 }
 
 /** What a key path leads to in the stored document. */
@@ -130,6 +135,23 @@ export function typeProblem(ref: string, key: SopsKeyPath, type: string): SopsTe
     message: `key ${shown} in SOPS file ${ref} holds ${type === "int" || type === "float" ? "a number" : type === "bool" ? "a boolean" : `a value of type ${type}`}, not a string; credentials are sent as strings`,
     fix: `store it as a string: sops set ${ref} '${jsonPath(key)}' '"<value>"' (quoted), or quote it in sops edit ${ref}`,
   };
+}
+
+/** The `enc` value of every key entry: the data key, encrypted for that key (public, and random per wrap). */
+function wrappedDataKeysOf(meta: Record<string, unknown>): string[] {
+  const groups = [meta, ...(Array.isArray(meta.key_groups) ? meta.key_groups : [])] as Record<string, unknown>[];
+  const out: string[] = [];
+  for (const g of groups) {
+    if (!g || typeof g !== "object") continue;
+    for (const list of Object.values(g)) {
+      if (!Array.isArray(list)) continue;
+      for (const k of list) {
+        const enc = k && typeof k === "object" ? (k as Record<string, unknown>).enc : undefined;
+        if (typeof enc === "string" && enc !== "") out.push(enc);
+      }
+    }
+  }
+  return out;
 }
 
 /** Every key service a file is encrypted for, in words (public identifiers only). */

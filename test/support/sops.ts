@@ -78,3 +78,11 @@ export function setSopsValue(target: string, key: readonly string[], value: stri
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
+
+/** `sops rotate -i`: a new data key, every value re-encrypted (the values stay the same). */
+export function rotateSopsFile(target: string, identity: AgeKey): void {
+  execFileSync(secretTools().sops, ["rotate", "-i", target], {
+    env: { ...process.env, ...sopsEnv(identity), SOPS_DISABLE_VERSION_CHECK: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
