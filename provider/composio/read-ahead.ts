@@ -29,4 +29,29 @@ export class ReadAhead {
     }
     return (await listed).get(id) ?? readOne(this.client, id);
   }
+
+  /**
+   * Many accounts at once: those not read yet in list calls of up to `batchSize` ids, the others
+   * from the calls that read them. Each id → the account, undefined when Composio does not have it,
+   * or the error of its own read.
+   */
+  async readMany(ids: readonly string[]): Promise<Map<string, RemoteAccount | undefined | Error>> {
+    const fresh = ids.filter((id) => !this.covered.has(id));
+    for (let i = 0; i < fresh.length; i += this.batchSize) {
+      const batch = fresh.slice(i, i + this.batchSize);
+      const listed = batch.length > 1 ? listByIds(this.client, batch) : Promise.resolve(new Map<string, RemoteAccount>());
+      for (const id of batch) this.covered.set(id, listed);
+    }
+    const out = new Map<string, RemoteAccount | undefined | Error>();
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          out.set(id, (await this.covered.get(id)!).get(id) ?? (await readOne(this.client, id)));
+        } catch (err) {
+          out.set(id, err instanceof Error ? err : new Error(String(err)));
+        }
+      }),
+    );
+    return out;
+  }
 }

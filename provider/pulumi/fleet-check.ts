@@ -2,8 +2,8 @@
  * Every account that would fail, in one preview. Pulumi's engine stops a preview at the first
  * failed Check, so an account's own Check can only name its own problems; before that failure is
  * returned, one pass over the rest of the fleet finds theirs, and the failure names them all:
- * - what Composio has for each account not yet checked (list calls of up to `batchSize` ids, as the
- *   read ahead makes), against what its file says: an id Composio does not have, another scheme,
+ * - what Composio has for each account not yet checked (what the read ahead read already, and list
+ *   calls of up to `refreshBatchSize` ids for the others), against what its file says: an id Composio does not have, another scheme,
  *   toolkit or user;
  * - each of their credentials, read here in the provider process, whose value never leaves it: an
  *   unset variable, a missing file, a SOPS value that does not decrypt.
@@ -14,7 +14,6 @@
  */
 import type { AccountFile } from "../accounts/account";
 import { formatProblem, sortProblems, type AccountProblem } from "../accounts/problem";
-import { listByIds, readOne } from "../composio/batched-reader";
 import type { RemoteAccount } from "../plan/live-account";
 import type { RegisteredAccount } from "../plan/account-state";
 import { toRegistered } from "../plan/desired";
@@ -25,7 +24,7 @@ import { atField, type ReadCredentials } from "../references/resolve";
 export const FLEET_PROBLEMS_INPUT = "__fleetProblems";
 
 export interface FleetCheckSources {
-  /** Composio's answer for `ids` (undefined: it does not have the account), one list call per batch. */
+  /** Composio's answer for `ids` (undefined: it does not have the account; an Error: its read failed). */
   readRemote(ids: readonly string[]): Promise<Map<string, RemoteAccount | undefined | Error>>;
   /** The credential values of an account, read in this process; only their problems are used. */
   readCredentials(account: RegisteredAccount): ReadCredentials;
@@ -64,34 +63,6 @@ export async function fleetProblems(accounts: readonly AccountFile[], sources: F
 /** The fields the live check compares, under the names it uses. */
 function liveFields(a: AccountFile): { nanoid: string; authScheme: string; toolkit: string; userId: string } {
   return { nanoid: a.id, authScheme: a.authScheme, toolkit: a.toolkit, userId: a.userId };
-}
-
-/**
- * Composio's accounts for `ids`: list calls of up to `batchSize` ids, then a GET for each id a list
- * did not return (which confirms a 404, or carries the account's own error).
- */
-export async function readRemoteAccounts(
-  client: Parameters<typeof listByIds>[0],
-  ids: readonly string[],
-  batchSize: number,
-): Promise<Map<string, RemoteAccount | undefined | Error>> {
-  const out = new Map<string, RemoteAccount | undefined | Error>();
-  for (let i = 0; i < ids.length; i += batchSize) {
-    const batch = ids.slice(i, i + batchSize);
-    const listed = batch.length > 1 ? await listByIds(client, batch) : new Map<string, RemoteAccount>();
-    await Promise.all(
-      batch.map(async (id) => {
-        const hit = listed.get(id);
-        if (hit) return void out.set(id, hit);
-        try {
-          out.set(id, await readOne(client, id));
-        } catch (err) {
-          out.set(id, err instanceof Error ? err : new Error(String(err)));
-        }
-      }),
-    );
-  }
-  return out;
 }
 
 /** A preview's failure naming every problem the program and the provider found across the fleet. */

@@ -15,7 +15,7 @@ import { findProjectRoot } from "../project/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 import { adoptionNote } from "./adoption-note";
-import { FLEET_PROBLEMS_INPUT, fleetFailureMessage, fleetProblems, otherAccountsNote, readRemoteAccounts } from "./fleet-check";
+import { FLEET_PROBLEMS_INPUT, fleetFailureMessage, fleetProblems, otherAccountsNote } from "./fleet-check";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { FleetProgress } from "./fleet-progress";
 
@@ -138,13 +138,18 @@ export class ConnectedAccountProvider implements Provider {
 
   /** The problems of the declared accounts not in `checked`, with those the program `reported` (see fleet-check.ts). */
   private async fleetProblems(checked: ReadonlySet<string>, reported: readonly AccountProblem[] = []): Promise<AccountProblem[]> {
-    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.config(`${CONFIG_NAMESPACE}:accountsDir`)));
-    const found = await fleetProblems(declared.except(checked), {
-      readRemote: (ids) => readRemoteAccounts(this.api(), ids, this.settings!.refreshBatchSize),
-      readCredentials: (account) => this.readValues(account),
-      projectRoot: this.projectRootDir(),
-    }, new Set(reported.map((p) => p.file)));
-    return sortProblems([...reported, ...found]);
+    try {
+      const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.config(`${CONFIG_NAMESPACE}:accountsDir`)));
+      const found = await fleetProblems(declared.except(checked), {
+        readRemote: (ids) => this.readAhead().readMany(ids),
+        readCredentials: (account) => this.readValues(account),
+        projectRoot: this.projectRootDir(),
+      }, new Set(reported.map((p) => p.file)));
+      return sortProblems([...reported, ...found]);
+    } catch {
+      // The pass only adds to a failure already decided: without it, that failure is still told.
+      return sortProblems([...reported]);
+    }
   }
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
