@@ -19,7 +19,7 @@ import { summarizeFleet } from "./plan/fleet-summary";
 import type { RegisteredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
-import { problemCarrier } from "./pulumi/problem-carrier";
+import { carryProblems } from "./pulumi/problem-carrier";
 import { fileTargets } from "./references/file";
 import { checkReferences } from "./references/resolve";
 import { plainSettingProblems, stackConfigFromFile, type StackConfig } from "./references/stack-config";
@@ -134,26 +134,27 @@ function withoutPromiseStacks<T>(register: () => T): T {
 }
 
 // A preview goes on to the provider with reference problems, which names them with the problems only it can find.
-const carrier = problemCarrier(registered, sortProblems(referenceProblems), problems.length, pulumi.runtime.isDryRun());
+const carried = carryProblems(registered, sortProblems(referenceProblems), problems.length, pulumi.runtime.isDryRun());
 problems.push(...referenceProblems);
-if (problems.length > 0 && !carrier) {
+if (problems.length > 0 && !carried) {
   // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
 }
 
-if (!carrier) pulumi.log.info(lifecycleLegend(registered));
+pulumi.log.info(lifecycleLegend(registered));
 
-if (!carrier && registered.length >= PROGRESS_MIN_OPERATIONS) {
+if (registered.length >= PROGRESS_MIN_OPERATIONS) {
   // The display stays silent for unchanged accounts: say what is going on, once.
   const seconds = ((performance.now() - loadStarted) / 1000).toFixed(1);
   pulumi.log.info(`connected-accounts: ${registered.length.toLocaleString("en-US")} account files read and checked in ${seconds} s; registering them (unchanged accounts print nothing, the provider prints progress every ${PROGRESS_INTERVAL_MS / 1000} s)`);
 }
 
-const resources = carrier ? [new ConnectedAccount(carrier.nanoid, carrier)] : withoutPromiseStacks(() => registered.map((r) => new ConnectedAccount(r.nanoid, r)));
+const toRegister = carried ?? registered;
+const resources = withoutPromiseStacks(() => toRegister.map((r) => new ConnectedAccount(r.nanoid, r)));
 
 // One output, of a size that does not grow with the fleet (see FleetSummary): one pulumi.all over
 // the statuses alone (ids and toolkits are plain values); one per account would cost a dozen
 // promises and Outputs each, held until the last account is registered.
 export const fleet = pulumi
   .all(resources.map((r) => r.status))
-  .apply((statuses) => summarizeFleet(statuses.map((status, i) => ({ id: (carrier ?? registered[i]).nanoid, toolkit: (carrier ?? registered[i]).toolkit, status }))));
+  .apply((statuses) => summarizeFleet(statuses.map((status, i) => ({ id: toRegister[i].nanoid, toolkit: toRegister[i].toolkit, status }))));

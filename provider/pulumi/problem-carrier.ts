@@ -2,18 +2,27 @@ import type { AccountProblem } from "../accounts/problem";
 import type { RegisteredAccount } from "../plan/account-state";
 import { FLEET_PROBLEMS_INPUT } from "./fleet-check";
 
-export type ProblemCarrier = RegisteredAccount & { [FLEET_PROBLEMS_INPUT]: AccountProblem[] };
+export type CarriedAccount = RegisteredAccount & { [FLEET_PROBLEMS_INPUT]?: AccountProblem[] };
 
 /**
- * In a preview, the one account the program registers instead of stopping at reference problems:
- * it carries them to the provider, whose Check adds what only it can find (Composio's accounts, the
- * values it reads) and fails with every problem of the fleet (see fleet-check.ts). The first account
- * with a problem carries them, so the failure is shown on an account that has one. Undefined: the
- * program stops as it always did (an update, or a problem that is not a reference's).
+ * In a preview, the accounts as the program registers them when it found reference problems:
+ * instead of stopping, it passes them on to the provider, whose Check adds what only it can find
+ * (Composio's accounts, the values it reads) and fails with every problem (see fleet-check.ts).
+ * Each account with a problem carries its own; the first carries all of them and is registered
+ * first, since the engine stops at the first Check that fails. Accounts without a problem are
+ * registered as always (a `--target`ed preview checks them as usual). Undefined: the program stops
+ * as it always did (an update, or a problem that is not a reference's).
  */
-export function problemCarrier(registered: readonly RegisteredAccount[], referenceProblems: readonly AccountProblem[], otherProblems: number, preview: boolean): ProblemCarrier | undefined {
+export function carryProblems(registered: readonly RegisteredAccount[], referenceProblems: readonly AccountProblem[], otherProblems: number, preview: boolean): CarriedAccount[] | undefined {
   if (!preview || otherProblems > 0 || referenceProblems.length === 0) return undefined;
-  const files = new Set(referenceProblems.map((p) => p.file));
-  const carrier = registered.find((a) => a.accountFile !== undefined && files.has(a.accountFile)) ?? registered[0];
-  return carrier && { ...carrier, [FLEET_PROBLEMS_INPUT]: [...referenceProblems] };
+  const byFile = new Map<string, AccountProblem[]>();
+  for (const p of referenceProblems) byFile.set(p.file, [...(byFile.get(p.file) ?? []), p]);
+  const first = registered.findIndex((a) => a.accountFile !== undefined && byFile.has(a.accountFile));
+  // A problem no registered account's file holds cannot be carried: the program stops instead.
+  if (first < 0) return undefined;
+  return [registered[first], ...registered.filter((_, i) => i !== first)].map((a, i) => {
+    if (i === 0) return { ...a, [FLEET_PROBLEMS_INPUT]: [...referenceProblems] };
+    const own = a.accountFile === undefined ? undefined : byFile.get(a.accountFile);
+    return own ? { ...a, [FLEET_PROBLEMS_INPUT]: own } : a;
+  });
 }

@@ -68,8 +68,8 @@ export class ConnectedAccountProvider implements Provider {
   async check(olds: DesiredAccount, registered: RegisteredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
     // Whether this is a preview travels as an input of its own, which is not kept.
     const { [PREVIEW_INPUT]: preview, [FLEET_PROBLEMS_INPUT]: reported, ...news } = registered as RegisteredAccount & { [PREVIEW_INPUT]?: boolean; [FLEET_PROBLEMS_INPUT]?: AccountProblem[] };
-    // The program's reference problems, carried by one account of a preview: fail with the whole fleet's.
-    if (reported) return { inputs: news, failures: [{ property: "", reason: fleetFailureMessage(await this.fleetProblems(new Set(), reported)) }] };
+    // Reference problems the program found in a preview (see problem-carrier.ts): fail with the fleet's.
+    if (reported) return { inputs: news, failures: [{ property: "", reason: fleetFailureMessage(await this.fleetProblems(this.checked, reported)) }] };
     this.checked.add(news.nanoid);
     this.progress.count("checked");
     const recorded = olds?.nanoid === news.nanoid ? withoutInternal(olds) : undefined;
