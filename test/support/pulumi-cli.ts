@@ -253,8 +253,9 @@ export function normalizePreview(text: string, projectDir: string): string {
     .split(projectDir).join("<project>")
     .split("\n")
     // The provider's own lines (what an adoption replaces) print when its Check runs, among the
-    // steps in an order that depends on timing: tests assert them by themselves.
-    .filter((line) => !/^@ /.test(line) && !/^\s*Duration: /.test(line) && !/^connected-accounts: /.test(line))
+    // steps and with blank lines around them, in an order that depends on timing: tests assert them
+    // by themselves.
+    .filter((line) => !/^@ /.test(line) && !/^\s*Duration: /.test(line) && !/^connected-accounts: /.test(line) && line.trim() !== "")
     .map((line) => line.replace(/\s+$/, "").replace(/\(\d+(\.\d+)?s\)/g, "(…s)"))
     .map((line) => (failed ? uncountedSummaryLine(line) : line));
   return sortResourceBlocks(lines).join("\n").trim() + "\n";
