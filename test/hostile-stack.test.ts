@@ -143,7 +143,7 @@ describe("6. numeric settings are range-checked at load", () => {
       const d = await stack.up();
       expect(d.ok).toBe(false);
       expect(d.programError).toContain(
-        `stack config connected-accounts:retryBudgetMs must be a whole number from 1 to 3600000 (ms), not "${raw}"; fix: pulumi config set connected-accounts:retryBudgetMs 120000 (the default), or pulumi config rm connected-accounts:retryBudgetMs`,
+        `connected-accounts:retryBudgetMs: stack config connected-accounts:retryBudgetMs must be a whole number from 1 to 3600000 (ms), not "${raw}"\n    fix: pulumi config set connected-accounts:retryBudgetMs 120000 (the default), or pulumi config rm connected-accounts:retryBudgetMs`,
       );
       expect(d.programError).not.toMatch(/RangeError|gave up after/);
     }

@@ -11,6 +11,7 @@ import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
+import { stackSettingProblems } from "./stack-secrets";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts check-env --workflow <file> [--workflow <file>...] [--stack <name>] [--dir <folder>] [--format text|json]
@@ -47,7 +48,7 @@ export function run(argv: string[]): Promise<number> {
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    const problems = [...loaded.problems];
+    const problems = [...loaded.problems, ...stackSettingProblems(ws)];
     if (problems.length === 0) {
       for (const file of workflows) {
         const shown = path.relative(ws.cwd, path.resolve(ws.cwd, file)) || file;

@@ -11,7 +11,8 @@ import { aliasScope, declaredAccounts, type Declared } from "../accounts/declare
 import { isInside } from "../accounts/validate";
 import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../composio/remote-account";
-import { apiSettings, DEFAULTS } from "../settings";
+import { accountsDirPath, apiSettings, DEFAULTS } from "../settings";
+import { refuseBadStackSettings } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { isNonSecretField } from "../accounts/fields";
 import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
@@ -99,8 +100,9 @@ async function importAccounts(options: ImportOptions): Promise<number> {
   }
   const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
   checkStackHint(ws);
+  refuseBadStackSettings(ws);
   // The whole project counts, not only --dir: a second file for an id or an alias fails validation.
-  const declared = declaredAccounts(ws.accountsDir, path.join(ws.projectRoot, DEFAULTS.accountsDir));
+  const declared = declaredAccounts(ws.accountsDir, accountsDirPath(ws.projectRoot, undefined));
   const secrets = options.secrets === undefined ? undefined : parseSecretsOption(options.secrets, ws.cwd, ws.projectRoot);
 
   const client = new ComposioClient(settings);

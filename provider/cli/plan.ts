@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
-import { DEFAULTS } from "../settings";
+import { accountsDirPath } from "../settings";
 import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { baseProblemsToJson, formatPlanMarkdown, formatPlanText, planToJson, type BaseProblem, type PlanSides } from "./format-plan";
@@ -140,7 +140,7 @@ async function accountsDirAt(ws: Workspace, tree: string): Promise<string> {
   if (ws.accountsDirFrom === "--dir" || ws.stack === undefined) return repoRelative(ws, ws.accountsDir);
   const stackFile = path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/");
   const setting = accountsDirIn(await readFileAtTree(ws.repoRoot, tree, stackFile));
-  return repoRelative(ws, path.resolve(ws.projectRoot, setting ?? DEFAULTS.accountsDir));
+  return repoRelative(ws, accountsDirPath(ws.projectRoot, setting));
 }
 
 /** The stack file at a revision (undefined tree: the working tree), when a stack is named. */

@@ -12,7 +12,7 @@ import {
 } from "../plan/lifecycle";
 import { adoptionMismatches } from "../plan/live-check";
 import { processMemo, readCredentials, type ReadCredentials } from "../references/resolve";
-import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
+import { CONFIG_NAMESPACE, settingsFrom, type Settings } from "../settings";
 import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../cli/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
@@ -32,7 +32,7 @@ type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>
  * Nothing this class returns, prints or throws contains a value.
  */
 export class ConnectedAccountProvider implements Provider {
-  private settings?: ApiSettings;
+  private settings?: Settings;
   private client?: ComposioClient;
   private reader?: BatchedReader;
   private config: (fullKey: string) => string | undefined = () => undefined;
@@ -54,7 +54,7 @@ export class ConnectedAccountProvider implements Provider {
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.config = (key) => req.config.get(key);
-    this.settings = apiSettings(this.config, process.env);
+    this.settings = settingsFrom(this.config, process.env);
   }
 
   async check(olds: DesiredAccount, registered: RegisteredAccount): Promise<pulumi.dynamic.CheckResult<DesiredAccount>> {
@@ -72,7 +72,7 @@ export class ConnectedAccountProvider implements Provider {
     if (needs.credentials) {
       const read = this.readValues(news);
       failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
-      const key = this.fingerprintKey();
+      const key = this.configured().fingerprintKey;
       if (!key && Object.keys(news.credentials ?? {}).length > 0) {
         failures.push({ property: "fingerprints", reason: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; fix: pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"` });
       }
@@ -97,10 +97,10 @@ export class ConnectedAccountProvider implements Provider {
    * is a problem in a preview; during an update Create reads the account again.
    */
   private async verifyAdoption(news: RegisteredAccount, preview: boolean): Promise<{ remote?: RemoteAccount; problem?: string }> {
-    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.config(`${CONFIG_NAMESPACE}:accountsDir`)));
+    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.configured().accountsDir));
     let remote: RemoteAccount | undefined;
     try {
-      remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.settings!.refreshBatchSize - 1));
+      remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.configured().api.refreshBatchSize - 1));
     } catch (err) {
       if (!preview) return {};
       return { problem: `${declared.where(news.nanoid, "id")}: cannot check the account before adopting it: ${err instanceof Error ? err.message : String(err)}` };
@@ -182,11 +182,13 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   private fingerprints(values: Record<string, string>): Record<string, string> {
-    return fingerprintAll(this.fingerprintKey() ?? "", values);
+    return fingerprintAll(this.configured().fingerprintKey ?? "", values);
   }
 
-  private fingerprintKey(): string | undefined {
-    return this.config(`${CONFIG_NAMESPACE}:fingerprintKey`) || undefined;
+  /** The stack's settings, from `configure` (the environment's alone when the engine sent no config). */
+  private configured(): Settings {
+    this.settings ??= settingsFrom(() => undefined, process.env);
+    return this.settings;
   }
 
   /** The engine starts the provider in the folder of `main`; `file:` references are relative to the project root above it. */
@@ -222,22 +224,21 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   private api(): ComposioClient {
-    this.settings ??= apiSettings(() => undefined, process.env);
     // Loaded on first use: undici is most of the module's load time, and a no-op preview of
     // recorded accounts never asks the API anything.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    this.client ??= new (require("../composio/client") as typeof import("../composio/client")).ComposioClient(this.settings);
+    this.client ??= new (require("../composio/client") as typeof import("../composio/client")).ComposioClient(this.configured().api);
     return this.client;
   }
 
   private readAhead(): ReadAhead {
-    this.lookup ??= new ReadAhead(this.api(), this.settings!.refreshBatchSize);
+    this.lookup ??= new ReadAhead(this.api(), this.configured().api.refreshBatchSize);
     return this.lookup;
   }
 
   private batchedReader(): BatchedReader {
     const client = this.api();
-    this.reader ??= new BatchedReader(client, this.settings!.refreshBatchSize, this.settings!.refreshBatchWindowMs);
+    this.reader ??= new BatchedReader(client, this.configured().api.refreshBatchSize, this.configured().api.refreshBatchWindowMs);
     return this.reader;
   }
 }

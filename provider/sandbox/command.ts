@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
+import { refuseBadStackSettings } from "../cli/stack-secrets";
 import { checkStackHint, locateWorkspace } from "../cli/workspace";
 import { SeedFileError, seedFromAccountsDir, seedFromFile } from "./seed";
 import { startSandbox, type Sandbox } from "./server";
@@ -54,6 +55,7 @@ async function serve(flags: SandboxFlags): Promise<number> {
   // references bounded by the project root.
   const ws = await locateWorkspace({ dir: flags.accountsDir, stack: flags.stack });
   checkStackHint(ws);
+  refuseBadStackSettings(ws);
   if (!fs.existsSync(ws.accountsDir)) {
     if (ws.accountsDirFrom !== "default") throw new UsageError(`the accounts folder ${ws.accountsDir} does not exist`);
     console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --dir DIR or --seed FILE)`);
