@@ -9,10 +9,10 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
+import { stackSettingProblems } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { stackSettingProblems } from "./stack-secrets";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts check-env --workflow <file> [--workflow <file>...] [--stack <name>] [--dir <folder>] [--format text|json]
 

@@ -8,13 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import type { Workspace } from "../project/workspace";
 import { configKind } from "../references/config";
 import { atField } from "../references/resolve";
 import { stackConfigFromText } from "../references/stack-config";
 import { readSettings } from "../settings";
 import { UsageError } from "./flags";
 import { formatProblemText } from "./format-problems";
-import type { Workspace } from "./workspace";
 
 /** Problems of the named stack's settings (none without a stack file): what `pulumi preview` on it refuses. */
 export function stackSettingProblems(ws: Workspace): AccountProblem[] {

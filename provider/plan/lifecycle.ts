@@ -5,7 +5,7 @@
  * recorded when a later request fails after an earlier one went through. Pure: the Pulumi adapter
  * asks these questions and does the I/O; nothing here reads a file, a value or the network.
  */
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "./live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "./account-state";
 import { planPatch, recordDiffers, type PatchBody, type PatchPlan } from "./patch-plan";
 import { applyOrder, brokenConnectionNote, planStatus, statusAfter, type StatusBody, type StatusPlan } from "./status-plan";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RemoteAccount } from "../../../provider/composio/remote-account";
+import type { RemoteAccount } from "../../../provider/plan/live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../../../provider/plan/account-state";
 import {
   adoptionStart, afterPatch, afterStatus, appliedRecord, authSchemeProblem, checkedInputs, checkNeeds, diffAccount, hasUnknowns,
