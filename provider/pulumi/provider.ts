@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { BatchedReader, readOne } from "../composio/batched-reader";
-import type { ComposioClient } from "../composio/client";
+import { ComposioClient } from "../composio/client";
 import { ReadAhead } from "../composio/read-ahead";
 import type { RemoteAccount } from "../plan/live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
@@ -224,10 +224,8 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   private api(): ComposioClient {
-    // Loaded on first use: undici is most of the module's load time, and a no-op preview of
-    // recorded accounts never asks the API anything.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    this.client ??= new (require("../composio/client") as typeof import("../composio/client")).ComposioClient(this.configured().api);
+    // Made on first use: its transport loads undici, and a no-op preview of recorded accounts never asks the API anything.
+    this.client ??= new ComposioClient(this.configured().api);
     return this.client;
   }
 
