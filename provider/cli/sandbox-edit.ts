@@ -4,10 +4,10 @@
  * connection EXPIRED or FAILED (which only Composio does). Talks to the sandbox's dashboard endpoint
  * (dashboard.ts) over HTTP, so it works against any sandbox this machine reaches.
  */
-import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
-import { terminalSafe } from "../cli/terminal-text";
-import { DASHBOARD_PATH } from "./dashboard";
-import { CONNECTION_STATUSES, type ConnectionStatus } from "./store";
+import { DASHBOARD_PATH } from "../sandbox/dashboard";
+import { CONNECTION_STATUSES, type ConnectionStatus } from "../sandbox/store";
+import { terminalSafe } from "../text/terminal-text";
+import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
 
 const DEFAULT_URL = "http://127.0.0.1:8787";
 const DEFAULT_API_KEY = "sandbox-demo-key";
