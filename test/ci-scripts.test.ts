@@ -355,7 +355,7 @@ describe("the drift issue lists connections that need attention (connected-accou
       await edit("ca_failed", { status: "FAILED" });
       await edit("ca_switched_off", { enabled: false });
       await edit("ca_meant_off", { enabled: false });
-      const env = { ...process.env, COMPOSIO_API_KEY: KEY, COMPOSIO_BASE_URL: sandbox.url };
+      const env: NodeJS.ProcessEnv = { ...process.env, COMPOSIO_API_KEY: KEY, COMPOSIO_BASE_URL: sandbox.url };
       delete env.PULUMI_STACK;
       const health = await runCliAsync(["health", "--format", "json"], { cwd: repo.dir, env });
       expect(health.code, health.stderr).toBe(1);
