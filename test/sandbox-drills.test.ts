@@ -126,4 +126,16 @@ describe("connected-accounts sandbox edit: dashboard edits for drills", () => {
     const wrongKey = await cli(["sandbox", "edit", "ca_gh8x2kPq", "--url", url, "--api-key", "nope", "--disable"]);
     expect(wrongKey).toMatchObject({ code: 1, stderr: expect.stringContaining("Invalid API key") });
   });
+
+  it("sandbox wait returns once a sandbox answers, and gives up after its timeout naming the address", async () => {
+    expect(await cli(["sandbox", "wait", "--url", url])).toEqual({ code: 0, stdout: "", stderr: "" });
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const started = Date.now();
+    const none = await cli(["sandbox", "wait", "--url", `http://127.0.0.1:${port}`, "--timeout", "1"]);
+    expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining(`no sandbox answered at http://127.0.0.1:${port} within 1 s (ECONNREFUSED)`) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
