@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
 import { checkStackHint, locateWorkspace } from "../cli/workspace";
+import { run as runEdit } from "./edit-command";
 import { SeedFileError, seedFromAccountsDir, seedFromFile } from "./seed";
+import { watchStarter } from "./starter";
 import { startSandbox, type Sandbox } from "./server";
 import type { SandboxAccountSeed } from "./store";
 
@@ -16,8 +18,10 @@ const DEFAULT_PORT = 8787;
 const DEFAULT_API_KEY = "sandbox-demo-key";
 
 const USAGE = `usage: connected-accounts sandbox [options]
+       connected-accounts sandbox edit <account id> ...   (a dashboard edit, for drills: see --help there)
 
-Runs a local stand-in for Composio's connected-accounts API until Ctrl-C.
+Runs a local stand-in for Composio's connected-accounts API until Ctrl-C, or until the process
+that started it exits (a shell, npx, a test), so a sandbox never outlives what started it.
 
 options:
   --port N          port to listen on, 0 for any free one (default ${DEFAULT_PORT})
@@ -43,6 +47,7 @@ interface SandboxFlags {
 }
 
 export function run(argv: string[]): Promise<number> {
+  if (argv[0] === "edit") return runEdit(argv.slice(1));
   return withUsage("sandbox", USAGE, async () => {
     const flags = readFlags(argv);
     return flags === "help" ? printHelp(USAGE) : serve(flags);
@@ -89,10 +94,17 @@ async function serve(flags: SandboxFlags): Promise<number> {
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      unwatch();
       resolve();
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // `npx connected-accounts sandbox &` then `kill $!` ends npx, not this process: without this it
+    // would keep the port.
+    const unwatch = watchStarter((pid) => {
+      console.log(`the process that started the sandbox (pid ${pid}) exited: stopping`);
+      stop();
+    });
   });
   await sandbox.close();
   console.log("sandbox stopped");
