@@ -202,6 +202,26 @@ describe("scripts/ci/plan-comment.js: one plan comment per stack, never stale", 
     expect(planComment.findStackComment(comments, "staging")).toBeUndefined();
   });
 
+  it("says the preview waits for the preview environment's approval, then that the merge applies the saved plan and nothing else", async () => {
+    const gh = new GitHubIssues();
+    const dir = fs.mkdtempSync(path.join(tmp, "saved-"));
+    const f = { ...files(dir, { "plan.md": PLAN, "preview.txt": "~ alias: \"a\" => \"b\"" }), preview: path.join(dir, "preview.txt") };
+    const ok = { stack: "prod", validate: "success", checkEnv: "success", plan: "success", files: f };
+    await planComment.post(gh, { ...ok, preview: "waiting", previewEnvironment: "production-preview" });
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0].body).toContain("runs in the GitHub environment `production-preview`, which holds the keys, once a maintainer approves it");
+    expect(gh.comments[0].body).not.toContain("Saved as the update plan");
+    const artifact = updatePlan.planArtifactName("prod", "a".repeat(40));
+    await planComment.post(gh, { ...ok, preview: "success", savedPlan: artifact });
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0].body).toContain(`**Saved as the update plan \`${artifact}\`.** Merging applies this preview and nothing else`);
+    expect(gh.comments[0].body).not.toContain("once a maintainer approves it");
+    // A failed preview saves nothing, and the comment never claims a plan.
+    await planComment.post(gh, { ...ok, preview: "failure", savedPlan: "" });
+    expect(gh.comments[0].body).toContain("Pulumi preview: failed");
+    expect(gh.comments[0].body).not.toContain("Saved as the update plan");
+  });
+
   it("keeps command output inside its code block, whatever it holds, and cuts it to fit a comment", () => {
     const block = codeBlock("a ``` b ```` c\n\u001b[31mred\u001b[0m");
     expect(block.startsWith("`````text\n")).toBe(true);

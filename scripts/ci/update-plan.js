@@ -4,7 +4,10 @@
 // a file edited after it, another change in the tree that was not applied yet.
 //
 //   node scripts/ci/update-plan.js save  --stack NAME --sha COMMIT [--dir DIR]
-//     `pulumi preview --diff --save-plan DIR/<plan file>`; the preview goes to the job summary.
+//     `pulumi preview --diff --save-plan DIR/<plan file>`; the preview goes to the job summary, and
+//     the artifact name and the plan file to $GITHUB_OUTPUT (`artifact`, `file`).
+//   node scripts/ci/update-plan.js name  --stack NAME --sha COMMIT
+//     the artifact name alone (`artifact=…`, also to $GITHUB_OUTPUT), for the job that downloads it.
 //   node scripts/ci/update-plan.js apply --stack NAME --plan FILE [--reviewed TEXT] [--continue-on-error]
 //     `pulumi up --plan FILE`; when the plan is missing or the engine refuses it, the job summary
 //     names each account and field that differs from what was reviewed, and what to do.
@@ -82,6 +85,13 @@ function appliedSummary({ stack, reviewed = "", ok, output }) {
   return `### Stack \`${stack}\`: ${title}\n\n${reviewed ? `Reviewed: ${reviewed}\n\n` : ""}${codeBlock(output || "(no output)")}\n`;
 }
 
+function writeOutputs(outputs) {
+  const file = process.env.GITHUB_OUTPUT;
+  const text = Object.entries(outputs).map(([k, v]) => `${k}=${v}\n`).join("");
+  if (file) fs.appendFileSync(file, text);
+  return text;
+}
+
 function writeSummary(text) {
   const file = process.env.GITHUB_STEP_SUMMARY;
   if (file) fs.appendFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
@@ -111,6 +121,7 @@ async function save({ stack, sha, dir = "." }) {
   const { code, output } = await runPulumi(["preview", "--diff", "--non-interactive", "--stack", stack, "--save-plan", file]);
   const ok = code === 0 && fs.existsSync(file);
   writeSummary(savedSummary({ stack, sha, ok, output }));
+  if (ok) writeOutputs({ artifact: planArtifactName(stack, sha), file });
   return { code: ok ? 0 : code || 1, file: ok ? file : undefined };
 }
 
@@ -165,14 +176,18 @@ async function main(argv) {
   let parsed;
   try {
     parsed = parseArgs(argv);
-    if (!["save", "apply"].includes(parsed.command)) throw new Error("the command is save or apply");
+    if (!["save", "apply", "name"].includes(parsed.command)) throw new Error("the command is save, apply or name");
     if (!parsed.opts.stack) throw new Error("--stack is required");
-    if (parsed.command === "save") planArtifactName(parsed.opts.stack, parsed.opts.sha);
+    if (parsed.command !== "apply") planArtifactName(parsed.opts.stack, parsed.opts.sha);
   } catch (err) {
-    process.stderr.write(`update-plan: ${err.message}\nusage: update-plan.js save --stack NAME --sha COMMIT [--dir DIR] | apply --stack NAME --plan FILE [--reviewed TEXT] [--continue-on-error]\n`);
+    process.stderr.write(`update-plan: ${err.message}\nusage: update-plan.js save --stack NAME --sha COMMIT [--dir DIR] | apply --stack NAME --plan FILE [--reviewed TEXT] [--continue-on-error] | name --stack NAME --sha COMMIT\n`);
     return 2;
   }
   const { command, opts } = parsed;
+  if (command === "name") {
+    process.stdout.write(writeOutputs({ artifact: planArtifactName(opts.stack, opts.sha) }));
+    return 0;
+  }
   const result = command === "save" ? await save(opts) : await apply(opts);
   return result.code;
 }
