@@ -7,7 +7,8 @@
  * or an account file changed after the review, or another account's change sits in the tree
  * unapplied; the plan still applying after another account's change was applied in between; no
  * planted value in a saved plan. And at a terminal: `pulumi up --strict` refuses, after "yes", a
- * `file:` secret that changed while the prompt waited, which a plain `pulumi up` sends.
+ * `file:` secret that changed while the prompt waited, which a plain `pulumi up` sends (and so does
+ * one with PULUMI_EXPERIMENTAL=true but no --strict, under the pinned CLI).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -26,9 +27,11 @@ const ENV_KEY_ROTATED = "sk_plan_env_rotated_Lm3Xc9";
 const FILE_KEY = "sk_plan_file_first_Tq8Wn4";
 const FILE_KEY_ROTATED = "sk_plan_file_rotated_Gh5Pz1";
 const FILE_KEY_UNREVIEWED = "sk_plan_file_unreviewed_Jk2Rd6";
+const FILE_KEY_EXPERIMENTAL = "sk_plan_file_experimental_Qa7Mt5";
+const FILE_KEY_PLAIN = "sk_plan_file_plain_Wd3Bh8";
 const SOPS_KEY = "sk_plan_sops_first_Zc4Ny8";
 const SOPS_KEY_ROTATED = "sk_plan_sops_rotated_Ew9Ks3";
-const PLANTED = [ENV_KEY, ENV_KEY_ROTATED, FILE_KEY, FILE_KEY_ROTATED, FILE_KEY_UNREVIEWED, SOPS_KEY, SOPS_KEY_ROTATED, API_KEY, FINGERPRINT_KEY];
+const PLANTED = [ENV_KEY, ENV_KEY_ROTATED, FILE_KEY, FILE_KEY_ROTATED, FILE_KEY_UNREVIEWED, FILE_KEY_EXPERIMENTAL, FILE_KEY_PLAIN, SOPS_KEY, SOPS_KEY_ROTATED, API_KEY, FINGERPRINT_KEY];
 
 const ENV = "ca_plan_env";
 const FILE = "ca_plan_file";
@@ -268,12 +271,27 @@ describe("Applying exactly the reviewed preview (update plans) under the real Pu
       expect(writes()).toEqual([{ method: "PATCH", path: at(FILE), body: { alias: "file-two" } }]);
     }, TEST_MS);
 
+    it("PULUMI_EXPERIMENTAL=true without --strict does not bind either (the pinned CLI constrains the update only under --strict)", async () => {
+      writeFileAccount("file-four");
+      writeSecretFile(FILE_KEY_ROTATED);
+      stack.env.PULUMI_EXPERIMENTAL = "true";
+      sandbox.clearRequests();
+      try {
+        const text = await upAtTerminal([], () => writeSecretFile(FILE_KEY_EXPERIMENTAL));
+        expect(text).toMatch(/1 updated/);
+      } finally {
+        delete stack.env.PULUMI_EXPERIMENTAL;
+      }
+      expect(writes()).toEqual([{ method: "PATCH", path: at(FILE), body: { alias: "file-four", ...val({ api_key: FILE_KEY_EXPERIMENTAL }) } }]);
+    }, TEST_MS);
+
     it("a plain `pulumi up` sends the changed value the preview never showed (why the binding matters)", async () => {
       writeFileAccount("file-three");
+      writeSecretFile(FILE_KEY_ROTATED);
       sandbox.clearRequests();
-      const text = await upAtTerminal([], () => writeSecretFile(FILE_KEY_UNREVIEWED));
+      const text = await upAtTerminal([], () => writeSecretFile(FILE_KEY_PLAIN));
       expect(text).toMatch(/1 updated/);
-      expect(writes()).toEqual([{ method: "PATCH", path: at(FILE), body: { alias: "file-three", ...val({ api_key: FILE_KEY_UNREVIEWED }) } }]);
+      expect(writes()).toEqual([{ method: "PATCH", path: at(FILE), body: { alias: "file-three", ...val({ api_key: FILE_KEY_PLAIN }) } }]);
     }, TEST_MS);
   });
 });
