@@ -11,11 +11,11 @@ import * as path from "node:path";
 import { isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { fileTarget } from "../references/file";
 import { ACCOUNT_SECRETS_ACTION, CI_WIRING_FILE, envLineToAdd, fileLineToAdd, MAX_WIRING_BYTES, parseCiWiring, type CiWiring } from "./ci-wiring";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts check-env [--workflow <file>...] [--wiring <file>] [--stack <name>] [--dir <folder>] [--format text|json]
 

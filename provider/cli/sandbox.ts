@@ -5,13 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
-import { checkStackHint, locateWorkspace } from "../cli/workspace";
-import { run as runEdit } from "./edit-command";
-import { SeedFileError, seedFromAccountsDir, seedFromFile } from "./seed";
-import { watchStarter } from "./starter";
-import { startSandbox, type Sandbox } from "./server";
-import type { SandboxAccountSeed } from "./store";
+import { checkStackHint, locateWorkspace } from "../project/workspace";
+import { SeedFileError, seedFromAccountsDir, seedFromFile } from "../sandbox/seed";
+import { startSandbox, type Sandbox } from "../sandbox/server";
+import { watchStarter } from "../sandbox/starter";
+import type { SandboxAccountSeed } from "../sandbox/store";
+import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
+import { run as runEdit, runWait } from "./sandbox-edit";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
 const DEFAULT_PORT = 8787;
@@ -19,6 +19,7 @@ const DEFAULT_API_KEY = "sandbox-demo-key";
 
 const USAGE = `usage: connected-accounts sandbox [options]
        connected-accounts sandbox edit <account id> ...   (a dashboard edit, for drills: see --help there)
+       connected-accounts sandbox wait [--url URL]         (until a sandbox answers there)
 
 Runs a local stand-in for Composio's connected-accounts API until Ctrl-C, or until the process
 that started it exits (a shell, npx, a test), so a sandbox never outlives what started it.
@@ -48,6 +49,7 @@ interface SandboxFlags {
 
 export function run(argv: string[]): Promise<number> {
   if (argv[0] === "edit") return runEdit(argv.slice(1));
+  if (argv[0] === "wait") return runWait(argv.slice(1));
   return withUsage("sandbox", USAGE, async () => {
     const flags = readFlags(argv);
     return flags === "help" ? printHelp(USAGE) : serve(flags);

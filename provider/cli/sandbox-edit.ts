@@ -4,10 +4,10 @@
  * connection EXPIRED or FAILED (which only Composio does). Talks to the sandbox's dashboard endpoint
  * (dashboard.ts) over HTTP, so it works against any sandbox this machine reaches.
  */
-import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
-import { terminalSafe } from "../cli/terminal-text";
-import { DASHBOARD_PATH } from "./dashboard";
-import { CONNECTION_STATUSES, type ConnectionStatus } from "./store";
+import { DASHBOARD_PATH } from "../sandbox/dashboard";
+import { CONNECTION_STATUSES, type ConnectionStatus } from "../sandbox/store";
+import { terminalSafe } from "../text/terminal-text";
+import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
 
 const DEFAULT_URL = "http://127.0.0.1:8787";
 const DEFAULT_API_KEY = "sandbox-demo-key";
@@ -105,4 +105,40 @@ async function edit(url: URL, apiKey: string, body: Record<string, unknown>, id:
   const alias = typeof account.alias === "string" ? JSON.stringify(account.alias) : "none";
   process.stdout.write(terminalSafe(`${id}: alias ${alias}, ${account.is_disabled ? "disabled" : "enabled"}, status ${String(account.status)}${reason}`) + "\n");
   return 0;
+}
+
+const WAIT_USAGE = `usage: connected-accounts sandbox wait [--url URL] [--api-key KEY] [--timeout SECONDS]
+
+Waits until a sandbox answers at URL (default ${DEFAULT_URL}), for scripts that start one in the
+background: the first start of a fresh checkout can take a while.
+
+Exit code: 0 it answers, 1 it did not within the timeout (default 120 s), 2 usage error.`;
+
+/** `connected-accounts sandbox wait`: polls the list endpoint until the sandbox answers with its key. */
+export function runWait(argv: string[]): Promise<number> {
+  return withUsage("sandbox wait", WAIT_USAGE, async () => {
+    const { values, help } = parseFlags(argv, ["url", "api-key", "timeout"]);
+    if (help) return printHelp(WAIT_USAGE);
+    const base = readUrl(values.url ?? DEFAULT_URL);
+    const timeout = values.timeout === undefined ? 120 : Number(values.timeout);
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 3600) throw new UsageError(`--timeout must be a whole number of seconds from 1 to 3600, not "${terminalSafe(values.timeout ?? "")}"`);
+    const url = new URL("/api/v3/connected_accounts?limit=1", base);
+    const deadline = Date.now() + timeout * 1000;
+    let last = "";
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(url, { headers: { "x-api-key": values["api-key"] ?? DEFAULT_API_KEY }, signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer();
+        if (res.ok) return 0;
+        last = `HTTP ${res.status}`;
+        // A sandbox that refuses the key will not change its mind.
+        if (res.status === 401) break;
+      } catch (err) {
+        last = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stderr.write(`connected-accounts sandbox wait: no sandbox answered at ${base.origin} within ${timeout} s (${last}): is one starting there (connected-accounts sandbox --port …)?\n`);
+    return 1;
+  });
 }
