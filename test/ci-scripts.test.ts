@@ -362,6 +362,7 @@ describe("scripts/ci/plan-violations.js: the engine's refusal, per account and f
     expect(summary).toContain("`a\\x1b[2Jb`");
     expect(summary).toContain("`c\\x0ad`");
     expect(summary.split("\n").filter((l: string) => l.startsWith("| `ca_"))).toHaveLength(1);
+    expect(updatePlan.annotation("a.yaml\n::add-mask::x 100%")).toBe("a.yaml%0A::add-mask::x 100%25");
   });
 });
 

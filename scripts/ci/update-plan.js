@@ -45,6 +45,11 @@ function inline(value) {
   return "`" + String(text).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/`/g, "'") + "`";
 }
 
+/** Text inside a `::error::` workflow command: GitHub's escapes, so a name cannot end it or start another. */
+function annotation(text) {
+  return String(text).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
 function savedSummary({ stack, sha, ok, output }) {
   const head = `### Stack \`${stack}\`: ${ok ? "preview saved as the update plan" : "preview failed, no plan saved"}\n\n`;
   const body = ok
@@ -150,7 +155,7 @@ async function apply({ stack, plan, reviewed = "", continueOnError = false }) {
     const findings = describeViolations(violations, saved);
     writeSummary(refusedSummary({ stack, reviewed, findings, output }));
     for (const f of findings) {
-      process.stderr.write(`::error::stack ${stack}: account ${f.account}${f.file ? ` (${f.file})` : ""} ${f.field}: ${f.why}; nothing was applied from this plan\n`);
+      process.stderr.write(`::error::${annotation(`stack ${stack}: account ${f.account}${f.file ? ` (${f.file})` : ""} ${f.field}: ${f.why}; nothing was applied from this plan`)}\n`);
     }
     return { code, refused: true, findings };
   }
@@ -198,4 +203,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { planArtifactName, PLAN_FILE, save, apply, savedSummary, refusedSummary, appliedSummary, main };
+module.exports = { annotation, planArtifactName, PLAN_FILE, save, apply, savedSummary, refusedSummary, appliedSummary, main };
