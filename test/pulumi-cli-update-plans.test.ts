@@ -5,10 +5,11 @@
  * sandbox's request log) and on the job summary a person reads: the reviewed PATCHes and nothing
  * else; a refusal with no write, naming the account and the field, when a secret (env, file, SOPS)
  * or an account file changed after the review, or another account's change sits in the tree
- * unapplied; the plan still applying after another account's change was applied in between; no
- * planted value in a saved plan. And at a terminal: `pulumi up --strict` refuses, after "yes", a
- * `file:` secret that changed while the prompt waited, which a plain `pulumi up` sends (and so does
- * one with PULUMI_EXPERIMENTAL=true but no --strict, under the pinned CLI).
+ * unapplied; the plan still applying after another account's change or adoption was applied in
+ * between, and refused after a release was; no planted value in a saved plan. And at a terminal:
+ * `pulumi up --strict` refuses, after "yes", a `file:` secret that changed while the prompt waited,
+ * which a plain `pulumi up` sends (and so does one with PULUMI_EXPERIMENTAL=true but no --strict,
+ * under the pinned CLI).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -36,7 +37,8 @@ const PLANTED = [ENV_KEY, ENV_KEY_ROTATED, FILE_KEY, FILE_KEY_ROTATED, FILE_KEY_
 const ENV = "ca_plan_env";
 const FILE = "ca_plan_file";
 const SOPS = "ca_plan_sops";
-const SEEDS = [ENV, FILE, SOPS].map((id) => ({ id, toolkit: "openai", userId: "team", authScheme: "API_KEY" as const }));
+const EXTRA = "ca_plan_extra";
+const SEEDS = [ENV, FILE, SOPS, EXTRA].map((id) => ({ id, toolkit: "openai", userId: "team", authScheme: "API_KEY" as const }));
 const SCRIPT = path.join(PROJECT_ROOT, "scripts/ci/update-plan.js");
 const val = (v: Record<string, unknown>) => ({ connection: { state: { authScheme: "API_KEY", val: v } } });
 const at = (id: string) => `/api/v3/connected_accounts/${id}`;
@@ -202,6 +204,39 @@ describe("Applying exactly the reviewed preview (update plans) under the real Pu
     const applied = await applyPlan(planA);
     expect(applied.code, applied.output).toBe(0);
     expect(writes()).toEqual([{ method: "PATCH", path: at(ENV), body: { alias: "env-four" } }]);
+  }, TEST_MS);
+
+  it("still applies after another account was adopted in between; refuses, with no write, after one was released in between", async () => {
+    writeEnvAccount("env-base");
+    expect((await stack.up()).ok).toBe(true);
+    // Reviewed: a rename. Meanwhile another change adopts a new account and is applied.
+    writeEnvAccount("env-five");
+    const renameAfterAdoption = await review();
+    writeEnvAccount("env-base");
+    stack.ws.write("openai/extra.yaml", { id: EXTRA, toolkit: "openai", userId: "team", alias: "extra-one", authScheme: "API_KEY" });
+    const adopt = await stack.up();
+    expect(adopt.ok, adopt.text).toBe(true);
+    writeEnvAccount("env-five");
+    sandbox.clearRequests();
+    const applied = await applyPlan(renameAfterAdoption);
+    expect(applied.code, applied.output).toBe(0);
+    expect(writes()).toEqual([{ method: "PATCH", path: at(ENV), body: { alias: "env-five" } }]);
+
+    // Reviewed: another rename. Meanwhile another change releases an account and is applied.
+    writeEnvAccount("env-six");
+    const renameBeforeRelease = await review();
+    writeEnvAccount("env-five");
+    stack.ws.remove("openai/extra.yaml");
+    const release = await stack.up();
+    expect(release.ok, release.text).toBe(true);
+    writeEnvAccount("env-six");
+    sandbox.clearRequests();
+    const refused = await applyPlan(renameBeforeRelease);
+    expect(refused.code, refused.output).not.toBe(0);
+    expect(writes()).toEqual([]);
+    expect(refused.output).toContain(`expected resource operations for urn:pulumi:${stack.stack}::connected-accounts::pulumi-nodejs:dynamic/composio:ConnectedAccount::${EXTRA} but none were seen`);
+    expect(refused.summary).toMatch(new RegExp(`\\| \`${EXTRA}\` \\|`));
+    writeEnvAccount("env-five");
   }, TEST_MS);
 
   it("refuses to run without a saved plan, and runs nothing", async () => {
