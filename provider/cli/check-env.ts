@@ -115,6 +115,9 @@ function readBounded(file: string, shown: string, what: string, maxBytes: number
 
 type Env = Record<string, unknown> | undefined;
 
+/** scripts/ci/update-plan.js runs `pulumi preview --save-plan` and `pulumi up --plan` itself. */
+const RUNS_PULUMI_SCRIPT = /(^|[\s;&|(])node\s+(\.\/)?scripts\/ci\/update-plan\.js\s+(save|apply)\b/;
+
 /** The steps of a workflow that run pulumi, each with what reaches it. */
 export function pulumiSteps(shown: string, text: string): PulumiStep[] {
   const lines = new LineCounter();
@@ -131,7 +134,7 @@ export function pulumiSteps(shown: string, text: string): PulumiStep[] {
       const uses = typeof step.uses === "string" ? step.uses : "";
       const runs = typeof step.run === "string" ? step.run : "";
       if (uses === ACCOUNT_SECRETS_ACTION) wired = true;
-      if (!/^pulumi\/actions@/.test(uses) && !/(^|[\s;&|(])pulumi\s+(preview|up|refresh)\b/.test(runs)) continue;
+      if (!/^pulumi\/actions@/.test(uses) && !/(^|[\s;&|(])pulumi\s+(preview|up|refresh)\b/.test(runs) && !RUNS_PULUMI_SCRIPT.test(runs)) continue;
       const node = isSeq(stepNodes) ? (stepNodes.items[i] as Node | undefined) : undefined;
       const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
       out.push({
