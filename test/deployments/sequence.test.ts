@@ -5,9 +5,9 @@
  */
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { API_KEY, TestStack } from "./support/stack";
-import { PROJECT_ROOT } from "./support/workspace";
+import { startSandbox, type Sandbox } from "../../provider/sandbox/server";
+import { API_KEY, TestStack } from "../support/stack";
+import { PROJECT_ROOT } from "../support/workspace";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
 const KEY_2 = "sk_rotated_Hh81dMwq3";
@@ -240,8 +240,8 @@ describe("what a user reads when something is wrong", () => {
   });
 });
 
-describe("the serialized provider", () => {
-  it("carries no secret and runs from state in a fresh process", async () => {
+describe("the provider module recorded in the state", () => {
+  it("carries no secret, and a fresh provider process runs it for a no-op and for a release, which sends nothing", async () => {
     stack.env = { GH_KEY: KEY_1 };
     stack.ws.write("a.yaml", account());
     await stack.up();
@@ -249,7 +249,7 @@ describe("the serialized provider", () => {
     const provider: string = resource.inputs.__provider;
     expect(provider).toContain("exports.handler");
     for (const secret of [KEY_1, TOKEN, API_KEY]) expect(provider).not.toContain(secret);
-    // A new server process deserializes the recorded provider for a refresh-less no-op and for a delete.
+    // A new provider process loads the recorded module for a refresh-less no-op and for a release.
     sandbox.clearRequests();
     expect((await stack.up()).summary).toMatchObject({ same: 1 });
     stack.ws.remove("a.yaml");
