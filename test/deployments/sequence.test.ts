@@ -128,28 +128,6 @@ describe("a sequence of deployments", () => {
     for (const secret of [KEY_1, KEY_2, TOKEN, API_KEY]) expect(stack.everythingPrinted()).not.toContain(secret);
   });
 
-  it("sends an explicit null once, records it, and sends nothing for it later", async () => {
-    stack.env = { GH_KEY: KEY_1 };
-    stack.ws.write("a.yaml", account({ alias: undefined, credentials: { api_key: { env: "GH_KEY" }, password: null } }));
-    await stack.up();
-    expect(patches().map((p) => p.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_1, password: null } } } }]);
-    sandbox.clearRequests();
-    const d = await stack.up();
-    expect(d.summary).toMatchObject({ same: 1 });
-    expect(sandbox.requests).toHaveLength(0);
-  });
-
-  it("sends alias and credentials together in one request when both change", async () => {
-    stack.env = { GH_KEY: KEY_1 };
-    stack.ws.write("a.yaml", account());
-    await stack.up();
-    sandbox.clearRequests();
-    stack.env = { GH_KEY: KEY_2 };
-    stack.ws.write("a.yaml", account({ alias: "both-changed" }));
-    await stack.up();
-    expect(patches().map((p) => p.body)).toEqual([{ alias: "both-changed", connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_2 } } } }]);
-  });
-
   it("manages only the alias of an OAuth account", async () => {
     stack.ws.write("slack.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-main", authScheme: "OAUTH2" });
     await stack.up();
