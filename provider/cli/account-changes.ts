@@ -4,11 +4,11 @@
  * file), never resolved, so a review needs no secret and can show nothing secret.
  */
 import * as path from "node:path";
-import { describeRef, type AccountFile, type CredentialSpec } from "../accounts/account";
+import type { AccountFile, CredentialSpec } from "../accounts/account";
 import { authSchemeChangeRefused, isNonSecretField } from "../accounts/fields";
 import type { AccountProblem } from "../accounts/problem";
-import { isSopsRef, sopsTarget, storedSopsValue, type StoredSopsFiles } from "../references/sops";
-import { keyPath } from "../references/sops-document";
+import type { ReviewSides } from "../references/kind";
+import { describeWritten, kindOfWritten } from "../references/kinds";
 
 /**
  * adopt: the account comes under management; release: its file is gone, so it is no longer managed
@@ -28,15 +28,6 @@ export interface CredentialChange {
   to?: string;
   /** Why a key whose reference reads the same changes: its value changed in the SOPS file (seen from the ciphertext). */
   note?: string;
-}
-
-/**
- * The stored SOPS files of each side, to see a value rotated inside a file: the reference is the
- * same, its ciphertext is not. Absent: references are compared as written only.
- */
-export interface SopsSides {
-  base: StoredSopsFiles;
-  head: StoredSopsFiles;
 }
 
 /** Account settings besides alias and credentials, compared as they are. */
@@ -78,8 +69,12 @@ export interface ReviewPlan {
   refused: AccountProblem[];
 }
 
-/** `display` turns an account into the path shown to the user. */
-export function compareAccounts(allBase: readonly AccountFile[], allHead: readonly AccountFile[], display: (a: AccountFile) => string, sops?: SopsSides): ReviewPlan {
+/**
+ * `display` turns an account into the path shown to the user. `sides`: the committed files of each
+ * side, to see a value rotated inside a file (the reference is the same, its ciphertext is not);
+ * absent, references are compared as written only.
+ */
+export function compareAccounts(allBase: readonly AccountFile[], allHead: readonly AccountFile[], display: (a: AccountFile) => string, sops?: ReviewSides): ReviewPlan {
   const base = allBase.map(asApplied);
   const head = allHead.map(asApplied);
   const baseById = new Map(base.map((a) => [a.id, a]));
@@ -134,7 +129,7 @@ function adopt(h: AccountFile, file: string): AccountChange {
   return change;
 }
 
-function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string, sops: SopsSides | undefined): AccountChange {
+function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFile) => string, sops: ReviewSides | undefined): AccountChange {
   // Switching to observe stops writing: what the base declared is left in Composio as it is, not removed.
   const b = h.manage === "observe" ? asObserved(before) : before;
   const change: AccountChange = { id: h.id, file: display(h), action: "unchanged", credentials: emptyCredentials(), credentialDetails: [] };
@@ -151,7 +146,7 @@ function compareOne(before: AccountFile, h: AccountFile, display: (a: AccountFil
     // Own keys only: `constructor` or `toString` must not find Object's and read as changed.
     const from = Object.hasOwn(b.credentials, key) ? b.credentials[key] : undefined;
     const to = Object.hasOwn(h.credentials, key) ? h.credentials[key] : undefined;
-    const note = from && to ? sopsRotation(b, from, h, to, sops) : undefined;
+    const note = from && to ? rotation(b, from, h, to, sops) : undefined;
     const kind = note ? "changed" : credentialChange(b, from, h, to);
     if (!kind) continue;
     change.credentials[kind].push(key);
@@ -188,34 +183,23 @@ function credentialChange(b: AccountFile, from: CredentialSpec | undefined, h: A
 function sameSource(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec): boolean {
   if (from.kind === "literal" && to.kind === "literal") return from.value === to.value;
   if (from.kind !== "ref" || to.kind !== "ref") return false;
-  const x = from.ref;
-  const y = to.ref;
-  if ("env" in x && "env" in y) return x.env === y.env;
-  if ("config" in x && "config" in y) return x.config === y.config;
-  // Relative to the account file: the same text names another file once the account file moves.
-  if ("file" in x && "file" in y) return path.resolve(path.dirname(b.path), x.file) === path.resolve(path.dirname(h.path), y.file);
-  if (isSopsRef(x) && isSopsRef(y)) return sopsTarget(b, x) === sopsTarget(h, y) && keyPath(x.key).join("\0") === keyPath(y.key).join("\0");
-  return false;
+  const kind = kindOfWritten(from.ref);
+  return kind.written(to.ref) && kind.sameSource(from.ref, b, to.ref, h);
 }
 
 /**
- * A value rotated inside a SOPS file: the same file and key on both sides, another ciphertext (SOPS
- * keeps a value's ciphertext while the value stays the same, and re-encrypts it when it changes).
- * Undefined when nothing changed, or when the references differ (then they say what changed).
+ * A value rotated behind the same reference, as the committed files show it (a SOPS file's
+ * ciphertext). Undefined when nothing changed, or when the references differ (then they say what changed).
  */
-function sopsRotation(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec, sops: SopsSides | undefined): string | undefined {
-  if (!sops || from.kind !== "ref" || to.kind !== "ref" || !isSopsRef(from.ref) || !isSopsRef(to.ref) || !sameSource(b, from, h, to)) return undefined;
-  const before = storedSopsValue(from.ref, b, sops.base);
-  const after = storedSopsValue(to.ref, h, sops.head);
-  if ("message" in after) return undefined;
-  if ("message" in before) return `key added to ${to.ref.sops}`;
-  return before.ciphertext === after.ciphertext ? undefined : `encrypted value changed in ${to.ref.sops}`;
+function rotation(b: AccountFile, from: CredentialSpec, h: AccountFile, to: CredentialSpec, sides: ReviewSides | undefined): string | undefined {
+  if (!sides || from.kind !== "ref" || to.kind !== "ref" || !sameSource(b, from, h, to)) return undefined;
+  return kindOfWritten(to.ref).rotation(from.ref, b, to.ref, h, sides);
 }
 
 /** How a credential is given, in words safe to print: never a secret, since secrets are never literals. */
 export function describeSpec(key: string, spec: CredentialSpec): string {
   if (spec.kind === "remove") return "null";
-  if (spec.kind === "ref") return describeRef(spec.ref);
+  if (spec.kind === "ref") return describeWritten(spec.ref);
   // Validation refuses literal secrets; the check here keeps that true even for a file that slipped by.
   return isNonSecretField(key) ? JSON.stringify(spec.value) : "a literal value";
 }

@@ -10,6 +10,7 @@ import { parseDocument } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
+import { envKind } from "../references/env";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 
@@ -101,7 +102,7 @@ export function unmappedReferences(accounts: readonly AccountFile[], workflow: s
   for (const account of accounts) {
     if (account.paused || account.manage === "observe") continue;
     for (const [field, spec] of Object.entries(account.credentials)) {
-      if (spec.kind !== "ref" || !("env" in spec.ref)) continue;
+      if (spec.kind !== "ref" || !envKind.written(spec.ref)) continue;
       const name = spec.ref.env;
       const missing = steps.filter((s) => !s.env.has(name));
       if (missing.length === 0) continue;
