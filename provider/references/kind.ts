@@ -4,7 +4,8 @@
  * check that `validate` and the Pulumi program report with positions, the form the program registers
  * with the engine (names and paths, never a value), the read that only the provider process makes,
  * how it reads in a message, how a review sees that the value behind it changed, and whether the file
- * it names may be committed. A new kind is one module implementing this, listed in kinds.ts.
+ * it names may be committed. A new kind is one module implementing this, listed in kinds.ts, with
+ * its definition in the shipped schema file (a test holds the two together).
  */
 import type { AccountFile, CredentialRef } from "../accounts/account";
 import type { WrittenReference } from "../accounts/validate";
