@@ -30,8 +30,11 @@ export interface DecryptRequest {
   command?: string;
 }
 
+/** Why a file could not be decrypted; `keyUnavailable` when no key here could open it (sops exit 128), and whether one was tried. */
+export type DecryptProblem = SopsTextProblem & { keyUnavailable?: "no key" | "wrong key" | "unknown" };
+
 /** The decrypted document (JSON data), or why it could not be had. */
-export function decryptSopsFile(req: DecryptRequest): { data: unknown } | SopsTextProblem {
+export function decryptSopsFile(req: DecryptRequest): { data: unknown } | DecryptProblem {
   const result = spawnSync(req.command ?? "sops", ["--decrypt", "--output-type", "json", req.file], {
     env: { ...req.env, SOPS_DISABLE_VERSION_CHECK: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -73,7 +76,7 @@ function ageKeyCause(stderr: string): string {
   return "";
 }
 
-function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null, stderr: string): SopsTextProblem {
+function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null, stderr: string): DecryptProblem {
   const { ref } = req;
   switch (status) {
     case EXIT.macMismatch:
@@ -88,6 +91,7 @@ function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Sign
     case EXIT.couldNotRetrieveKey: {
       const cause = req.recipients.some((r) => r.startsWith("age ")) ? ageKeyCause(stderr) : "";
       return {
+        keyUnavailable: cause === "" ? "unknown" : cause.startsWith("no age key") ? "no key" : "wrong key",
         message: `no key available here can decrypt SOPS file ${ref}${cause ? `: ${cause}` : ""} (it is encrypted for ${req.recipients.length > 0 ? req.recipients.join(", ") : "no key sops could name"})`,
         fix: req.recipients.some((r) => r.startsWith("age "))
           ? "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret), or give this machine access to one of the other keys"
