@@ -5,10 +5,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadAccounts } from "../provider/accounts/load";
+import { loadAccounts } from "../provider/project/account-files";
 import { formatProblem, type AccountProblem } from "../provider/accounts/problem";
 import type { RegisteredAccount } from "../provider/plan/account-state";
-import { toRegistered } from "../provider/plan/desired";
+import { toRegistered } from "../provider/references/registered-account";
 import { checkReferences } from "../provider/references/resolve";
 import type { FleetSecrets } from "./fleet";
 

@@ -4,8 +4,8 @@
  * its PATCH (adoption: nothing recorded yet, so every declared field is planned).
  * argv: <accounts dir> <fleet spec JSON>. Prints one JSON line.
  */
-import { loadAccounts } from "../provider/accounts/load";
-import { toRegistered } from "../provider/plan/desired";
+import { loadAccounts } from "../provider/project/account-files";
+import { toRegistered } from "../provider/references/registered-account";
 import { fingerprintAll } from "../provider/plan/fingerprint";
 import { planPatch } from "../provider/plan/patch-plan";
 import { checkReferences, processMemo, readCredentials } from "../provider/references/resolve";

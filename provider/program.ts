@@ -7,21 +7,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { loadAccounts } from "./accounts/load";
+import { loadAccounts } from "./project/account-files";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
 import { terminalSafe } from "./text/terminal-text";
 import { trackedTargetsSync } from "./project/git";
 import { readStack } from "./project/stack";
 import { findProjectRoot } from "./project/workspace";
-import { toRegistered } from "./plan/desired";
+import { toRegistered } from "./references/registered-account";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
 import { summarizeFleet } from "./plan/fleet-summary";
 import type { RegisteredAccount } from "./plan/account-state";
 import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { carryProblems } from "./pulumi/problem-carrier";
-import { fileTargets } from "./references/file";
-import { checkReferences } from "./references/resolve";
+import { checkReferences, referenceTargets } from "./references/resolve";
 import { stackConfigFromFile, type StackConfig } from "./references/stack-config";
 import { accountsDirPath, CONFIG_NAMESPACE, MIN_FINGERPRINT_KEY_LENGTH, readSettings } from "./settings";
 import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
@@ -57,7 +56,7 @@ const registered: RegisteredAccount[] = [];
 const { fingerprintKey, allowedEnv } = settings;
 const managed = loaded.accounts.filter((a) => a.manage !== "observe");
 // One git call for every `file:` target: a secret file git tracks is a committed secret.
-const tracked = trackedTargetsSync(projectRoot, managed.flatMap(fileTargets));
+const tracked = trackedTargetsSync(projectRoot, managed.flatMap((a) => referenceTargets(a, "refused").map((r) => r.target)));
 for (const account of loaded.accounts) {
   registered.push(toRegistered(account, projectRoot));
   // Observed accounts are only read: their credentials are never resolved or sent.

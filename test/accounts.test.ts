@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NON_SECRET_FIELDS, PATCHABLE_SCHEMES, AUTH_SCHEMES } from "../provider/accounts/fields";
-import { loadAccounts, MAX_ACCOUNT_FILE_BYTES } from "../provider/accounts/load";
+import { loadAccounts, MAX_ACCOUNT_FILE_BYTES } from "../provider/project/account-files";
 import { formatProblem } from "../provider/accounts/problem";
 import { resolveCredentials } from "./support/references";
 import schema from "../provider/schema/account.schema.json";

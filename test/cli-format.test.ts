@@ -9,6 +9,7 @@ import { compareAccounts, type AccountChange, type ReviewPlan } from "../provide
 import { parseFlags, parseFormat, UsageError } from "../provider/cli/flags";
 import { formatPlanMarkdown, formatPlanText, inlineCode, MAX_COMMENT_CHARS, planToJson, PLAN_COMMENT_MARKER } from "../provider/cli/format-plan";
 import { problemsSummary } from "../provider/cli/format-problems";
+import { REFERENCE_RULES } from "../provider/references/kinds";
 import { startProgress } from "../provider/text/progress";
 
 const ROOT = "/repo";
@@ -16,7 +17,7 @@ const ROOT = "/repo";
 function account(file: string, yaml: string): AccountFile {
   const { parsed, problems } = parseAccountText(file, `${ROOT}/${file}`, yaml);
   expect(problems).toEqual([]);
-  const { account: a, problems: invalid } = validateAccount(parsed!, ROOT);
+  const { account: a, problems: invalid } = validateAccount(parsed!, ROOT, REFERENCE_RULES);
   expect(invalid).toEqual([]);
   return a!;
 }

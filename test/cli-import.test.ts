@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listAccountFiles, loadAccounts } from "../provider/accounts/load";
+import { listAccountFiles, loadAccounts } from "../provider/project/account-files";
 import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
 import { CLI, PROJECT_ROOT, runCliAsync, type CliResult } from "./support/git-repo";
 import { json, startHostileApi } from "./support/hostile-api";

@@ -85,16 +85,16 @@ describe("validate says what was meant", () => {
     expect(leak.fix).toContain("{ sops: ../../secrets/credentials.sops.yaml, key: api_key }");
   });
 
-  it("warns of a missing file: target without failing, saying when a workflow writes it", () => {
+  it("warns of a missing file: target without failing, saying when the CI wiring writes it", () => {
     only({
       "app.yaml": account("credentials:\n  private_key: { file: ../secrets/app.pem }\n"),
       "other.yaml": account("credentials:\n  private_key: { file: ../secrets/other.pem }\n", "ca_two"),
     });
-    repo.write(".github/workflows/apply.yml", "on: push\njobs:\n  up:\n    runs-on: ubuntu-latest\n    steps:\n      - run: printf '%s' \"$APP_KEY\" > secrets/app.pem\n");
+    repo.write(".github/connected-accounts-ci.yml", "env: {}\nfiles:\n  secrets/app.pem: APP_KEY\n");
     const r = validate();
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("2 account files valid\n");
-    expect(r.stderr).toContain("warning: accounts/app.yaml:6:18 credentials.private_key.file: file ../secrets/app.pem does not exist here (secrets/app.pem); CI writes it before pulumi runs (.github/workflows/apply.yml)");
+    expect(r.stderr).toContain("warning: accounts/app.yaml:6:18 credentials.private_key.file: file ../secrets/app.pem does not exist here (secrets/app.pem); CI writes it before pulumi runs (.github/connected-accounts-ci.yml:3, secret APP_KEY)");
     expect(r.stderr).toContain("warning: accounts/other.yaml:6:18 credentials.private_key.file: file ../secrets/other.pem does not exist here (secrets/other.pem)\n");
     const out = json();
     expect(out.errors).toEqual([]);

@@ -11,9 +11,11 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { loadAccounts } from "../provider/accounts/load";
+import { loadAccounts } from "../provider/project/account-files";
 import { parseCiWiring } from "../provider/cli/ci-wiring";
 import { SOPS } from "../provider/pulumi-cli/secret-tools";
+import { envKind } from "../provider/references/env";
+import { fileKind } from "../provider/references/file";
 import { PROJECT_ROOT } from "./support/git-repo";
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github/workflows");
@@ -81,8 +83,8 @@ function accountReferences(): { env: string[]; files: string[] } {
   for (const a of accounts) {
     for (const spec of Object.values(a.credentials)) {
       if (spec.kind !== "ref") continue;
-      if ("env" in spec.ref) env.add(spec.ref.env);
-      if ("file" in spec.ref) files.add(path.relative(PROJECT_ROOT, path.resolve(path.dirname(a.path), spec.ref.file)).split(path.sep).join("/"));
+      if (envKind.written(spec.ref)) env.add(spec.ref.env);
+      if (fileKind.written(spec.ref)) files.add(path.relative(PROJECT_ROOT, path.resolve(path.dirname(a.path), spec.ref.file)).split(path.sep).join("/"));
     }
   }
   return { env: [...env].sort(), files: [...files].sort() };

@@ -12,7 +12,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadAccounts } from "../provider/accounts/load";
+import { loadAccounts } from "../provider/project/account-files";
 import { cacheBinDir, candidatesOnPath } from "../provider/pulumi-cli/locate";
 import { locateGoTool, SECRET_TOOLS } from "../provider/pulumi-cli/secret-tools";
 import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";

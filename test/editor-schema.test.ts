@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { listAccountFiles } from "../provider/accounts/load";
+import { listAccountFiles } from "../provider/project/account-files";
 import { PROJECT_ROOT } from "./support/workspace";
 
 const SCHEMA = path.join(PROJECT_ROOT, "provider/schema/account.schema.json");

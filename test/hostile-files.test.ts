@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadAccounts } from "../provider/accounts/load";
+import { loadAccounts } from "../provider/project/account-files";
 import { planPatch } from "../provider/plan/patch-plan";
 import { resolveCredentials } from "./support/references";
 import { seedFromAccountsDir } from "../provider/sandbox/seed";

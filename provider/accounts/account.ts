@@ -1,9 +1,12 @@
 import type { AuthScheme } from "./fields";
 import type { Position } from "./parse";
-import { describeKeyPath, keyPath } from "../references/sops-document";
 
-/** Where a secret value comes from. The value itself never appears in an account file. */
-export type CredentialRef = { env: string } | { config: string } | { file: string } | { sops: string; key: string | string[] };
+/**
+ * Where a secret value comes from, as written: a mapping whose key names its kind (`{ env: NAME }`).
+ * What a kind holds is for its module under references/ to say. The value itself never appears in
+ * an account file.
+ */
+export type CredentialRef = Readonly<Record<string, unknown>>;
 
 /** The key that selects each kind of reference, as written in a file. */
 export const REFERENCE_KIND_NAMES = ["env", "config", "file", "sops"] as const;
@@ -32,11 +35,4 @@ export interface AccountFile {
   enabled?: boolean;
   credentials: Record<string, CredentialSpec>;
   locate(field: readonly (string | number)[]): Position;
-}
-
-export function describeRef(ref: CredentialRef): string {
-  if ("env" in ref) return `env ${ref.env}`;
-  if ("config" in ref) return `config ${ref.config}`;
-  if ("sops" in ref) return `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`;
-  return `file ${ref.file}`;
 }

@@ -5,7 +5,6 @@ import { REFERENCE_KIND_NAMES, type AccountFile, type CredentialRef, type Creden
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "./fields";
 import type { FleetEntry } from "./fleet";
 import type { ParsedFile } from "./parse";
-import { matchesNamePattern, REFUSED_REFERENCES } from "../settings";
 import type { AccountProblem } from "./problem";
 import { nearestName } from "./nearest";
 
@@ -15,14 +14,39 @@ function schemaValidator() {
   return compiled;
 }
 
+/** One reference as written in an account file, for the rules of its kind. */
+export interface WrittenReference {
+  /** The credential field (`api_key`). */
+  field: string;
+  /** The account file, absolute: references are relative to it. */
+  accountPath: string;
+  /** Bounds the files references may name. */
+  repoRoot: string;
+  /** A variable name to suggest in a fix (`GITHUB_API_KEY`). */
+  suggestedName: string;
+}
+
 /**
- * Checks one parsed file against the shipped JSON Schema and the rules a schema cannot say well
- * (literal secrets, schemes PATCH refuses), and turns it into an AccountFile.
- * `repoRoot` bounds `file:` references. `fleetEntry` is there whenever the fields the cross-file
- * rules read are sound, even in a file with other problems, so one round reports every problem;
- * `references` likewise holds the file's sound references, for their own checks.
+ * What validation asks of the reference kinds. The kinds answer it (references/kinds.ts); the
+ * account rules here know no kind by name.
  */
-export function validateAccount(parsed: ParsedFile, repoRoot: string): { account?: AccountFile; fleetEntry?: FleetEntry; references?: AccountFile; problems: AccountProblem[] } {
+export interface ReferenceRules {
+  /** What the kinds refuse in a reference as written; `at` is below the credential field (`["env"]`). */
+  refused(ref: Readonly<Record<string, unknown>>, site: WrittenReference): { message: string; fix: string; at?: string[] }[];
+  /** The words for a reference the schema refuses, when its kind has better ones than the general message. */
+  explainInvalid(field: string, ref: Readonly<Record<string, unknown>>): { message: string; fix: string } | undefined;
+  /** How each kind is written (`{ env: NAME }`), for the general message. */
+  forms: readonly string[];
+}
+
+/**
+ * Checks one parsed file against the shipped JSON Schema, the rules a schema cannot say well
+ * (literal secrets, schemes PATCH refuses) and what the reference kinds refuse, and turns it into
+ * an AccountFile. `repoRoot` bounds the files references name. `fleetEntry` is there whenever the
+ * fields the cross-file rules read are sound, even in a file with other problems, so one round
+ * reports every problem; `references` likewise holds the file's sound references, for their own checks.
+ */
+export function validateAccount(parsed: ParsedFile, repoRoot: string, references: ReferenceRules): { account?: AccountFile; fleetEntry?: FleetEntry; references?: AccountFile; problems: AccountProblem[] } {
   const problem = (field: (string | number)[], message: string, fix: string): AccountProblem => ({
     file: parsed.file,
     ...parsed.locate(field),
@@ -37,7 +61,7 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   const validate = schemaValidator();
   const problems: AccountProblem[] = [];
   if (!validate(data)) {
-    problems.push(...describeSchemaErrors(validate.errors ?? [], data as Record<string, unknown>, problem));
+    problems.push(...describeSchemaErrors(validate.errors ?? [], data as Record<string, unknown>, problem, references));
   }
   const doc = data as Record<string, unknown>;
   const credentials = (doc.credentials ?? {}) as Record<string, unknown>;
@@ -59,23 +83,9 @@ export function validateAccount(parsed: ParsedFile, repoRoot: string): { account
   }
   for (const [key, value] of Object.entries(credentials)) {
     const ref = value as Record<string, unknown> | null;
-    if (ref && typeof ref === "object" && typeof ref.env === "string" && matchesNamePattern(ref.env, REFUSED_REFERENCES.env)) {
-      problems.push(problem(["credentials", key, "env"], `environment variable ${ref.env} holds this deployment's own or the CI's credentials and cannot be sent to Composio`,
-        `reference a variable that holds only this account's credential, e.g. { env: ${envName(`${doc.toolkit ?? "toolkit"}_${key}`)} }`));
-    }
-    if (ref && typeof ref === "object" && typeof ref.config === "string" && (REFUSED_REFERENCES.config as readonly string[]).includes(ref.config)) {
-      problems.push(problem(["credentials", key, "config"], `stack config connected-accounts:${ref.config} is a setting of this tool and cannot be sent to Composio`,
-        `store the credential under its own key: pulumi config set --secret connected-accounts:${envName(`${doc.toolkit ?? "toolkit"}_${key}`).toLowerCase()} <value>, and reference it`));
-    }
-    if (ref && typeof ref === "object" && typeof ref.file === "string") {
-      const target = path.resolve(path.dirname(parsed.path), ref.file);
-      if (!isInside(repoRoot, target)) {
-        problems.push(problem(["credentials", key, "file"], `file reference "${ref.file}" points outside the repository`, "keep secret files inside the repository (git-ignored), or use an env or config reference"));
-      }
-    }
-    if (ref && typeof ref === "object" && typeof ref.sops === "string" && !isInside(repoRoot, path.resolve(path.dirname(parsed.path), ref.sops))) {
-      problems.push(problem(["credentials", key, "sops"], `SOPS file "${ref.sops}" is outside the repository`, "commit the SOPS file inside the repository (it is encrypted), and reference it by a path relative to the account file"));
-    }
+    if (!ref || typeof ref !== "object") continue;
+    const site = { field: key, accountPath: parsed.path, repoRoot, suggestedName: envName(`${doc.toolkit ?? "toolkit"}_${key}`) };
+    for (const p of references.refused(ref, site)) problems.push(problem(["credentials", key, ...(p.at ?? [])], p.message, p.fix));
   }
   if (problems.length > 0) return { problems, fleetEntry: fleetEntryOf(parsed, doc, problems), references: soundReferences(parsed, doc, problems) };
   const specs: Record<string, CredentialSpec> = Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, toSpec(value)]));
@@ -155,7 +165,7 @@ const ACCOUNT_FIELDS = ["id", "toolkit", "userId", "alias", "authScheme", "crede
 type MakeProblem = (field: (string | number)[], message: string, fix: string) => AccountProblem;
 
 /** Turns ajv's errors into one message per field, in the words of the account file. */
-function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown>, problem: MakeProblem): AccountProblem[] {
+function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown>, problem: MakeProblem, references: ReferenceRules): AccountProblem[] {
   const out = new Map<string, AccountProblem>();
   const add = (field: (string | number)[], message: string, fix: string) => {
     const key = field.join(".");
@@ -177,7 +187,7 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
     } else if (top === "credentials") {
       const key = segments[1];
       const value = (doc.credentials as Record<string, unknown>)[key];
-      add(["credentials", key], ...describeCredentialValue(key, value));
+      add(["credentials", key], ...describeCredentialValue(key, value, references));
     } else if (top === "authScheme") {
       add(["authScheme"], `unknown auth scheme "${String(doc.authScheme)}"`, `use one of ${AUTH_SCHEMES.join(", ")}`);
     } else if (top === "manage") {
@@ -200,8 +210,9 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
 /** What `connected-accounts import` writes where only a person can say where the secret lives. */
 export const IMPORT_PLACEHOLDER_KEY = "todo";
 
-function describeCredentialValue(key: string, value: unknown): [string, string] {
-  if (value && typeof value === "object" && "sops" in value) return describeSopsValue(key, value as Record<string, unknown>);
+function describeCredentialValue(key: string, value: unknown, references: ReferenceRules): [string, string] {
+  const explained = value && typeof value === "object" ? references.explainInvalid(key, value as Record<string, unknown>) : undefined;
+  if (explained) return [explained.message, explained.fix];
   const nonSecret = isNonSecretField(key);
   if (value && typeof value === "object" && IMPORT_PLACEHOLDER_KEY in value) {
     return [
@@ -228,7 +239,7 @@ function describeCredentialValue(key: string, value: unknown): [string, string] 
     ];
   }
   return [
-    `"${key}" is not a valid reference: use exactly one of { env: NAME }, { config: key }, { file: path } or { sops: path, key: name }, or null to remove the field`,
+    `"${key}" is not a valid reference: use exactly one of ${listed(references.forms)}, or null to remove the field`,
     nonSecret ? `write ${key}: "<value>" (${key} is not a secret: write it as is), or a reference such as ${key}: { env: ${envName(key)} }` : `write ${key}: { env: ${envName(key)} }`,
   ];
 }
@@ -248,17 +259,9 @@ function sopsExample(key: string): string {
   return `{ sops: ../../secrets/credentials.sops.yaml, key: ${key} }`;
 }
 
-/** A `{ sops, key }` reference the schema refuses, in its own words. */
-function describeSopsValue(field: string, ref: Record<string, unknown>): [string, string] {
-  const example = `${field}: { sops: ../../secrets/credentials.sops.yaml, key: ${field} }`;
-  const extra = Object.keys(ref).filter((k) => k !== "sops" && k !== "key");
-  if (typeof ref.sops !== "string" || ref.sops === "") return [`"${field}": sops must be the path of a SOPS file`, `write ${example}`];
-  if (!("key" in ref)) return [`"${field}": a sops reference needs a key naming the value in the file`, `write ${example}`];
-  if (extra.length > 0) return [`"${field}": a sops reference takes only sops and key, not ${extra.join(", ")}`, `write ${example}`];
-  return [
-    `"${field}": key must name a value in the file: keys separated by dots (stripe.api_key), or a list of keys when one holds a dot`,
-    `write key: stripe.api_key, or key: [stripe, "api.key"] for a key with a dot in it`,
-  ];
+/** `a, b, c or d`. */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
 }
 
 function envName(key: string): string {

@@ -12,11 +12,12 @@ import { isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
-import { stackSettingProblems } from "./stack-secrets";
-import { fileTarget } from "../references/file";
+import { envKind } from "../references/env";
+import { fileKind, fileTarget } from "../references/file";
 import { ACCOUNT_SECRETS_ACTION, CI_WIRING_FILE, envLineToAdd, fileLineToAdd, MAX_WIRING_BYTES, parseCiWiring, type CiWiring } from "./ci-wiring";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
+import { stackSettingProblems } from "./stack-secrets";
 
 const USAGE = `usage: connected-accounts check-env [--workflow <file>...] [--wiring <file>] [--stack <name>] [--dir <folder>] [--format text|json]
 
@@ -166,7 +167,7 @@ export function unwiredReferences(accounts: readonly AccountFile[], workflows: r
     if (account.paused || account.manage === "observe") continue;
     for (const [field, spec] of Object.entries(account.credentials)) {
       if (spec.kind !== "ref") continue;
-      if ("env" in spec.ref) {
+      if (envKind.written(spec.ref)) {
         const name = spec.ref.env;
         const inWiring = wiring?.env.has(name) ?? false;
         const missing = stepsMissing((s) => s.env.has(name) || (s.wired && inWiring));
@@ -191,7 +192,7 @@ export function unwiredReferences(accounts: readonly AccountFile[], workflows: r
         } else {
           for (const m of missing) note(unwiredSteps, m, `env ${name}`);
         }
-      } else if ("file" in spec.ref) {
+      } else if (fileKind.written(spec.ref)) {
         const target = repoPath(account, spec.ref.file);
         const inWiring = wiring?.files.has(target) ?? false;
         const missing = stepsMissing((s) => s.wired && inWiring);

@@ -1,7 +1,7 @@
 /**
- * A `file:` reference to a file git tracks is a committed secret: anyone who can read the repository
- * (or its history) has it. `validate` refuses such references, whether the account file names the
- * tracked file or a link to it.
+ * A reference to a file git tracks, of a kind whose files must never be committed (`file:`), is a
+ * committed secret: anyone who can read the repository (or its history) has it. `validate` refuses
+ * such references, whether the account file names the tracked file or a link to it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,24 +10,21 @@ import type { AccountProblem } from "../accounts/problem";
 import { isInside } from "../accounts/validate";
 import { trackedPaths } from "../project/git";
 import type { Workspace } from "../project/workspace";
-import { trackedProblem } from "../references/file";
-import { atField } from "../references/resolve";
+import { atField, referenceTargets } from "../references/resolve";
 
 export async function committedSecretProblems(ws: Workspace, accounts: readonly AccountFile[]): Promise<AccountProblem[]> {
   if (!ws.inGit) return [];
   const refs = accounts.flatMap((account) =>
-    Object.entries(account.credentials).flatMap(([key, spec]) => {
-      if (spec.kind !== "ref" || !("file" in spec.ref)) return [];
-      const target = path.resolve(path.dirname(account.path), spec.ref.file);
-      const candidates = [target, realOrUndefined(target)].filter((p): p is string => p !== undefined && isInside(ws.repoRoot, p));
-      return [{ account, key, ref: spec.ref.file, paths: [...new Set(candidates.map((p) => toGitPath(ws.repoRoot, p)))] }];
+    referenceTargets(account, "refused").map((ref) => {
+      const candidates = [ref.target, realOrUndefined(ref.target)].filter((p): p is string => p !== undefined && isInside(ws.repoRoot, p));
+      return { account, ref, paths: [...new Set(candidates.map((p) => toGitPath(ws.repoRoot, p)))] };
     }),
   );
   const tracked = await trackedPaths(ws.repoRoot, [...new Set(refs.flatMap((r) => r.paths))]);
-  return refs.flatMap(({ account, key, ref, paths }) => {
+  return refs.flatMap(({ account, ref, paths }) => {
     const committed = paths.find((p) => tracked.has(p));
-    if (committed === undefined) return [];
-    return [atField(account, key, trackedProblem(ref, committed))];
+    const problem = committed === undefined ? undefined : ref.committedProblem(committed);
+    return problem ? [atField(account, ref.field, problem)] : [];
   });
 }
 

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ManageMode } from "../accounts/account";
-import { aliasScope, declaredAccounts, type Declared } from "../accounts/declared-ids";
+import { aliasScope, declaredAccounts, type Declared } from "../project/declared-ids";
 import { isNonSecretField } from "../accounts/fields";
 import { isInside } from "../accounts/validate";
 import { ComposioClient, type AccountFilter } from "../composio/client";

@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LoadedAccounts } from "../accounts/load";
+import type { LoadedAccounts } from "../project/account-files";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
 import { readFileAtTree, resolveTree } from "../project/git";
 import { loadAccountsAtRev } from "../project/rev-accounts";

@@ -6,7 +6,7 @@ import type { ApiSettings } from "../settings";
 import { terminalSafe } from "../text/terminal-text";
 import { CursorTrail } from "./paging";
 import { toAccountListPage, toRemoteAccount, type AccountListPage } from "./remote-account";
-import { MIN_REPLACED_LENGTH, urlCredentials } from "./scrub";
+import { MIN_REPLACED_LENGTH, urlCredentials } from "./transport/scrub";
 import { Transport } from "./transport/transport";
 
 export interface AccountFilter {

@@ -5,8 +5,11 @@
  * none of them ever holds a credential value.
  */
 
-/** Where a credential's value comes from, as registered: names and project-relative paths only. */
-export type RegisteredRef = { env: string } | { file: string } | { config: string } | { sops: string; key: string[] };
+/**
+ * Where a credential's value comes from, as registered: names and project-relative paths only, in
+ * a mapping whose key names the reference's kind (`{ env: NAME }`, `{ sops: path, key: [a, b] }`).
+ */
+export type RegisteredRef = Readonly<Record<string, unknown>>;
 
 /** A non-secret field's literal value (`subdomain: acme`), or a reference the provider resolves. */
 export type RegisteredCredential = string | RegisteredRef;

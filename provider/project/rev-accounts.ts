@@ -6,9 +6,11 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import { checkFleet, type FleetEntry } from "../accounts/fleet";
-import { accountFromBytes, compareNames, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "../accounts/load";
+import { accountFromBytes, compareNames, MAX_ACCOUNT_FILE_BYTES, tooLarge, type LoadedAccounts } from "./account-files";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
-import { isSopsRef, sopsFilesFrom, sopsReferenceProblems, sopsTarget, type StoredSopsFiles } from "../references/sops";
+import { checkStoredReferences, referenceTargets } from "../references/resolve";
+import { sopsFilesFrom } from "../references/sops";
+import type { StoredSopsFiles } from "../references/sops-document";
 import { LIMITS } from "../settings";
 import { listTree, readBlobs, type TreeEntry } from "./git";
 
@@ -65,21 +67,19 @@ export async function loadAccountsAtRev(src: RevSource, onFile?: (done: number, 
   }
   problems.push(...checkFleet(fleet));
   const sopsFiles = await sopsFilesAtRev(src, accounts);
-  for (const account of accounts) problems.push(...sopsReferenceProblems(account, sopsFiles));
+  for (const account of accounts) problems.push(...checkStoredReferences(account, sopsFiles));
   return { accounts, problems: sortProblems(problems), files: files.length, sopsFiles };
 }
 
 /**
- * The SOPS files the accounts reference, as stored at the revision (one ls-tree, one cat-file for
- * all of them). A link or anything but a regular file is read as missing: the plan does not follow
- * links outside the accounts folder.
+ * The committed files the accounts reference (SOPS files), as stored at the revision (one ls-tree,
+ * one cat-file for all of them). A link or anything but a regular file is read as missing: the plan
+ * does not follow links outside the accounts folder.
  */
 async function sopsFilesAtRev(src: RevSource, accounts: readonly AccountFile[]): Promise<StoredSopsFiles> {
   const wanted = new Map<string, string>();
   for (const account of accounts) {
-    for (const spec of Object.values(account.credentials)) {
-      if (spec.kind !== "ref" || !isSopsRef(spec.ref)) continue;
-      const target = sopsTarget(account, spec.ref);
+    for (const { target } of referenceTargets(account, "expected")) {
       const rel = path.relative(src.repoRoot, target);
       if (!rel.startsWith("..") && !path.isAbsolute(rel)) wanted.set(rel.split(path.sep).join("/"), target);
     }

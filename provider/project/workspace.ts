@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadAccounts, type LoadedAccounts } from "../accounts/load";
+import { loadAccounts, type LoadedAccounts } from "./account-files";
 import { accountsDirPath } from "../settings";
 import { startProgress, type Progress } from "../text/progress";
 import { findRepoTopLevel } from "./git";

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
-import { loadAccounts } from "../accounts/load";
+import { loadAccounts } from "../project/account-files";
 import { findProjectRoot } from "../project/workspace";
 import { accountsDirPath } from "../settings";
 

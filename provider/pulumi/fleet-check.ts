@@ -16,7 +16,7 @@ import type { AccountFile } from "../accounts/account";
 import { formatProblem, sortProblems, type AccountProblem } from "../accounts/problem";
 import type { RemoteAccount } from "../plan/live-account";
 import type { RegisteredAccount } from "../plan/account-state";
-import { toRegistered } from "../plan/desired";
+import { toRegistered } from "../references/registered-account";
 import { adoptionMismatches } from "../plan/live-check";
 import { atField, type ReadCredentials } from "../references/resolve";
 

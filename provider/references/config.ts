@@ -4,15 +4,32 @@
  * config value is refused: Pulumi keeps it in plain text in the stack file and the state.
  */
 import type { RegisteredRef } from "../plan/account-state";
-import { CONFIG_NAMESPACE } from "../settings";
+import { CONFIG_NAMESPACE, REFUSED_REFERENCES } from "../settings";
 import type { ReadResult, ReferenceKind, ReferenceProblem } from "./kind";
 
 type ConfigRef = { config: string };
 
 export const configKind: ReferenceKind<ConfigRef, ConfigRef> = {
   name: "config",
+  form: "{ config: key }",
+  example: { config: "github_api_key" },
+  schema: {
+    type: "object",
+    required: ["config"],
+    additionalProperties: false,
+    properties: { config: { type: "string", pattern: "^[A-Za-z0-9_.-]+$", description: "Pulumi stack config key (connected-accounts:<key>), set with --secret." } },
+  },
   written: (ref): ref is ConfigRef => "config" in ref,
   registered: (ref: RegisteredRef): ref is ConfigRef => "config" in ref && typeof (ref as ConfigRef).config === "string",
+  refused(ref, site) {
+    if (typeof ref.config !== "string" || !(REFUSED_REFERENCES.config as readonly string[]).includes(ref.config)) return [];
+    return [{
+      message: `stack config ${CONFIG_NAMESPACE}:${ref.config} is a setting of this tool and cannot be sent to Composio`,
+      fix: `store the credential under its own key: pulumi config set --secret ${CONFIG_NAMESPACE}:${site.suggestedName.toLowerCase()} <value>, and reference it`,
+      at: ["config"],
+    }];
+  },
+  explainInvalid: () => undefined,
   check(ref, ctx) {
     const full = `${CONFIG_NAMESPACE}:${ref.config}`;
     if (!ctx.config) return [];
@@ -20,6 +37,8 @@ export const configKind: ReferenceKind<ConfigRef, ConfigRef> = {
     if (!ctx.config.isSecret(full)) return [{ ...plainConfig(ref.config), at: ["config"] }];
     return [];
   },
+  // A revision's stack file is checked by the command that reads it (stack-secrets.ts).
+  checkStored: () => [],
   register: (ref) => ({ config: ref.config }),
   read(ref, ctx): ReadResult {
     const value = ctx.config(`${CONFIG_NAMESPACE}:${ref.config}`);
@@ -27,6 +46,12 @@ export const configKind: ReferenceKind<ConfigRef, ConfigRef> = {
     return { value };
   },
   describe: (ref) => `config ${ref.config}`,
+  target: () => undefined,
+  commit: "no target",
+  committedProblem: () => undefined,
+  sameSource: (from, _b, to) => from.config === to.config,
+  // A stack secret's ciphertext changes on every write, whether or not the value did: it tells nothing.
+  rotation: () => undefined,
 };
 
 function unset(key: string): ReferenceProblem {

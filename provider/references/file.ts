@@ -4,17 +4,30 @@
  * with the checks of secret-file.ts, once per process.
  */
 import * as path from "node:path";
-import type { AccountFile } from "../accounts/account";
+import { isInside } from "../accounts/validate";
 import type { RegisteredRef } from "../plan/account-state";
-import type { ReadResult, ReferenceKind, ReferenceProblem } from "./kind";
+import type { ReadResult, ReferenceKind, ReferenceProblem, ReferringFile } from "./kind";
 import { inspectSecretFile, readSecretFile } from "./secret-file";
 
 type FileRef = { file: string };
 
 export const fileKind: ReferenceKind<FileRef, FileRef> = {
   name: "file",
+  form: "{ file: path }",
+  example: { file: "../../secrets/github-api-key" },
+  schema: {
+    type: "object",
+    required: ["file"],
+    additionalProperties: false,
+    properties: { file: { type: "string", minLength: 1, description: "File holding the value, relative to this account file, inside the repository." } },
+  },
   written: (ref): ref is FileRef => "file" in ref,
   registered: (ref: RegisteredRef): ref is FileRef => "file" in ref && typeof (ref as FileRef).file === "string",
+  refused(ref, site) {
+    if (typeof ref.file !== "string" || isInside(site.repoRoot, path.resolve(path.dirname(site.accountPath), ref.file))) return [];
+    return [{ message: `file reference "${ref.file}" points outside the repository`, fix: "keep secret files inside the repository (git-ignored), or use an env or config reference", at: ["file"] }];
+  },
+  explainInvalid: () => undefined,
   check(ref, ctx) {
     const target = fileTarget(ctx.account, ref.file);
     const problems: ReferenceProblem[] = [];
@@ -27,6 +40,8 @@ export const fileKind: ReferenceKind<FileRef, FileRef> = {
     if (tracked) problems.push(trackedProblem(ref.file, path.relative(ctx.repoRoot, tracked).split(path.sep).join("/")));
     return problems;
   },
+  // A secret file is never committed (that is refused), so a revision holds nothing to check.
+  checkStored: () => [],
   register: (ref, account, projectRoot) => ({ file: path.relative(projectRoot, fileTarget(account, ref.file)).split(path.sep).join("/") }),
   read(ref, ctx): ReadResult {
     const target = path.resolve(ctx.projectRoot, ref.file);
@@ -34,15 +49,17 @@ export const fileKind: ReferenceKind<FileRef, FileRef> = {
     return "value" in read ? read : { ...read, at: ["file"] };
   },
   describe: (ref) => `file ${ref.file}`,
+  target: (ref, account) => fileTarget(account, ref.file),
+  commit: "refused",
+  committedProblem: (ref, committed) => trackedProblem(ref.file, committed),
+  // Relative to the account file: the same text names another file once the account file moves.
+  sameSource: (from, fromAccount, to, toAccount) => fileTarget(fromAccount, from.file) === fileTarget(toAccount, to.file),
+  // The file is git-ignored: a review cannot see its contents change.
+  rotation: () => undefined,
 };
 
-export function fileTarget(account: AccountFile, ref: string): string {
+export function fileTarget(account: ReferringFile, ref: string): string {
   return path.resolve(path.dirname(account.path), ref);
-}
-
-/** The absolute targets of an account's `file:` references (links not followed), for one git lookup. */
-export function fileTargets(account: AccountFile): string[] {
-  return Object.values(account.credentials).flatMap((spec) => (spec.kind === "ref" && "file" in spec.ref ? [fileTarget(account, spec.ref.file)] : []));
 }
 
 /** A secret file git tracks: committed, readable by anyone with the repository or its history. */

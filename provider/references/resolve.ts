@@ -6,8 +6,9 @@
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import type { RegisteredCredential } from "../plan/account-state";
-import type { ReferenceCheckContext, ReferenceProblem, ReferenceReadContext } from "./kind";
+import type { ReferenceCheckContext, ReferenceProblem, ReferenceReadContext, TargetCommit } from "./kind";
 import { kindOfRegistered, kindOfWritten } from "./kinds";
+import type { StoredSopsFiles } from "./sops-document";
 
 /** Every problem of an account's references that shows without reading a value, with file, line and field. */
 export function checkReferences(account: AccountFile, ctx: Omit<ReferenceCheckContext, "account">): AccountProblem[] {
@@ -17,6 +18,34 @@ export function checkReferences(account: AccountFile, ctx: Omit<ReferenceCheckCo
     for (const p of kindOfWritten(spec.ref).check(spec.ref, { ...ctx, account })) problems.push(atField(account, key, p));
   }
   return problems;
+}
+
+/**
+ * Every problem of an account's references that files as stored show (a revision's, for `plan`),
+ * without any key: only kinds whose file is committed can tell anything there.
+ */
+export function checkStoredReferences(account: AccountFile, stored: StoredSopsFiles): AccountProblem[] {
+  return Object.entries(account.credentials).flatMap(([key, spec]) =>
+    spec.kind === "ref" ? kindOfWritten(spec.ref).checkStored(spec.ref, account, stored).map((p) => atField(account, key, p)) : [],
+  );
+}
+
+/** A file a reference names, absolute (links not followed). */
+export interface ReferenceTarget {
+  field: string;
+  target: string;
+  /** What it means that git tracks it (see ReferenceKind.committedProblem). */
+  committedProblem(committed: string): ReferenceProblem | undefined;
+}
+
+/** The files an account's references name, of the kinds whose files git may hold as `commit` says. */
+export function referenceTargets(account: AccountFile, commit: TargetCommit): ReferenceTarget[] {
+  return Object.entries(account.credentials).flatMap(([field, spec]) => {
+    if (spec.kind !== "ref") return [];
+    const kind = kindOfWritten(spec.ref);
+    const target = kind.commit === commit ? kind.target(spec.ref, account) : undefined;
+    return target === undefined ? [] : [{ field, target, committedProblem: (committed: string) => kind.committedProblem(spec.ref, committed) }];
+  });
 }
 
 /** A reference problem placed at its field in the account file. */

@@ -30,6 +30,11 @@ export interface SopsDocument {
 
 export type SopsTextProblem = { message: string; fix: string };
 
+/** Stored (encrypted) SOPS files by absolute path: from the working tree, or from a git revision. */
+export interface StoredSopsFiles {
+  get(target: string, ref: string): SopsDocument | SopsTextProblem | { missing: true };
+}
+
 /** The key path as written: `a.b` splits at dots; a list is taken segment by segment. */
 export function keyPath(key: string | readonly string[]): SopsKeyPath {
   return typeof key === "string" ? key.split(".") : key;

@@ -10,11 +10,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AccountFile } from "../accounts/account";
-import type { AccountProblem } from "../accounts/problem";
+import { isInside } from "../accounts/validate";
 import type { RegisteredRef } from "../plan/account-state";
-import type { ReferenceKind } from "./kind";
 import { LIMITS } from "../settings";
+import type { ReferenceKind, ReferringFile, ReviewSides, Rotation } from "./kind";
+import { wasReencrypted } from "./sops-rekey";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
 import { ageKeyEnv, missingAgeKeyFile } from "./age-key";
@@ -28,6 +28,7 @@ import {
   type SopsDocument,
   type SopsKeyPath,
   type SopsTextProblem,
+  type StoredSopsFiles,
   type StoredValue,
 } from "./sops-document";
 
@@ -39,23 +40,18 @@ export type RegisteredSopsRef = { sops: string; key: string[] };
 /** A problem with one reference; `at` is the sub-field it is about (`sops` or `key`). */
 export type SopsProblem = SopsTextProblem & { at: ["sops"] | ["key"] };
 
-/** Stored (encrypted) SOPS files by absolute path: from the working tree, or from a git revision. */
-export interface StoredSopsFiles {
-  get(target: string, ref: string): SopsDocument | SopsTextProblem | { missing: true };
-}
-
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 export function isSopsRef(ref: object): ref is SopsRef {
   return "sops" in ref;
 }
 
-export function sopsTarget(account: AccountFile, ref: SopsRef): string {
+export function sopsTarget(account: ReferringFile, ref: SopsRef): string {
   return path.resolve(path.dirname(account.path), ref.sops);
 }
 
 /** The stored value a reference names (its ciphertext), or the problem that keeps it from being used. */
-export function storedSopsValue(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): StoredValue | SopsProblem {
+export function storedSopsValue(ref: SopsRef, account: ReferringFile, files: StoredSopsFiles): StoredValue | SopsProblem {
   if (!isStructuredSopsFile(ref.sops)) {
     return { message: `SOPS file ${ref.sops} must be YAML or JSON (.yaml, .yml or .json): only those keep the keys a reference names`, fix: "keep the credentials in a .sops.yaml (or .sops.json) file", at: ["sops"] };
   }
@@ -68,7 +64,7 @@ export function storedSopsValue(ref: SopsRef, account: AccountFile, files: Store
 }
 
 /** What `validate`, `plan` and the program can say about a reference without any key. */
-export function checkSopsRef(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): SopsProblem[] {
+export function checkSopsRef(ref: SopsRef, account: ReferringFile, files: StoredSopsFiles): SopsProblem[] {
   const value = storedSopsValue(ref, account, files);
   if ("message" in value) return [value];
   const key = keyPath(ref.key);
@@ -79,30 +75,37 @@ export function checkSopsRef(ref: SopsRef, account: AccountFile, files: StoredSo
 }
 
 /**
- * Every problem of an account's sops references, at the line of the sub-field it is about, against
- * stored files of the caller's choosing (a git revision's, for `plan`).
- */
-export function sopsReferenceProblems(account: AccountFile, files: StoredSopsFiles): AccountProblem[] {
-  // Not through resolve.ts's atField: it imports the list of kinds, which imports this module.
-  return Object.entries(account.credentials).flatMap(([field, spec]) =>
-    spec.kind === "ref" && isSopsRef(spec.ref)
-      ? checkSopsRef(spec.ref, account, files).map((p) => {
-          const at = ["credentials", field, ...p.at];
-          return { file: account.file, ...account.locate(at), field: at.join("."), message: p.message, fix: p.fix };
-        })
-      : [],
-  );
-}
-
-/**
  * The kind as validate, the program and the provider use it: the same check at both stages (a SOPS
  * file is committed, so it is there wherever the repository is), the read in the provider only.
  */
 export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
   name: "sops",
+  form: "{ sops: path, key: name }",
+  example: { sops: "../../secrets/credentials.sops.yaml", key: "github.api_key" },
+  schema: {
+    type: "object",
+    description: "A value in a SOPS-encrypted YAML or JSON file committed to the repository, decrypted only by the provider process.",
+    required: ["sops", "key"],
+    additionalProperties: false,
+    properties: {
+      sops: { type: "string", minLength: 1, description: "SOPS file (.sops.yaml, .sops.json), relative to this account file, inside the repository." },
+      key: {
+        description: "The value's key in the decrypted document: dotted (stripe.api_key), or a list of keys when one holds a dot ([stripe, \"api.key\"]).",
+        anyOf: [
+          { type: "string", pattern: "^[^.]+(\\.[^.]+)*$" },
+          { type: "array", minItems: 1, items: { type: "string", minLength: 1 } },
+        ],
+      },
+    },
+  },
   written: (ref): ref is SopsRef => isSopsRef(ref),
   registered: (ref: RegisteredRef): ref is RegisteredSopsRef =>
     "sops" in ref && typeof ref.sops === "string" && Array.isArray((ref as RegisteredSopsRef).key) && (ref as RegisteredSopsRef).key.every((s) => typeof s === "string"),
+  refused(ref, site) {
+    if (typeof ref.sops !== "string" || isInside(site.repoRoot, path.resolve(path.dirname(site.accountPath), ref.sops))) return [];
+    return [{ message: `SOPS file "${ref.sops}" is outside the repository`, fix: "commit the SOPS file inside the repository (it is encrypted), and reference it by a path relative to the account file", at: ["sops"] }];
+  },
+  explainInvalid: (field, ref) => ("sops" in ref ? describeInvalidSops(field, ref) : undefined),
   check(ref, ctx) {
     const files = workingTreeSopsFiles(ctx.repoRoot);
     const problems = checkSopsRef(ref, ctx.account, files);
@@ -110,10 +113,48 @@ export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
     const missing = missingAgeKey(ref, ctx.account, files, ctx.env, ctx.projectRoot);
     return missing ? [missing] : [];
   },
+  checkStored: (ref, account, stored) => checkSopsRef(ref, account, stored),
   register: (ref, account, projectRoot) => registerSopsRef(ref, account, projectRoot),
   read: (ref, ctx) => readSopsRef(ref, ctx),
   describe: (ref) => `sops ${ref.sops} ${describeKeyPath(keyPath(ref.key))}`,
+  target: (ref, account) => sopsTarget(account, ref),
+  commit: "expected",
+  // Encrypted, it is meant to be committed.
+  committedProblem: () => undefined,
+  sameSource: (from, fromAccount, to, toAccount) => sopsTarget(fromAccount, from) === sopsTarget(toAccount, to) && keyPath(from.key).join("\0") === keyPath(to.key).join("\0"),
+  rotation: (from, fromAccount, to, toAccount, sides) => sopsRotation(from, fromAccount, to, toAccount, sides),
 };
+
+/**
+ * A value rotated inside a SOPS file: the same file and key on both sides, another ciphertext (SOPS
+ * keeps a value's ciphertext while the value stays the same, and re-encrypts it when it changes).
+ * Undefined when nothing changed.
+ */
+function sopsRotation(from: SopsRef, fromAccount: ReferringFile, to: SopsRef, toAccount: ReferringFile, sides: ReviewSides): Rotation {
+  const before = storedSopsValue(from, fromAccount, sides.base);
+  const after = storedSopsValue(to, toAccount, sides.head);
+  if ("message" in after) return undefined;
+  if ("message" in before) return `key added to ${to.sops}`;
+  if (before.ciphertext === after.ciphertext) return undefined;
+  const target = sopsTarget(toAccount, to);
+  const docBefore = sides.base.get(sopsTarget(fromAccount, from), from.sops);
+  const docAfter = sides.head.get(target, to.sops);
+  if ("data" in docBefore && "data" in docAfter && wasReencrypted(docBefore, docAfter)) return { reencrypted: target, written: to.sops };
+  return `encrypted value changed in ${to.sops}`;
+}
+
+/** A `{ sops, key }` reference the schema refuses, in its own words. */
+function describeInvalidSops(field: string, ref: Readonly<Record<string, unknown>>): { message: string; fix: string } {
+  const example = `${field}: { sops: ../../secrets/credentials.sops.yaml, key: ${field} }`;
+  const extra = Object.keys(ref).filter((k) => k !== "sops" && k !== "key");
+  if (typeof ref.sops !== "string" || ref.sops === "") return { message: `"${field}": sops must be the path of a SOPS file`, fix: `write ${example}` };
+  if (!("key" in ref)) return { message: `"${field}": a sops reference needs a key naming the value in the file`, fix: `write ${example}` };
+  if (extra.length > 0) return { message: `"${field}": a sops reference takes only sops and key, not ${extra.join(", ")}`, fix: `write ${example}` };
+  return {
+    message: `"${field}": key must name a value in the file: keys separated by dots (stripe.api_key), or a list of keys when one holds a dot`,
+    fix: `write key: stripe.api_key, or key: [stripe, "api.key"] for a key with a dot in it`,
+  };
+}
 
 /**
  * On the machine that deploys, a file encrypted for age keys only, with no age key anywhere sops
@@ -121,7 +162,7 @@ export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
  * engine stopping at the first one whose Check fails. Only presence is looked at, never a key. A
  * wrong key, or a key service sops reaches by itself (KMS, Vault, PGP), is for the decryption to say.
  */
-function missingAgeKey(ref: SopsRef, account: AccountFile, files: StoredSopsFiles, env: Record<string, string | undefined>, projectRoot: string): SopsProblem | undefined {
+function missingAgeKey(ref: SopsRef, account: ReferringFile, files: StoredSopsFiles, env: Record<string, string | undefined>, projectRoot: string): SopsProblem | undefined {
   const doc = files.get(sopsTarget(account, ref), ref.sops);
   if (!("recipients" in doc) || doc.recipients.length === 0 || doc.recipients.some((r) => !r.startsWith("age "))) return undefined;
   if (ageKeySources(ageKeyEnv(env, projectRoot)).some((source) => source)) return undefined;
@@ -147,7 +188,7 @@ function ageKeySources(env: Record<string, string | undefined>): boolean[] {
   ];
 }
 
-export function registerSopsRef(ref: SopsRef, account: AccountFile, projectRoot: string): RegisteredSopsRef {
+export function registerSopsRef(ref: SopsRef, account: ReferringFile, projectRoot: string): RegisteredSopsRef {
   return { sops: path.relative(projectRoot, sopsTarget(account, ref)).split(path.sep).join("/"), key: [...keyPath(ref.key)] };
 }
 

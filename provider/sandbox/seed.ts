@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
-import { loadAccounts } from "../accounts/load";
+import { loadAccounts } from "../project/account-files";
 import { AUTH_SCHEMES, type AuthScheme } from "../accounts/fields";
 import type { SandboxAccountSeed } from "./store";
 

@@ -4,7 +4,7 @@
  */
 import type { AccountFile } from "../../provider/accounts/account";
 import type { AccountProblem } from "../../provider/accounts/problem";
-import { toRegistered } from "../../provider/plan/desired";
+import { toRegistered } from "../../provider/references/registered-account";
 import { atField, checkReferences, processMemo, readCredentials } from "../../provider/references/resolve";
 import { CONFIG_NAMESPACE } from "../../provider/settings";
 

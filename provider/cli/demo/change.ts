@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import { parseDocument } from "yaml";
 import type { AccountFile } from "../../accounts/account";
+import { envKind } from "../../references/env";
 import { rotatedDemoValue } from "./inputs";
 
 export interface DemoChange {
@@ -28,10 +29,10 @@ export function applyDemoChange(accounts: readonly AccountFile[]): DemoChange {
     described.push(`${renamed.file}: alias "${renamed.alias}" → "${alias}" (renamed)`);
   }
 
-  const rotated = managed.find((a) => Object.values(a.credentials).some((c) => c.kind === "ref" && "env" in c.ref));
+  const rotated = managed.find((a) => Object.keys(a.credentials).some((k) => envNameOf(a, k) !== undefined));
   if (rotated) {
-    const [key, spec] = Object.entries(rotated.credentials).find(([, c]) => c.kind === "ref" && "env" in c.ref)!;
-    const name = (spec as { ref: { env: string } }).ref.env;
+    const key = Object.keys(rotated.credentials).find((k) => envNameOf(rotated, k) !== undefined)!;
+    const name = envNameOf(rotated, key)!;
     env[name] = rotatedDemoValue(name);
     described.push(`${rotated.file}: ${key} rotated (${name} has a new value, as when the CI secret is replaced; the file does not change, so plan cannot see it; pulumi preview shows it by fingerprint)`);
   }
@@ -48,8 +49,13 @@ export function applyDemoChange(accounts: readonly AccountFile[]): DemoChange {
 }
 
 function isEnvRef(a: AccountFile, key: string): boolean {
+  return envNameOf(a, key) !== undefined;
+}
+
+/** The variable a credential is read from, when it is an `env:` reference. */
+function envNameOf(a: AccountFile, key: string): string | undefined {
   const spec = a.credentials[key];
-  return spec.kind === "ref" && "env" in spec.ref;
+  return spec.kind === "ref" && envKind.written(spec.ref) ? spec.ref.env : undefined;
 }
 
 function editYaml(file: string, edit: (doc: ReturnType<typeof parseDocument>) => void): void {

@@ -30,7 +30,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadAccounts } from "../../accounts/load";
+import { loadAccounts } from "../../project/account-files";
 import { findProjectRoot } from "../../project/workspace";
 import { CliBuildError } from "../../pulumi-cli/build";
 import { PROVISIONED_TOOLS, provisionTools } from "../../pulumi-cli/main";

@@ -8,6 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AccountFile } from "../../accounts/account";
 import { isInside } from "../../accounts/validate";
+import { envKind } from "../../references/env";
+import { fileKind } from "../../references/file";
+import { sopsKind } from "../../references/sops";
 
 /** Git-ignored (see .gitignore): the only place the demo writes secret files. */
 export const SECRETS_DIR = "secrets";
@@ -37,16 +40,17 @@ export function prepareDemoInputs(accounts: readonly AccountFile[], projectRoot:
     for (const spec of Object.values(account.credentials)) {
       if (spec.kind !== "ref") continue;
       const ref = spec.ref;
-      if ("env" in ref && !(ref.env in env)) {
+      if (envKind.written(ref)) {
+        if (ref.env in env) continue;
         env[ref.env] = demoValue(ref.env);
         notes.push(`${ref.env}: a throwaway demo value, set for the commands below only`);
-      } else if ("sops" in ref) {
-        const target = path.resolve(path.dirname(account.path), ref.sops);
+      } else if (sopsKind.written(ref)) {
+        const target = sopsKind.target(ref, account)!;
         if (env.SOPS_AGE_KEY_FILE !== undefined || !isInside(path.join(projectRoot, DEMO_SOPS_DIR), target)) continue;
         env.SOPS_AGE_KEY_FILE = path.join(projectRoot, DEMO_AGE_KEY);
         notes.push(`${path.relative(projectRoot, target)}: decrypted with the demo key ${DEMO_AGE_KEY} (SOPS_AGE_KEY_FILE, for the commands below only)`);
-      } else if ("file" in ref) {
-        const target = path.resolve(path.dirname(account.path), ref.file);
+      } else if (fileKind.written(ref)) {
+        const target = fileKind.target(ref, account)!;
         if (seenFiles.has(target) || !isInside(secretsDir, target)) continue;
         seenFiles.add(target);
         notes.push(writeThrowawayFile(target, path.relative(projectRoot, target)));

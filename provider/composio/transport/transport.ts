@@ -1,10 +1,10 @@
 import type { Dispatcher, RetryHandler } from "undici";
 import { LIMITS, type ApiSettings } from "../../settings";
 import { terminalSafe } from "../../text/terminal-text";
-import { toComposioError, type ComposioError } from "../errors";
-import { displayUrl, scrub } from "../scrub";
+import { toComposioError, type ComposioError } from "./errors";
 import { Limiter } from "./limiter";
 import { firstHeader, Pacer, parseRetryAfter } from "./pacer";
+import { displayUrl, scrub } from "./scrub";
 
 /** Errors from the socket layer worth another try: the request may never have reached the server. */
 const RETRIED_ERROR_CODES = [

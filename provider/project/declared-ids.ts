@@ -4,8 +4,8 @@
  * placeholders are filled, and must still count as declaring its account and its alias.
  */
 import * as fs from "node:fs";
-import { listAccountFiles, MAX_ACCOUNT_FILE_BYTES } from "./load";
-import { parseAccountText } from "./parse";
+import { listAccountFiles, MAX_ACCOUNT_FILE_BYTES } from "./account-files";
+import { parseAccountText } from "../accounts/parse";
 
 export interface Declared {
   /** Account id → absolute path of the (first) file declaring it. */

@@ -1,12 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AccountFile } from "./account";
-import { checkFleet, type FleetEntry } from "./fleet";
-import { parseAccountText } from "./parse";
-import { sortProblems, type AccountProblem } from "./problem";
-import { isInside, validateAccount } from "./validate";
+import type { AccountFile } from "../accounts/account";
+import { checkFleet, type FleetEntry } from "../accounts/fleet";
+import { parseAccountText } from "../accounts/parse";
+import { sortProblems, type AccountProblem } from "../accounts/problem";
+import { isInside, validateAccount } from "../accounts/validate";
+import { REFERENCE_RULES } from "../references/kinds";
 import { checkReferences } from "../references/resolve";
-import { workingTreeSopsFiles, type StoredSopsFiles } from "../references/sops";
+import { workingTreeSopsFiles } from "../references/sops";
+import type { StoredSopsFiles } from "../references/sops-document";
 
 /** An account file is a few hundred bytes; anything this large is a mistake (or an attack on the parser). */
 export const MAX_ACCOUNT_FILE_BYTES = 256 * 1024;
@@ -143,7 +145,7 @@ export function accountFromBytes(shown: string, absPath: string, bytes: Uint8Arr
   }
   const { parsed, problems } = parseAccountText(shown, absPath, text);
   if (!parsed) return { problems };
-  return validateAccount(parsed, repoRoot);
+  return validateAccount(parsed, repoRoot, REFERENCE_RULES);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AccountFile } from "../accounts/account";
-import type { RegisteredAccount } from "./account-state";
-import { registerCredentials } from "../references/resolve";
+import type { RegisteredAccount } from "../plan/account-state";
+import { registerCredentials } from "./resolve";
 import * as path from "node:path";
 
 /** An account file in the shape the program registers: references, never values. */
