@@ -503,6 +503,7 @@ describe("connected-accounts sandbox (the command)", () => {
   });
 
   it("refuses a seed file it cannot use, naming the file, the line and the field", async () => {
+    fs.mkdirSync(path.join(projectRoot, "test/.work"), { recursive: true });
     const dir = fs.mkdtempSync(path.join(projectRoot, "test/.work/seed-"));
     try {
       const file = path.join(dir, "seed.yaml");
@@ -518,6 +519,7 @@ describe("connected-accounts sandbox (the command)", () => {
   });
 
   it("seeds from --dir like validate and plan (--accounts is the same), and refuses both at once", async () => {
+    fs.mkdirSync(path.join(projectRoot, "test/.work"), { recursive: true });
     const dir = fs.mkdtempSync(path.join(projectRoot, "test/.work/sandbox-dir-"));
     try {
       fs.writeFileSync(path.join(dir, "one.yaml"), "id: ca_dir1\ntoolkit: github\nuserId: u\nauthScheme: BEARER_TOKEN\n");
