@@ -17,7 +17,7 @@ import type { ReferenceKind } from "./kind";
 import { LIMITS } from "../settings";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
-import { approvedKeyServices, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
+import { approvedKeyServices, printable, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
 import {
   describeKeyPath,
   findStoredValue,
@@ -83,6 +83,24 @@ export function storedSopsValue(ref: SopsRef, account: AccountFile, files: Store
   const key = keyPath(ref.key);
   const value = findStoredValue(ref.sops, doc, key);
   return "message" in value ? { ...value, at: ["key"] } : value;
+}
+
+/**
+ * Who a SOPS file is encrypted for, and which services it names, changed between two sides (its
+ * values unchanged): said as such in a plan, since the metadata is outside the MAC and a key
+ * service added there is contacted on the next decryption. Undefined when nothing changed.
+ */
+export function sopsRecipientsChange(ref: string, baseTarget: string, base: StoredSopsFiles, headTarget: string, head: StoredSopsFiles): string | undefined {
+  const before = base.get(baseTarget, ref);
+  const after = head.get(headTarget, ref);
+  if (!("recipients" in before) || !("recipients" in after)) return undefined;
+  const was = new Set(before.recipients);
+  const now = new Set(after.recipients);
+  const added = after.recipients.filter((r) => !was.has(r));
+  const removed = before.recipients.filter((r) => !now.has(r));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const parts = [added.length > 0 ? `added ${added.map(printable).join(", ")}` : "", removed.length > 0 ? `removed ${removed.map(printable).join(", ")}` : ""];
+  return `recipients changed in ${ref}: ${parts.filter(Boolean).join("; ")}`;
 }
 
 /** The stored file's key services, when the repository does not approve them all. */
