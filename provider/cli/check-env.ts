@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts check-env --workflow <file> [--workflow <file>...] [--stack <name>] [--dir <folder>] [--format text|json]
 

@@ -1,17 +1,5 @@
-import { terminalSafe } from "../cli/terminal-text";
-
-/** A connected account as the API shows it. Credentials are write-only: only their keys come back. */
-export interface RemoteAccount {
-  id: string;
-  alias: string | null;
-  status: string;
-  statusReason?: string;
-  isDisabled: boolean;
-  toolkit: string;
-  userId: string;
-  authScheme: string;
-  credentialKeys: string[];
-}
+import type { RemoteAccount } from "../plan/live-account";
+import { terminalSafe } from "../text/terminal-text";
 
 export interface AccountListPage {
   items: RemoteAccount[];

@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { BatchedReader, readOne } from "../composio/batched-reader";
 import type { ComposioClient } from "../composio/client";
 import { ReadAhead } from "../composio/read-ahead";
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "../plan/live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
 import { fingerprintAll } from "../plan/fingerprint";
 import { adoptionMismatches } from "../plan/live-check";
@@ -11,7 +11,7 @@ import { applyOrder, brokenConnectionNote, planStatus, statusAfter } from "../pl
 import { processMemo, readCredentials, type ReadCredentials } from "../references/resolve";
 import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
 import { credentialFailures, readFailureMessage } from "./read-failures";
-import { findProjectRoot } from "../cli/workspace";
+import { findProjectRoot } from "../project/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 import { FleetProgress } from "./fleet-progress";
