@@ -124,7 +124,7 @@ describe("a SOPS file naming a key service the repository does not approve", () 
       addVaultEntry(file(), "http://evil\u001b[2J\nerror: forged");
       const result = runCli(["validate", "--format", "json"], { cwd: repo.dir, env: machineEnv() });
       const message = (JSON.parse(result.stdout).errors as { message: string }[])[0].message;
-      expect(message).toContain("Vault transit http://evil\\u001b[2J\\u000aerror: forged/v1/sops/keys/fleet");
+      expect(message).toContain("Vault transit http://evil\\x1b[2J\\x0aerror: forged/v1/sops/keys/fleet");
       expect(message).not.toMatch(/[\u0000-\u001f]/);
     } finally {
       fs.writeFileSync(file(), text);

@@ -8,6 +8,7 @@
  * parsed YAML in, facts out.
  */
 import { parseDocument } from "yaml";
+import { terminalSafe } from "../text/terminal-text";
 
 /** The families sops reaches beyond the machine (or, for PGP, through gpg). */
 export type KeyServiceKind = "AWS KMS" | "GCP KMS" | "Azure Key Vault" | "Vault transit" | "HuaweiCloud KMS" | "PGP";
@@ -31,11 +32,6 @@ const MAX_CONFIG_ALIASES = 100;
 
 export function serviceKey(s: KeyService): string {
   return `${s.kind} ${s.id}`;
-}
-
-/** Control characters and bidirectional overrides as escapes: a service's address is file content, shown to a person. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 const trimSlashes = (s: string) => s.replace(/\/+$/, "");
@@ -149,9 +145,9 @@ export function unapprovedKeyServices(services: readonly KeyService[], approved:
 
 /** The problem of a SOPS file naming services the repository does not approve (`config`: where approval would be). */
 export function unapprovedProblem(ref: string, unapproved: readonly KeyService[], config: string): KeyServiceConfigProblem {
-  const listed = unapproved.map((s) => `${printable(s.kind)} ${printable(s.id)}`).join(", ");
+  const listed = unapproved.map((s) => `${terminalSafe(s.kind)} ${terminalSafe(s.id)}`).join(", ");
   return {
-    message: `SOPS file ${printable(ref)} names ${unapproved.length === 1 ? "a key service" : "key services"} the repository does not approve (${config} does not name ${unapproved.length === 1 ? "it" : "them"}): ${listed}; sops is not run for it, since decrypting would contact ${unapproved.length === 1 ? "that service" : "those services"} with this machine's credentials`,
-    fix: `if the file is meant to be encrypted for ${unapproved.length === 1 ? "it" : "them"}, add ${unapproved.length === 1 ? "it" : "them"} to a creation rule in ${config} (reviewed like code); otherwise restore the file from a trusted revision (git log -p -- ${printable(ref)}): its sops metadata is not covered by its MAC`,
+    message: `SOPS file ${terminalSafe(ref)} names ${unapproved.length === 1 ? "a key service" : "key services"} the repository does not approve (${config} does not name ${unapproved.length === 1 ? "it" : "them"}): ${listed}; sops is not run for it, since decrypting would contact ${unapproved.length === 1 ? "that service" : "those services"} with this machine's credentials`,
+    fix: `if the file is meant to be encrypted for ${unapproved.length === 1 ? "it" : "them"}, add ${unapproved.length === 1 ? "it" : "them"} to a creation rule in ${config} (reviewed like code); otherwise restore the file from a trusted revision (git log -p -- ${terminalSafe(ref)}): its sops metadata is not covered by its MAC`,
   };
 }

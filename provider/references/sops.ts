@@ -17,7 +17,8 @@ import type { ReferenceKind } from "./kind";
 import { LIMITS } from "../settings";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
-import { approvedKeyServices, printable, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
+import { terminalSafe } from "../text/terminal-text";
+import { approvedKeyServices, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
 import {
   describeKeyPath,
   findStoredValue,
@@ -99,7 +100,7 @@ export function sopsRecipientsChange(ref: string, baseTarget: string, base: Stor
   const added = after.recipients.filter((r) => !was.has(r));
   const removed = before.recipients.filter((r) => !now.has(r));
   if (added.length === 0 && removed.length === 0) return undefined;
-  const parts = [added.length > 0 ? `added ${added.map(printable).join(", ")}` : "", removed.length > 0 ? `removed ${removed.map(printable).join(", ")}` : ""];
+  const parts = [added.length > 0 ? `added ${added.map(terminalSafe).join(", ")}` : "", removed.length > 0 ? `removed ${removed.map(terminalSafe).join(", ")}` : ""];
   return `recipients changed in ${ref}: ${parts.filter(Boolean).join("; ")}`;
 }
 
