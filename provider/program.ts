@@ -11,7 +11,7 @@ import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
 import { terminalSafe } from "./text/terminal-text";
 import { trackedTargetsSync } from "./project/git";
-import { readStack, stackSettingPosition } from "./project/stack";
+import { readStack } from "./project/stack";
 import { findProjectRoot } from "./project/workspace";
 import { toRegistered } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -21,8 +21,8 @@ import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { fileTargets } from "./references/file";
 import { checkReferences } from "./references/resolve";
-import { plainSettingProblems, stackConfigFromFile, type StackConfig } from "./references/stack-config";
-import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH, settingsProblems } from "./settings";
+import { stackConfigFromFile, type StackConfig } from "./references/stack-config";
+import { accountsDirPath, CONFIG_NAMESPACE, MIN_FINGERPRINT_KEY_LENGTH, readSettings } from "./settings";
 import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
@@ -35,11 +35,6 @@ if (staleProvider) throw new pulumi.RunError(staleProvider);
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
 const secretKeys = stackSecretKeys();
-const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
-// Checked here, before anything registers: the provider would otherwise fail every account alike.
-const badSettings = settingsProblems((key) => stackConfig[key]);
-if (badSettings.length > 0) throw new pulumi.RunError(badSettings.join("\n"));
-const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 // Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
 const stackFilePath = readStack(projectRoot, pulumi.getStack(), false).file;
 const stackFile = stackConfigFromFile(stackFilePath, path.relative(projectRoot, stackFilePath));
@@ -49,13 +44,15 @@ const stack: StackConfig = {
   isSecret: (key) => secretKeys.has(key),
   locate: (key) => stackFile.locate(key),
 };
+// The settings as every command reads them: a bad one is refused with the rest, before anything registers.
+const { settings, problems: settingProblems } = readSettings({ ...stack, get: (key) => stackConfig[key] }, process.env);
+const accountsDir = accountsDirPath(projectRoot, settings.accountsDir);
 
 const loadStarted = performance.now();
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
-const problems: AccountProblem[] = [...loaded.problems, ...plainSettingProblems(stack)];
+const problems: AccountProblem[] = [...loaded.problems, ...settingProblems];
 const registered: RegisteredAccount[] = [];
-const fingerprintKey = config("fingerprintKey");
-const allowedEnv = allowedEnvPatterns(pulumi.runtime.getConfig);
+const { fingerprintKey, allowedEnv } = settings;
 const managed = loaded.accounts.filter((a) => a.manage !== "observe");
 // One git call for every `file:` target: a secret file git tracks is a committed secret.
 const tracked = trackedTargetsSync(projectRoot, managed.flatMap(fileTargets));
@@ -74,13 +71,13 @@ for (const account of loaded.accounts) {
 }
 
 const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
-// A key in plain text is reported at its line in the stack file (plainSettingProblems).
+// A key in plain text is reported at its line in the stack file (readSettings).
 const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, true, MIN_FINGERPRINT_KEY_LENGTH);
 if (needsKey && (!fingerprintKey || weakKey)) {
   // A stack setting: the problem is in the stack file, whichever account needs the key.
   const key = `${CONFIG_NAMESPACE}:fingerprintKey`;
   problems.push({
-    ...stackSettingPosition(projectRoot, pulumi.getStack(), key, projectRoot), field: key,
+    file: stack.file, ...stack.locate(key), field: key,
     message: `stack config ${key} ${weakKey || "is not set"}; it keys the fingerprints that show reviewers which secret changed (${needsKey.file} has credentials)`,
     fix: `pulumi config set --secret ${key} "$(openssl rand -hex 32)"`,
   });

@@ -10,6 +10,7 @@ import { parseDocument } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
+import { stackSettingProblems } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 
@@ -47,7 +48,7 @@ export function run(argv: string[]): Promise<number> {
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    const problems = [...loaded.problems];
+    const problems = [...loaded.problems, ...stackSettingProblems(ws)];
     if (problems.length === 0) {
       for (const file of workflows) {
         const shown = path.relative(ws.cwd, path.resolve(ws.cwd, file)) || file;

@@ -10,6 +10,7 @@ import { SeedFileError, seedFromAccountsDir, seedFromFile } from "../sandbox/see
 import { startSandbox, type Sandbox } from "../sandbox/server";
 import type { SandboxAccountSeed } from "../sandbox/store";
 import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
+import { refuseBadStackSettings } from "./stack-secrets";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
 const DEFAULT_PORT = 8787;
@@ -54,6 +55,7 @@ async function serve(flags: SandboxFlags): Promise<number> {
   // references bounded by the project root.
   const ws = await locateWorkspace({ dir: flags.accountsDir, stack: flags.stack });
   checkStackHint(ws);
+  refuseBadStackSettings(ws);
   if (!fs.existsSync(ws.accountsDir)) {
     if (ws.accountsDirFrom !== "default") throw new UsageError(`the accounts folder ${ws.accountsDir} does not exist`);
     console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --dir DIR or --seed FILE)`);
