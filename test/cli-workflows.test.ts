@@ -1,8 +1,10 @@
 /**
  * The GitHub workflows a team copies: linted with actionlint, and checked for what the review,
  * apply, drift and rotate flows depend on: one job per stack listed in .github/stacks.yml, the
- * shared setup (pinned CLI, backend credentials), approval on apply, and one secret mapping per
- * reference in accounts/. The scripts they run are tested in ci-scripts.test.ts.
+ * shared setup (pinned CLI, backend credentials), approval on apply, every reference in accounts/
+ * wired once in .github/connected-accounts-ci.yml and read before each Pulumi step, remote actions
+ * pinned to commits that Dependabot keeps current. The scripts they run are tested in
+ * ci-scripts.test.ts; check-env in cli-check-env.test.ts.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -10,6 +12,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
+import { parseCiWiring } from "../provider/cli/ci-wiring";
 import { SOPS } from "../provider/pulumi-cli/secret-tools";
 import { PROJECT_ROOT } from "./support/git-repo";
 
@@ -18,6 +21,10 @@ const SETUP_ACTION = path.join(PROJECT_ROOT, ".github/actions/setup/action.yml")
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
 const MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}";
 const PINNED_FROM_SETUP = "${{ steps.setup.outputs.pulumi-version }}";
+const ACCOUNT_SECRETS = "./.github/actions/account-secrets";
+const WIRING_FILE = path.join(PROJECT_ROOT, ".github/connected-accounts-ci.yml");
+/** A remote action pinned to a full commit, with the release it is in a comment: `uses: o/r@<40 hex> # v1.2.3`. */
+const PINNED_USES = /^\s*-?\s*uses:\s+([A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)\s*$/;
 /** Inputs of pulumi/actions v7 (its action.yml); actionlint only knows them up to v6. */
 const PULUMI_ACTION_INPUTS = [
   "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
@@ -83,52 +90,91 @@ function accountReferences(): { env: string[]; files: string[] } {
 
 const setupAction = parse(fs.readFileSync(SETUP_ACTION, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { value: string }>; runs: { using: string; steps: Step[] } };
 
+interface StackJobShape {
+  /** What the job waits for (default: the stacks job). */
+  needs?: string | string[];
+  /** Its condition (default: skipped when .github/stacks.yml is empty). */
+  if?: string;
+  /** false: a job that holds no credential (no backend login, no OIDC token). */
+  credentials?: boolean;
+}
+
 /** The `stacks` job lists .github/stacks.yml; the stack job runs once per entry with the shared setup. */
-function expectStackJob(wf: Workflow, jobName: string): Job {
+function expectStackJob(wf: Workflow, jobName: string, shape: StackJobShape = {}): Job {
   const stacks = wf.jobs.stacks;
-  expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}" });
+  expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}", count: "${{ steps.stacks.outputs.count }}" });
   const list = stacks.steps.find((s) => s.id === "stacks");
   expect(list?.run).toMatch(/^node scripts\/ci\/stacks\.js( --only "\$ONLY")? >> "\$GITHUB_OUTPUT"$/);
   const job = wf.jobs[jobName];
-  expect(job.needs).toBe("stacks");
+  expect(job, jobName).toBeDefined();
+  expect(job.needs).toEqual(shape.needs ?? "stacks");
+  // An empty .github/stacks.yml (a new repository) skips the job rather than failing on an empty matrix.
+  expect((job as { if?: string }).if).toBe(shape.if ?? "needs.stacks.outputs.count != '0'");
   expect(job.strategy).toEqual({ "fail-fast": false, matrix: MATRIX });
   expect(job.env?.PULUMI_STACK).toBe("${{ matrix.stack }}");
   expect(job.env?.PULUMI_BACKEND_URL).toBe("${{ vars.PULUMI_BACKEND_URL }}");
   for (const s of job.steps) expect(s.env?.PULUMI_STACK, s.name).toBeUndefined();
-  // The backend's cloud login needs an OIDC token; the shared setup gets every input from a variable.
-  expect(wf.permissions["id-token"]).toBe("write");
   const setup = job.steps.find((s) => s.uses === "./.github/actions/setup")!;
   expect(setup.id).toBe("setup");
   expect(indexOf(job.steps, stepUsing(job.steps, "actions/checkout"))).toBeLessThan(indexOf(job.steps, setup));
-  expect(Object.keys(setup.with ?? {}).sort()).toEqual(Object.keys(setupAction.inputs).sort());
-  expect(setup.with?.["backend-cloud"]).toBe("${{ vars.PULUMI_BACKEND_CLOUD }}");
-  for (const [input, value] of Object.entries(setup.with ?? {})) expect(String(value), input).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}$/);
+  if (shape.credentials === false) {
+    // Nothing to log in with: no cloud login inputs, no OIDC token.
+    expect(setup.with).toBeUndefined();
+    expect((job as { permissions?: Record<string, string> }).permissions?.["id-token"] ?? wf.permissions["id-token"]).toBeUndefined();
+  } else {
+    // The backend's cloud login needs an OIDC token; the shared setup gets every input from a variable.
+    expect((job as { permissions?: Record<string, string> }).permissions?.["id-token"] ?? wf.permissions["id-token"]).toBe("write");
+    expect(Object.keys(setup.with ?? {}).sort()).toEqual(Object.keys(setupAction.inputs).sort());
+    expect(setup.with?.["backend-cloud"]).toBe("${{ vars.PULUMI_BACKEND_CLOUD }}");
+    for (const [input, value] of Object.entries(setup.with ?? {})) expect(String(value), input).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}$/);
+  }
   // -o pipefail for `… | tee`, which a run step only gets with an explicit bash shell.
   expect(wf.defaults?.run?.shell).toBe("bash");
   return job;
 }
 
-/** Every `{ env: NAME }` reference has its secret in `step`, and every `{ file: … }` one is written before it. */
+/** Jobs that hold keys run in GitHub environments: previews in `<environment>-preview`, applies in `<environment>`. */
+const PREVIEW_ENVIRONMENT = "${{ matrix.environment }}-preview";
+const APPLY_ENVIRONMENT = "${{ matrix.environment }}";
+const UPDATE_PLAN = "scripts/ci/update-plan.js";
+const UPLOAD = "actions/upload-artifact";
+const DOWNLOAD = "actions/download-artifact";
+
+/** Every job of a workflow whose steps read a secret other than the GitHub token runs in an environment. */
+function expectKeysOnlyInEnvironments(wf: Workflow, name: string): void {
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    if (job.uses) continue;
+    const text = JSON.stringify(job.steps ?? []);
+    if (/secrets\./.test(text) || /toJSON\(secrets\)/.test(text)) expect(job.environment, `${name}: job ${id} reads secrets outside an environment`).toMatch(/^\$\{\{ matrix\.environment \}\}(-preview)?$/);
+  }
+}
+
+/**
+ * `step` gets the tool's own secrets, and every `{ env }` and `{ file }` reference through the
+ * account-secrets action before it, which reads the one wiring file; no workflow maps a reference itself.
+ */
 function expectSecretsFor(steps: Step[], step: Step, what: string): void {
   expect(step.env).toMatchObject({
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
     COMPOSIO_API_KEY: "${{ secrets.COMPOSIO_API_KEY }}",
   });
+  const wiring = stepUsing(steps, ACCOUNT_SECRETS);
+  expect(wiring, `the account-secrets action runs before ${what}`).toBeDefined();
+  expect(wiring?.with).toEqual({ secrets: "${{ toJSON(secrets) }}" });
+  expect(indexOf(steps, wiring)).toBeLessThan(indexOf(steps, step));
   const refs = accountReferences();
-  for (const name of refs.env) expect(step.env?.[name], `accounts/ reads env ${name}: map it from a secret in the ${what} step`).toBe(`\${{ secrets.${name} }}`);
-  const writer = steps.find((s) => s.run !== undefined && refs.files.every((f) => s.run!.includes(`> ${f}`)));
-  expect(writer, `accounts/ reads ${refs.files.join(", ")}: write them from secrets before ${what}`).toBeDefined();
-  expect(indexOf(steps, writer)).toBeLessThan(indexOf(steps, step));
+  for (const s of steps) for (const name of refs.env) expect(s.env?.[name], `${what}: env ${name} is wired in .github/connected-accounts-ci.yml, not in a step`).toBeUndefined();
+  expect(steps.filter((s) => s.run?.includes("secrets/")), `${what}: files are written by the account-secrets action`).toEqual([]);
 }
 
-function expectPulumiStep(steps: Step[], command: string): Step {
-  const pulumi = stepUsing(steps, "pulumi/actions")!;
-  expect(pulumi.uses).toBe("pulumi/actions@v7");
-  expect(pulumi.with).toMatchObject({ command, "stack-name": "${{ matrix.stack }}", "work-dir": ".", "pulumi-version": PINNED_FROM_SETUP });
-  for (const input of Object.keys(pulumi.with ?? {})) expect(PULUMI_ACTION_INPUTS, `pulumi/actions input ${input}`).toContain(input);
-  expectSecretsFor(steps, pulumi, `pulumi ${command}`);
-  return pulumi;
+/** A step running scripts/ci/update-plan.js `command` (save: the preview as a plan; apply: `pulumi up --plan`), with every secret it needs. */
+function expectUpdatePlanStep(steps: Step[], command: "save" | "apply"): Step {
+  const step = stepRunning(steps, new RegExp(`^node scripts/ci/update-plan\\.js ${command} --stack "\\$PULUMI_STACK" `))!;
+  expect(step, `a step running ${UPDATE_PLAN} ${command}`).toBeDefined();
+  expectSecretsFor(steps, step, `${UPDATE_PLAN} ${command}`);
+  expectSops(steps, step);
+  return step;
 }
 
 describe("the shared setup (.github/actions/setup)", () => {
@@ -186,15 +232,18 @@ describe("the install-sops action", () => {
 
 describe("pull-request workflow", () => {
   const wf = workflow("pull-request.yml");
-  const job = expectStackJob(wf, "review");
+  const job = expectStackJob(wf, "review", { credentials: false });
   const steps = job.steps;
+  const previewJob = expectStackJob(wf, "preview", { needs: ["stacks", "review"], if: FORK_GUARD });
+  const previewSteps = previewJob.steps;
 
-  it("runs on pull requests with read access to contents and write access to pull requests", () => {
+  it("runs on pull requests that change what a stack does, with read access to contents and write access to pull requests", () => {
     expect(Object.keys(wf.on)).toEqual(["pull_request"]);
-    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
+    expect(wf.on.pull_request.paths).toEqual(["accounts/**", "stacks/**", "secrets/**", "Pulumi.yaml", "provider/**", "bin/**", "scripts/ci/**", "package.json", "package-lock.json", ".github/**"]);
+    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   });
 
-  it("validates, then plans against the base branch with the full history checked out", () => {
+  it("validates, then plans against the base branch with the full history checked out, holding no secret (forks included)", () => {
     expect(stepUsing(steps, "actions/checkout")?.with?.["fetch-depth"]).toBe(0);
     const validate = steps.find((s) => s.id === "validate")!;
     expect(validate.run).toBe("npx --no-install connected-accounts validate 2>&1 | tee validate.txt");
@@ -202,56 +251,117 @@ describe("pull-request workflow", () => {
     expect(plan.run).toContain('npx --no-install connected-accounts plan --base "origin/$BASE_REF" --format markdown > plan.md 2> plan-output.txt');
     expect(plan.env).toEqual({ BASE_REF: "${{ github.base_ref }}" });
     expect(indexOf(steps, validate)).toBeLessThan(indexOf(steps, plan));
+    expect(job.environment).toBeUndefined();
+    expect(JSON.stringify(steps)).not.toMatch(/secrets/);
   });
 
-  it("replaces the stack's plan comment on every push, also when validate or plan failed, and skips it on forks", () => {
+  it("posts the offline plan as the stack's one comment, saying the preview waits for the preview environment; skips it on forks", () => {
     const comment = stepUsing(steps, "actions/github-script")!;
     expect(comment.if).toBe(`\${{ !cancelled() && ${FORK_GUARD} }}`);
-    expect(comment.env).toMatchObject({ VALIDATE_OUTCOME: "${{ steps.validate.outcome }}", PLAN_OUTCOME: "${{ steps.plan.outcome }}" });
+    expect(comment.env).toMatchObject({
+      VALIDATE_OUTCOME: "${{ steps.validate.outcome }}",
+      CHECK_ENV_OUTCOME: "${{ steps.check-env.outcome }}",
+      PLAN_OUTCOME: "${{ steps.plan.outcome }}",
+      PREVIEW_ENVIRONMENT: PREVIEW_ENVIRONMENT,
+    });
     const script = String(comment.with?.script);
     expect(script).toContain('require("./scripts/ci/plan-comment.js")');
-    expect(script).toContain("await post({ github, context }, { stack, validate, plan, runUrl })");
-    expect(indexOf(steps, steps.find((s) => s.id === "plan"))).toBeLessThan(indexOf(steps, comment));
+    expect(script).toContain('? "waiting" : "skipped"');
+    expect(script).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, previewEnvironment, runUrl })");
   });
 
-  it("fails on env references no step maps, in either workflow, before planning or previewing", () => {
-    const check = stepRunning(steps, /connected-accounts check-env /)!;
-    expect(check.run).toBe("npx --no-install connected-accounts check-env --workflow .github/workflows/pull-request.yml --workflow .github/workflows/apply.yml");
-    expect(check.if).toBeUndefined();
-    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepRunning(steps, /connected-accounts plan /)));
-    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepUsing(steps, "pulumi/actions")));
+  it("checks that every workflow running Pulumi gets every reference, before planning or previewing, into a file the comment quotes", () => {
+    for (const list of [steps, previewSteps]) {
+      const check = list.find((s) => s.id === "check-env")!;
+      expect(check.run).toBe("npx --no-install connected-accounts check-env 2>&1 | tee check-env.txt");
+      expect(check.if).toBeUndefined();
+      expect(indexOf(list, check)).toBeLessThan(indexOf(list, stepRunning(list, /connected-accounts plan /)));
+    }
+    expect(indexOf(previewSteps, previewSteps.find((s) => s.id === "check-env"))).toBeLessThan(indexOf(previewSteps, previewSteps.find((s) => s.id === "preview")));
   });
 
-  it("previews with Pulumi only where secrets exist, as one edited comment", () => {
-    const pulumi = expectPulumiStep(steps, "preview");
-    expectSops(steps, pulumi);
-    expect(stepUsing(steps, "./.github/actions/install-sops")?.if).toBe(FORK_GUARD);
-    expect(pulumi.if).toBe(FORK_GUARD);
-    expect(pulumi.with).toMatchObject({ diff: true, "comment-on-pr": true, "edit-pr-comment": true });
-    for (const s of steps) if (JSON.stringify(s).includes("secrets.")) expect(s.if, s.name).toBe(FORK_GUARD);
+  it("previews in the stack's preview environment, never for forks, and saves the preview as the update plan per stack and head commit", () => {
+    expect(previewJob.environment).toBe(PREVIEW_ENVIRONMENT);
+    const preview = previewSteps.find((s) => s.id === "preview")!;
+    expect(preview.run).toBe('node scripts/ci/update-plan.js save --stack "$PULUMI_STACK" --sha "$HEAD_SHA" --dir update-plan 2>&1 | tee preview.txt');
+    expect(preview.env?.HEAD_SHA).toBe("${{ github.event.pull_request.head.sha }}");
+    expectUpdatePlanStep(previewSteps, "save");
+    const upload = stepUsing(previewSteps, UPLOAD)!;
+    expect(upload.with).toMatchObject({ name: "${{ steps.preview.outputs.artifact }}", path: "update-plan/update-plan.json", "if-no-files-found": "error" });
+    expect(indexOf(previewSteps, preview)).toBeLessThan(indexOf(previewSteps, upload));
+    // No pulumi/actions step, which would post a comment of its own.
+    expect(stepsUsing(previewSteps, "pulumi/actions")).toEqual([]);
+    expectKeysOnlyInEnvironments(wf, "pull-request.yml");
+  });
+
+  it("replaces the stack's one comment with the plan, the preview and the saved plan, or the step that failed", () => {
+    const comment = stepUsing(previewSteps, "actions/github-script")!;
+    expect(comment.if).toBe("${{ !cancelled() }}");
+    expect(comment.env).toMatchObject({
+      PREVIEW_OUTCOME: "${{ steps.preview.outcome }}",
+      SAVED_PLAN: "${{ steps.saved.outcome == 'success' && steps.preview.outputs.artifact || '' }}",
+    });
+    expect(String(comment.with?.script)).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, savedPlan, runUrl })");
+    expect(indexOf(previewSteps, stepUsing(previewSteps, UPLOAD))).toBeLessThan(indexOf(previewSteps, comment));
   });
 });
 
 describe("apply workflow", () => {
   const wf = workflow("apply.yml");
-  const job = expectStackJob(wf, "apply");
+  const merged = expectStackJob(wf, "apply-merged", { if: "github.event_name == 'push' && needs.stacks.outputs.count != '0'" });
+  const preview = expectStackJob(wf, "preview", { if: "github.event_name != 'push' && needs.stacks.outputs.count != '0'" });
+  const apply = expectStackJob(wf, "apply", { needs: ["stacks", "preview"], if: "github.event_name != 'push' && needs.stacks.outputs.count != '0'" });
 
-  it("runs on pushes to main, by hand for one stack or all, and when called (rotate)", () => {
+  it("runs on pushes to main, by hand for one stack or all, and when called (rotate); by hand on main only", () => {
     expect(wf.on.push).toEqual({ branches: ["main"] });
     expect(wf.on.workflow_dispatch.inputs.stack).toMatchObject({ default: "all" });
     expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(["stack", "reason"]);
     expect(wf.jobs.stacks.steps.find((s) => s.id === "stacks")?.env).toEqual({ ONLY: "${{ inputs.stack }}" });
-    expect(wf.permissions).toEqual({ contents: "read", "id-token": "write" });
+    expect(wf.permissions).toEqual({ contents: "read", actions: "read", "pull-requests": "read", "id-token": "write" });
+    const guard = wf.jobs.stacks.steps[0];
+    expect(guard.if).toBe("github.ref != 'refs/heads/main'");
+    expect(guard.run).toContain("exit 1");
   });
 
-  it("waits for the stack's environment (its required reviewers), one up per stack at a time, never cancelled", () => {
-    expect(job.environment).toBe("${{ matrix.environment }}");
-    expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+  it("on a push, applies the merged pull request's saved plan with pulumi up --plan, in the stack's environment, one per stack at a time, never cancelled", () => {
+    expect(merged.environment).toBe(APPLY_ENVIRONMENT);
+    expect(merged.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    const steps = merged.steps;
+    const locate = steps.find((s) => s.id === "reviewed")!;
+    expect(locate.uses?.split("@")[0]).toBe("actions/github-script");
+    expect(String(locate.with?.script)).toContain('require("./scripts/ci/merged-plan.js")');
+    const download = stepUsing(steps, DOWNLOAD)!;
+    expect(download.with).toEqual({ name: "${{ steps.reviewed.outputs.artifact }}", "run-id": "${{ steps.reviewed.outputs.run-id }}", "github-token": "${{ github.token }}", path: "update-plan" });
+    const up = expectUpdatePlanStep(steps, "apply");
+    expect(up.run).toContain("--plan update-plan/update-plan.json");
+    expect(indexOf(steps, locate)).toBeLessThan(indexOf(steps, download));
+    expect(indexOf(steps, download)).toBeLessThan(indexOf(steps, up));
+    // Before any secret: no plan, no keys.
+    expect(indexOf(steps, download)).toBeLessThan(indexOf(steps, stepUsing(steps, ACCOUNT_SECRETS)));
+    expect(indexOf(steps, stepRunning(steps, /^npx --no-install connected-accounts validate$/))).toBeLessThan(indexOf(steps, up));
   });
 
-  it("validates, then runs pulumi up with the pinned CLI", () => {
-    const pulumi = expectPulumiStep(job.steps, "up");
-    expect(indexOf(job.steps, stepRunning(job.steps, /^npx --no-install connected-accounts validate$/))).toBeLessThan(indexOf(job.steps, pulumi));
+  it("by hand or from rotate, previews main into a saved plan, and the apply job, approved in the stack's environment, runs exactly that plan", () => {
+    expect(preview.environment).toBe(PREVIEW_ENVIRONMENT);
+    const save = expectUpdatePlanStep(preview.steps, "save");
+    expect(save.run).toBe('node scripts/ci/update-plan.js save --stack "$PULUMI_STACK" --sha "$GITHUB_SHA" --dir update-plan');
+    expect(stepUsing(preview.steps, UPLOAD)?.with).toMatchObject({ name: "${{ steps.preview.outputs.artifact }}", path: "update-plan/update-plan.json" });
+    expect(apply.environment).toBe(APPLY_ENVIRONMENT);
+    expect(apply.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    expect(apply.steps.find((s) => s.id === "reviewed")?.run).toBe('node scripts/ci/update-plan.js name --stack "$PULUMI_STACK" --sha "$GITHUB_SHA"');
+    expect(stepUsing(apply.steps, DOWNLOAD)?.with).toEqual({ name: "${{ steps.reviewed.outputs.artifact }}", path: "update-plan" });
+    expect(expectUpdatePlanStep(apply.steps, "apply").run).toContain("--plan update-plan/update-plan.json");
+    expectKeysOnlyInEnvironments(wf, "apply.yml");
+  });
+
+  it("applies every account it can when one fails (--continue-on-error), and still fails the job", () => {
+    for (const job of [merged, apply]) {
+      const up = expectUpdatePlanStep(job.steps, "apply");
+      expect(up.run).toContain("--continue-on-error");
+      // The step-level keyword of the same name would hide the failure: the job must fail.
+      expect((up as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
+    }
+    expect(JSON.stringify(wf.jobs)).not.toMatch(/pulumi\/actions@/);
   });
 });
 
@@ -281,6 +391,9 @@ describe("drift workflow", () => {
     expect(Object.keys(wf.on)).toEqual(["schedule", "workflow_dispatch"]);
     expect(wf.permissions).toEqual({ contents: "read", issues: "write", "id-token": "write" });
     expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    // It reads the keys: in the stack's preview environment, as previews do.
+    expect(job.environment).toBe(PREVIEW_ENVIRONMENT);
+    expectKeysOnlyInEnvironments(wf, "drift.yml");
   });
 
   it("previews with --refresh --expect-no-changes, keeps the exit code, and hands it to the drift script", () => {
@@ -292,6 +405,21 @@ describe("drift workflow", () => {
     expect(report.env?.EXIT_CODE).toBe("${{ steps.preview.outputs.exit-code }}");
     expect(String(report.with?.script)).toContain('require("./scripts/ci/drift.js")');
     expect(indexOf(steps, preview)).toBeLessThan(indexOf(steps, report));
+  });
+
+  it("checks connection health beside the preview and hands both exit codes to the drift script", () => {
+    const health = steps.find((s) => s.id === "health")!;
+    expect(health.run).toContain('npx --no-install connected-accounts health --format json > health.json');
+    expect(health.run).toContain('echo "exit-code=$?" >> "$GITHUB_OUTPUT"');
+    // The key from the secret, else from the stack's own config, masked before anything prints it.
+    expect(health.run).toContain('pulumi config get connected-accounts:apiKey --stack "$PULUMI_STACK"');
+    expect(health.run).toContain('echo "::add-mask::$COMPOSIO_API_KEY"');
+    expect(health.env).toMatchObject({ COMPOSIO_API_KEY: "${{ secrets.COMPOSIO_API_KEY }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+    const report = stepUsing(steps, "actions/github-script")!;
+    expect(report.env?.HEALTH_EXIT_CODE).toBe("${{ steps.health.outputs.exit-code }}");
+    expect(String(report.with?.script)).toContain("await report({ github, context, core }, { stack, exitCode, healthExitCode, runUrl })");
+    expect(indexOf(steps, steps.find((s) => s.id === "preview"))).toBeLessThan(indexOf(steps, health));
+    expect(indexOf(steps, health)).toBeLessThan(indexOf(steps, report));
   });
 });
 
@@ -305,21 +433,8 @@ describe("every workflow", () => {
   });
 
   it("installs the pinned sops and passes the one SOPS_AGE_KEY secret to every pulumi step", () => {
-    const apply = expectStackJob(workflow("apply.yml"), "apply").steps;
-    expectSops(apply, expectPulumiStep(apply, "up"));
     const drift = expectStackJob(workflow("drift.yml"), "drift").steps;
     expectSops(drift, drift.find((s) => s.id === "preview")!);
-  });
-});
-
-describe("apply workflow, when one account fails", () => {
-  const steps = expectStackJob(workflow("apply.yml"), "apply").steps;
-
-  it("applies every account it can when one fails (pulumi up --continue-on-error), and still fails the job", () => {
-    const pulumi = expectPulumiStep(steps, "up");
-    expect(pulumi.with?.["continue-on-error"]).toBe(true);
-    // The step-level keyword of the same name would hide the failure: the job must fail.
-    expect((pulumi as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
   });
 });
 
@@ -343,5 +458,70 @@ describe("actionlint", () => {
     const { runLint } = projectRequire(ACTIONLINT) as { runLint(text: string, file: string): Promise<{ message: string }[]> };
     const broken = fs.readFileSync(path.join(WORKFLOWS, "drift.yml"), "utf8").replace("${{ steps.preview.outputs.exit-code }}", "${{ steps.preview.outputs.exit-code }");
     expect((await runLint(broken, "drift.yml")).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the CI wiring file (.github/connected-accounts-ci.yml)", () => {
+  it("names a secret for every { env } and { file } reference of the accounts, and nothing it cannot use", () => {
+    const { wiring, problems } = parseCiWiring(fs.readFileSync(WIRING_FILE, "utf8"), ".github/connected-accounts-ci.yml");
+    expect(problems).toEqual([]);
+    const refs = accountReferences();
+    expect([...wiring.env.keys()].sort()).toEqual(refs.env);
+    expect([...wiring.files.keys()].sort()).toEqual(refs.files);
+  });
+
+  it("is read by every workflow that runs Pulumi, just before it", () => {
+    const readers = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f) && fs.readFileSync(path.join(WORKFLOWS, f), "utf8").includes(ACCOUNT_SECRETS));
+    expect(readers.sort()).toEqual(["apply.yml", "drift.yml", "pull-request.yml"]);
+    const action = parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/actions/account-secrets/action.yml"), "utf8")) as { inputs: Record<string, { required?: boolean }>; runs: { using: string; steps: Step[] } };
+    expect(action.inputs.secrets.required).toBe(true);
+    expect(action.runs.steps.map((s) => s.run)).toEqual(["node scripts/ci/account-secrets.js"]);
+  });
+});
+
+describe("remote actions", () => {
+  const files = [
+    ...fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(WORKFLOWS, f)),
+    ...fs.readdirSync(path.join(PROJECT_ROOT, ".github/actions")).map((d) => path.join(PROJECT_ROOT, ".github/actions", d, "action.yml")),
+  ];
+
+  it("are pinned to a full commit, with the release in a comment, in every workflow and local action", () => {
+    const remote: string[] = [];
+    for (const file of files) {
+      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        if (!/^\s*-?\s*uses:/.test(line) || /uses:\s+\.\//.test(line)) continue;
+        expect(line, `${path.relative(PROJECT_ROOT, file)}: pin to a commit, e.g. uses: owner/repo@<40-hex sha> # v1.2.3`).toMatch(PINNED_USES);
+        remote.push(line.match(PINNED_USES)![1]);
+      }
+    }
+    expect(new Set(remote)).toEqual(new Set([
+      "actions/checkout", "actions/setup-node", "actions/cache", "actions/setup-go", "actions/github-script", "pulumi/actions",
+      "actions/upload-artifact", "actions/download-artifact",
+      "aws-actions/configure-aws-credentials", "google-github-actions/auth", "azure/login",
+    ]));
+  });
+
+  it("one commit per action across files, so one update moves them all", () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of files) {
+      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const m = line.match(PINNED_USES);
+        if (m) pins.set(m[1], (pins.get(m[1]) ?? new Set()).add(`${m[2]} ${m[3]}`));
+      }
+    }
+    for (const [action, seen] of pins) expect([...seen], action).toHaveLength(1);
+  });
+
+  it("are kept current by Dependabot, with the npm dependencies (and so the pinned Pulumi CLI)", () => {
+    const config = parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/dependabot.yml"), "utf8")) as { version: number; updates: { "package-ecosystem": string; directory?: string; directories?: string[] }[] };
+    expect(config.version).toBe(2);
+    const actions = config.updates.find((u) => u["package-ecosystem"] === "github-actions")!;
+    // Dependabot reads .github/workflows from "/", and each local composite action from its own folder.
+    const localActions = fs.readdirSync(path.join(PROJECT_ROOT, ".github/actions")).map((d) => `/.github/actions/${d}`);
+    expect(actions.directories?.sort()).toEqual(["/", ...localActions].sort());
+    const npm = config.updates.find((u) => u["package-ecosystem"] === "npm")!;
+    expect(npm.directory).toBe("/");
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+    expect(pkg.devDependencies.pulumi).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });

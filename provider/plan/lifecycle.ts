@@ -7,6 +7,8 @@
  */
 import type { RemoteAccount } from "./live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "./account-state";
+import { adoptionMismatches } from "./live-check";
+import { CONFIG_NAMESPACE } from "../settings";
 import { planPatch, recordDiffers, type PatchBody, type PatchPlan } from "./patch-plan";
 import { applyOrder, brokenConnectionNote, planStatus, statusAfter, type StatusBody, type StatusPlan } from "./status-plan";
 
@@ -50,6 +52,13 @@ export function checkNeeds(news: RegisteredAccount, recorded: DesiredAccount | u
     credentials: !frozenOrUnknown && news.manage !== "observe",
     adoption: !frozenOrUnknown && (!recorded || neverApplied(recorded)),
   };
+}
+
+/** Why an account with credentials cannot be checked without the stack's fingerprint key. */
+export function missingFingerprintKey(news: RegisteredAccount, key: string | undefined): string | undefined {
+  if (key || Object.keys(news.credentials ?? {}).length === 0) return undefined;
+  const setting = `${CONFIG_NAMESPACE}:fingerprintKey`;
+  return `stack config ${setting} is not set; fix: pulumi config set --secret ${setting} "$(openssl rand -hex 32)"`;
 }
 
 /** Checked inputs with the fingerprints of what was read; none recorded when there are none. */
@@ -166,9 +175,21 @@ export function partialFailureReason(message: string, applied: RecordedAccount, 
   return `${message}\n  ${done}; the next pulumi up sends only what is still missing.`;
 }
 
-/** Credential fields whose value read now is not the one Check fingerprinted: nothing may be sent for the account. */
-export function movedSinceCheck(desired: DesiredAccount, now: Record<string, string>): string[] {
-  return Object.keys(now).filter((field) => now[field] !== desired.fingerprints?.[field]);
+/** Why nothing may be sent when a value read now is not the one Check fingerprinted (`now`: fingerprints of the values read again). */
+export function movedSinceCheck(desired: DesiredAccount, now: Record<string, string>): string | undefined {
+  const moved = Object.keys(now).filter((field) => now[field] !== desired.fingerprints?.[field]);
+  if (moved.length === 0) return undefined;
+  return (
+    `connected account ${desired.nanoid}: the value of ${moved.map((f) => `credentials.${f}`).join(", ")} changed after it was checked; ` +
+    "nothing was sent. Run pulumi up again (the next preview shows the value as changed)."
+  );
+}
+
+/** Why an adoption is refused when the file does not describe the account Composio has (a wrong scheme would be recorded and stick). */
+export function adoptionRefusal(desired: DesiredAccount, remote: RemoteAccount | undefined): string | undefined {
+  const mismatches = adoptionMismatches(desired, remote);
+  if (mismatches.length === 0) return undefined;
+  return `${mismatches.map((m) => m.message).join("; ")}; nothing was changed in Composio. Correct the file: ${mismatches.map((m) => m.fix).join("; ")}.`;
 }
 
 /** A refresh leaves paused accounts alone (and has nothing to read without a record). */

@@ -6,18 +6,19 @@ import type { RemoteAccount } from "../plan/live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../plan/account-state";
 import { fingerprintAll } from "../plan/fingerprint";
 import {
-  adoptionStart, afterPatch, afterStatus, appliedRecord, authSchemeProblem, checkedInputs, checkNeeds, diffAccount, goneNote, hasUnknowns,
-  movedSinceCheck, normalize, normalizeRecorded, nothingApplied, observed, partialFailureReason, pausedRecord, planApply, recordedInputs,
-  refreshed, refreshes, withFingerprints, type ApplyRequest, type LegacyRecord,
+  adoptionRefusal, adoptionStart, afterPatch, missingFingerprintKey, afterStatus, appliedRecord, authSchemeProblem, checkedInputs, checkNeeds, diffAccount, goneNote, hasUnknowns,
+  movedSinceCheck, normalize, normalizeRecorded, nothingApplied, observed, pausedRecord, planApply, recordedInputs,
+  refreshed, refreshes, withFingerprints, type LegacyRecord,
 } from "../plan/lifecycle";
 import { adoptionMismatches } from "../plan/live-check";
 import { processMemo, readCredentials, type ReadCredentials } from "../references/resolve";
-import { CONFIG_NAMESPACE, settingsFrom, type Settings } from "../settings";
+import { settingsFrom, type Settings } from "../settings";
 import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../project/workspace";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 import { FleetProgress } from "./fleet-progress";
+import { PartiallyApplied } from "./partially-applied";
 
 type Provider = pulumi.dynamic.ResourceProvider<DesiredAccount, RecordedAccount>;
 
@@ -73,9 +74,8 @@ export class ConnectedAccountProvider implements Provider {
       const read = await this.readValues(news);
       failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
       const key = this.configured().fingerprintKey;
-      if (!key && Object.keys(news.credentials ?? {}).length > 0) {
-        failures.push({ property: "fingerprints", reason: `stack config ${CONFIG_NAMESPACE}:fingerprintKey is not set; fix: pulumi config set --secret ${CONFIG_NAMESPACE}:fingerprintKey "$(openssl rand -hex 32)"` });
-      }
+      const missingKey = missingFingerprintKey(news, key);
+      if (missingKey) failures.push({ property: "fingerprints", reason: missingKey });
       if (read.problems.length === 0 && key) desired = withFingerprints(news, this.fingerprints(read.values));
     }
     let remote: RemoteAccount | undefined;
@@ -168,12 +168,7 @@ export class ConnectedAccountProvider implements Provider {
     const read = await this.readValues(desired);
     if (read.problems.length > 0) throw new Error(readFailureMessage(desired, read.problems, this.projectRootDir()));
     const moved = movedSinceCheck(desired, this.fingerprints(read.values));
-    if (moved.length > 0) {
-      throw new Error(
-        `connected account ${desired.nanoid}: the value of ${moved.map((f) => `credentials.${f}`).join(", ")} changed after it was checked; ` +
-          "nothing was sent. Run pulumi up again (the next preview shows the value as changed).",
-      );
-    }
+    if (moved) throw new Error(moved);
     return read.values;
   }
 
@@ -241,28 +236,9 @@ export class ConnectedAccountProvider implements Provider {
   }
 }
 
-/** The file must describe the account Composio has: a wrong scheme would otherwise be recorded and stick. */
+/** The account as Composio has it, when the file describes it. */
 function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount | undefined): RemoteAccount {
-  const mismatches = adoptionMismatches(desired, remote);
-  if (mismatches.length > 0) throw new Error(`${mismatches.map((m) => m.message).join("; ")}; nothing was changed in Composio. Correct the file: ${mismatches.map((m) => m.fix).join("; ")}.`);
+  const refusal = adoptionRefusal(desired, remote);
+  if (refusal) throw new Error(refusal);
   return remote!;
-}
-
-/**
- * A failure after part of the account's change went through, in the shape the dynamic-provider
- * server turns into a partial failure (`ErrorResourceInitFailed`): the engine records `properties`
- * as the outputs (so the next up sends only what is still missing) and shows `reasons`. The
- * provider module rides along, as it does on every record.
- */
-class PartiallyApplied extends Error {
-  readonly id: string;
-  readonly properties: Record<string, unknown>;
-  readonly reasons: string[];
-
-  constructor(cause: unknown, applied: RecordedAccount, failed: ApplyRequest["step"], providerModule: unknown) {
-    super(partialFailureReason(cause instanceof Error ? cause.message : String(cause), applied, failed));
-    this.id = applied.nanoid;
-    this.properties = { ...applied, __provider: providerModule };
-    this.reasons = [this.message];
-  }
 }

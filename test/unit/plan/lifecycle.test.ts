@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RemoteAccount } from "../../../provider/plan/live-account";
 import type { DesiredAccount, RecordedAccount, RegisteredAccount } from "../../../provider/plan/account-state";
 import {
-  adoptionStart, afterPatch, afterStatus, appliedRecord, authSchemeProblem, checkedInputs, checkNeeds, diffAccount, hasUnknowns,
+  adoptionRefusal, adoptionStart, afterPatch, missingFingerprintKey, afterStatus, appliedRecord, authSchemeProblem, checkedInputs, checkNeeds, diffAccount, hasUnknowns,
   movedSinceCheck, normalizeRecorded, nothingApplied, observed, partialFailureReason, pausedRecord, planApply, record, recordedInputs,
   refreshed, refreshes, UNKNOWN, type LegacyRecord,
 } from "../../../provider/plan/lifecycle";
@@ -179,8 +179,18 @@ describe("an apply and what each request leaves recorded", () => {
   });
 
   it("a value that moved since Check is named, so nothing is sent", () => {
-    expect(movedSinceCheck(desired(), { api_key: "hmac:aaaaaaaaaaaa" })).toEqual([]);
-    expect(movedSinceCheck(desired(), { api_key: "hmac:cccccccccccc" })).toEqual(["api_key"]);
+    expect(movedSinceCheck(desired(), { api_key: "hmac:aaaaaaaaaaaa" })).toBeUndefined();
+    expect(movedSinceCheck(desired(), { api_key: "hmac:cccccccccccc" })).toBe(
+      "connected account ca_1: the value of credentials.api_key changed after it was checked; nothing was sent. Run pulumi up again (the next preview shows the value as changed).",
+    );
+  });
+
+  it("an adoption is refused when the file does not describe the account Composio has", () => {
+    expect(adoptionRefusal(desired(), remote())).toBeUndefined();
+    expect(adoptionRefusal(desired(), remote({ userId: "other" }))).toBe(
+      "connected account ca_1 has userId other in Composio, not u; nothing was changed in Composio. Correct the file: set userId: other (an account belongs to one user), or point the file at the account you meant.",
+    );
+    expect(adoptionRefusal(desired(), undefined)).toMatch(/^connected account ca_1 does not exist in Composio; nothing was changed/);
   });
 });
 
@@ -208,5 +218,15 @@ describe("a refresh", () => {
 
   it("a record from 0.1 loses its credential values", () => {
     expect(JSON.stringify(refreshed(legacy(), remote({ alias: "prod" })))).not.toContain("ghp_value_recorded_by_0.1");
+  });
+});
+
+describe("the fingerprint key", () => {
+  it("is needed by an account with credentials, with the command that sets it", () => {
+    expect(missingFingerprintKey(desired(), undefined)).toBe(
+      'stack config connected-accounts:fingerprintKey is not set; fix: pulumi config set --secret connected-accounts:fingerprintKey "$(openssl rand -hex 32)"',
+    );
+    expect(missingFingerprintKey(desired(), "k".repeat(64))).toBeUndefined();
+    expect(missingFingerprintKey(desired({ credentials: {} }), undefined)).toBeUndefined();
   });
 });
