@@ -16,7 +16,7 @@ const FUNCTIONS = [
   "written", "registered", "refused", "explainInvalid", "check", "checkStored", "register", "read",
   "describe", "target", "committedProblem", "sameSource", "rotation",
 ] as const satisfies readonly (keyof ReferenceKind)[];
-const NO_FILES = { get: () => ({ missing: true as const }) };
+const NO_FILES = { get: () => ({ missing: true as const }), approved: () => ({ source: "no .sops.yaml", ids: new Set<string>() }) };
 
 describe.each(REFERENCE_KINDS.map((kind) => [kind.name, kind] as const))("the %s reference kind", (name, kind) => {
   it("implements every part of the contract", () => {

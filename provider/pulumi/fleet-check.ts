@@ -27,7 +27,7 @@ export interface FleetCheckSources {
   /** Composio's answer for `ids` (undefined: it does not have the account; an Error: its read failed). */
   readRemote(ids: readonly string[]): Promise<Map<string, RemoteAccount | undefined | Error>>;
   /** The credential values of an account, read in this process; only their problems are used. */
-  readCredentials(account: RegisteredAccount): ReadCredentials;
+  readCredentials(account: RegisteredAccount): ReadCredentials | Promise<ReadCredentials>;
   projectRoot: string;
 }
 
@@ -41,7 +41,7 @@ export async function fleetProblems(accounts: readonly AccountFile[], sources: F
   const problems: AccountProblem[] = [];
   for (const account of active) {
     if (account.manage === "observe" || skipReads.has(account.file)) continue;
-    const read = sources.readCredentials(toRegistered(account, sources.projectRoot));
+    const read = await sources.readCredentials(toRegistered(account, sources.projectRoot));
     for (const { field, problem } of read.problems) {
       problems.push({ ...atField(account, field, problem), message: `${problem.message}; nothing is sent for this account` });
     }

@@ -76,7 +76,7 @@ export class ConnectedAccountProvider implements Provider {
     // Serializes every input: asked once per Check, not per use.
     const needs = checkNeeds(news, recorded, hasUnknowns(news));
     if (needs.credentials) {
-      const read = this.readValues(news);
+      const read = await this.readValues(news);
       failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
       const key = this.configured().fingerprintKey;
       const missingKey = missingFingerprintKey(news, key);
@@ -155,7 +155,7 @@ export class ConnectedAccountProvider implements Provider {
     // also tells whether it is enabled.
     const remote = this.verified.get(desired.nanoid) ?? assertSameAccount(desired, await readOne(this.api(), desired.nanoid));
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, remote) };
-    const outs = await this.apply(adoptionStart(desired, remote), desired, inputs, this.valuesToSend(desired));
+    const outs = await this.apply(adoptionStart(desired, remote), desired, inputs, await this.valuesToSend(desired));
     this.progress.count("adopted");
     return { id: desired.nanoid, outs };
   }
@@ -167,7 +167,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: pausedRecord(recorded) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    const outs = await this.apply(recorded, desired, news, this.valuesToSend(desired));
+    const outs = await this.apply(recorded, desired, news, await this.valuesToSend(desired));
     this.progress.count("updated");
     return { outs };
   }
@@ -191,15 +191,15 @@ export class ConnectedAccountProvider implements Provider {
    * The values to send, read again (files come from this process's memo) and refused unless each
    * fingerprint matches the checked one: what is sent is what the preview showed.
    */
-  private valuesToSend(desired: DesiredAccount): Record<string, string> {
-    const read = this.readValues(desired);
+  private async valuesToSend(desired: DesiredAccount): Promise<Record<string, string>> {
+    const read = await this.readValues(desired);
     if (read.problems.length > 0) throw new Error(readFailureMessage(desired, read.problems, this.projectRootDir()));
     const moved = movedSinceCheck(desired, this.fingerprints(read.values));
     if (moved) throw new Error(moved);
     return read.values;
   }
 
-  private readValues(account: RegisteredAccount): ReadCredentials {
+  private readValues(account: RegisteredAccount): Promise<ReadCredentials> {
     return readCredentials(account.credentials ?? {}, { projectRoot: this.projectRootDir(), env: this.env, config: this.config, once: this.once });
   }
 

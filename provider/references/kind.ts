@@ -114,8 +114,8 @@ export interface ReferenceKind<W extends CredentialRef = CredentialRef, R extend
   checkStored(ref: W, account: ReferringFile, stored: StoredSopsFiles): ReferenceProblem[];
   /** The form the program registers: names and project-relative paths. */
   register(ref: W, account: ReferringFile, projectRoot: string): R;
-  /** The value, in the provider process only. */
-  read(ref: R, ctx: ReferenceReadContext): ReadResult;
+  /** The value, in the provider process only; asynchronous where reading waits on another process (sops). */
+  read(ref: R, ctx: ReferenceReadContext): ReadResult | Promise<ReadResult>;
   /** How the reference reads in a message (`env GH_KEY`). */
   describe(ref: R | W): string;
   /** The absolute path of the file the reference names; undefined for a kind that names no file. */

@@ -6,6 +6,7 @@
  * with no key at all. Pure: text in, facts out.
  */
 import { parseDocument } from "yaml";
+import { keyServicesOf, type ApprovedKeyServices, type KeyService, type KeyServiceConfigProblem } from "./sops-key-services";
 
 /** The key path of a `{ sops, key }` reference: `a.b` as written, or `[a, "b.c"]` when a key holds a dot. */
 export type SopsKeyPath = readonly string[];
@@ -26,6 +27,8 @@ export interface SopsDocument {
    * when the data key does (`sops rotate`), and stay while values are edited with the same key.
    */
   wrappedDataKeys?: string[];
+  /** The key services other than age it names (sops contacts them to decrypt); outside the MAC, like all metadata. */
+  keyServices: KeyService[];
 }
 
 export type SopsTextProblem = { message: string; fix: string };
@@ -33,6 +36,8 @@ export type SopsTextProblem = { message: string; fix: string };
 /** Stored (encrypted) SOPS files by absolute path: from the working tree, or from a git revision. */
 export interface StoredSopsFiles {
   get(target: string, ref: string): SopsDocument | SopsTextProblem | { missing: true };
+  /** The key services the repository approves for the file at `target`: its nearest `.sops.yaml`'s creation rules. */
+  approved(target: string): ApprovedKeyServices | KeyServiceConfigProblem;
 }
 
 /** The key path as written: `a.b` splits at dots; a list is taken segment by segment. */
@@ -71,7 +76,7 @@ export function parseSopsText(ref: string, text: string): SopsDocument | SopsTex
     return { message: `SOPS file ${ref} has no MAC in its sops metadata, so nothing shows whether it was tampered with`, fix: `re-encrypt it with sops (sops edit ${ref}, then save), and commit the result` };
   }
   const { sops: _metadata, ...rest } = data as Record<string, unknown>;
-  return { data: rest, recipients: recipientsOf(meta), wrappedDataKeys: wrappedDataKeysOf(meta) };
+  return { data: rest, recipients: recipientsOf(meta), wrappedDataKeys: wrappedDataKeysOf(meta), keyServices: keyServicesOf(meta) };
 }
 
 /** What a key path leads to in the stored document. */

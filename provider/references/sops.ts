@@ -17,6 +17,8 @@ import type { ReferenceKind, ReferringFile, ReviewSides, Rotation } from "./kind
 import { wasReencrypted } from "./sops-rekey";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
+import { terminalSafe } from "../text/terminal-text";
+import { approvedKeyServices, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
 import { ageKeyEnv, missingAgeKeyFile } from "./age-key";
 import {
   describeKeyPath,
@@ -39,6 +41,22 @@ export type RegisteredSopsRef = { sops: string; key: string[] };
 
 /** A problem with one reference; `at` is the sub-field it is about (`sops` or `key`). */
 export type SopsProblem = SopsTextProblem & { at: ["sops"] | ["key"] };
+
+/** The SOPS configuration whose creation rules approve key services: sops's own file name. */
+const SOPS_CONFIG = ".sops.yaml";
+const MAX_SOPS_CONFIG_BYTES = 256 * 1024;
+
+/**
+ * Refused before anything is decrypted: a file naming a key service (KMS, Vault, …) that the
+ * repository's `.sops.yaml` does not name. Age alone contacts nothing and needs no approval.
+ */
+export function keyServiceProblem(ref: string, target: string, doc: SopsDocument, files: StoredSopsFiles): SopsTextProblem | undefined {
+  if (doc.keyServices.length === 0) return undefined;
+  const approved = files.approved(target);
+  if ("message" in approved) return approved;
+  const unapproved = unapprovedKeyServices(doc.keyServices, approved);
+  return unapproved.length > 0 ? unapprovedProblem(ref, unapproved, approved.source) : undefined;
+}
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -63,10 +81,39 @@ export function storedSopsValue(ref: SopsRef, account: ReferringFile, files: Sto
   return "message" in value ? { ...value, at: ["key"] } : value;
 }
 
+/**
+ * Who a SOPS file is encrypted for, and which services it names, changed between two sides (its
+ * values unchanged): said as such in a plan, since the metadata is outside the MAC and a key
+ * service added there is contacted on the next decryption. Undefined when nothing changed.
+ */
+export function sopsRecipientsChange(ref: string, baseTarget: string, base: StoredSopsFiles, headTarget: string, head: StoredSopsFiles): string | undefined {
+  const before = base.get(baseTarget, ref);
+  const after = head.get(headTarget, ref);
+  if (!("recipients" in before) || !("recipients" in after)) return undefined;
+  const was = new Set(before.recipients);
+  const now = new Set(after.recipients);
+  const added = after.recipients.filter((r) => !was.has(r));
+  const removed = before.recipients.filter((r) => !now.has(r));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const parts = [added.length > 0 ? `added ${added.map(terminalSafe).join(", ")}` : "", removed.length > 0 ? `removed ${removed.map(terminalSafe).join(", ")}` : ""];
+  return `recipients changed in ${ref}: ${parts.filter(Boolean).join("; ")}`;
+}
+
+/** The stored file's key services, when the repository does not approve them all. */
+function unapprovedServices(ref: SopsRef, account: ReferringFile, files: StoredSopsFiles): SopsProblem | undefined {
+  const target = sopsTarget(account, ref);
+  const doc = files.get(target, ref.sops);
+  if (!("keyServices" in doc)) return undefined;
+  const problem = keyServiceProblem(ref.sops, target, doc, files);
+  return problem && { ...problem, at: ["sops"] };
+}
+
 /** What `validate`, `plan` and the program can say about a reference without any key. */
 export function checkSopsRef(ref: SopsRef, account: ReferringFile, files: StoredSopsFiles): SopsProblem[] {
   const value = storedSopsValue(ref, account, files);
   if ("message" in value) return [value];
+  const unapproved = unapprovedServices(ref, account, files);
+  if (unapproved) return [unapproved];
   const key = keyPath(ref.key);
   const wrongType = typeProblem(ref.sops, key, value.type);
   if (wrongType) return [{ ...wrongType, at: ["key"] }];
@@ -135,8 +182,8 @@ function sopsRotation(from: SopsRef, fromAccount: ReferringFile, to: SopsRef, to
   const after = storedSopsValue(to, toAccount, sides.head);
   if ("message" in after) return undefined;
   if ("message" in before) return `key added to ${to.sops}`;
-  if (before.ciphertext === after.ciphertext) return undefined;
   const target = sopsTarget(toAccount, to);
+  if (before.ciphertext === after.ciphertext) return sopsRecipientsChange(to.sops, sopsTarget(fromAccount, from), sides.base, target, sides.head);
   const docBefore = sides.base.get(sopsTarget(fromAccount, from), from.sops);
   const docAfter = sides.head.get(target, to.sops);
   if ("data" in docBefore && "data" in docAfter && wasReencrypted(docBefore, docAfter)) return { reencrypted: target, written: to.sops };
@@ -198,13 +245,70 @@ export function registerSopsRef(ref: SopsRef, account: ReferringFile, projectRoo
  * it is, how large.
  */
 export function workingTreeSopsFiles(repoRoot: string): StoredSopsFiles {
-  return { get: (target, ref) => readStoredFile(target, ref, repoRoot) };
+  return { get: (target, ref) => readStoredFile(target, ref, repoRoot), approved: (target) => workingTreeApproval(target, repoRoot) };
 }
 
-/** Stored files by absolute path, e.g. read from a git revision: the bytes, or only the size of one too large to read. */
-export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number }>): StoredSopsFiles {
+const parsedConfigs = new Map<string, { signature: string; approved: ApprovedKeyServices | KeyServiceConfigProblem }>();
+
+/** The nearest `.sops.yaml` from the file's folder up to the repository root, read like a SOPS file is. */
+function workingTreeApproval(target: string, repoRoot: string): ApprovedKeyServices | KeyServiceConfigProblem {
+  for (const dir of foldersUp(path.dirname(target), repoRoot)) {
+    const config = path.join(dir, SOPS_CONFIG);
+    const shown = path.relative(repoRoot, config).split(path.sep).join("/");
+    const at = locateInRepository(config, repoRoot);
+    if ("missing" in at) continue;
+    if (!("realPath" in at) || at.kind) return { message: `${shown} is not a regular file inside the repository, so no key service is approved`, fix: `replace ${shown} with the SOPS configuration itself` };
+    if (at.stat.size > MAX_SOPS_CONFIG_BYTES) return { message: `${shown} is ${at.stat.size} bytes; a SOPS configuration is limited to ${MAX_SOPS_CONFIG_BYTES}`, fix: `shorten ${shown}` };
+    // Read and parsed once while it is unchanged, however many files and accounts ask.
+    const signature = `${shown}:${at.stat.ino}:${at.stat.size}:${at.stat.mtimeMs}`;
+    const cached = parsedConfigs.get(at.realPath);
+    if (cached?.signature === signature) return cached.approved;
+    const bytes = readAtMost(at.realPath, MAX_SOPS_CONFIG_BYTES);
+    const approved = "message" in bytes ? { message: `${shown} ${bytes.message}`, fix: bytes.fix } : approvedKeyServices(shown, bytes.data.toString("utf8"));
+    parsedConfigs.set(at.realPath, { signature, approved });
+    return approved;
+  }
+  return { source: SOPS_CONFIG, ids: new Set() };
+}
+
+/** `from`, its parent, … up to and including `root` (nothing when `from` is not inside it). */
+function foldersUp(from: string, root: string): string[] {
+  const out: string[] = [];
+  const top = path.resolve(root);
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const rel = path.relative(top, dir);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return out;
+    out.push(dir);
+    if (dir === top || dir === path.dirname(dir)) return out;
+  }
+}
+
+/** The repository holding `dir` (the nearest folder with `.git`), or `dir` itself outside git. */
+export function repositoryRootOf(dir: string): string {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, ".git"))) return at;
+    if (at === path.dirname(at)) return path.resolve(dir);
+  }
+}
+
+/**
+ * Stored files by absolute path, e.g. read from a git revision: the bytes, or only the size of one
+ * too large to read. `.sops.yaml` files among them approve key services for the files below them,
+ * up to `repoRoot`.
+ */
+export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number }>, repoRoot?: string): StoredSopsFiles {
   const parsed = new Map<string, SopsDocument | SopsTextProblem | { missing: true }>();
   return {
+    approved(target) {
+      for (const dir of repoRoot ? foldersUp(path.dirname(target), repoRoot) : []) {
+        const bytes = texts.get(path.join(dir, SOPS_CONFIG));
+        if (bytes === undefined) continue;
+        const shown = path.relative(repoRoot!, path.join(dir, SOPS_CONFIG)).split(path.sep).join("/");
+        if (!Buffer.isBuffer(bytes)) return { message: `${shown} is ${bytes.size} bytes; a SOPS configuration is limited to ${MAX_SOPS_CONFIG_BYTES}`, fix: `shorten ${shown}` };
+        return approvedKeyServices(shown, bytes.toString("utf8"));
+      }
+      return { source: SOPS_CONFIG, ids: new Set() };
+    },
     get(target, ref) {
       let doc = parsed.get(target);
       if (!doc) {
@@ -262,9 +366,9 @@ export interface SopsReadContext {
 /**
  * The plaintext value of a registered reference, in the provider process: the stored file is checked
  * first (so a missing key or a file that is not SOPS reads as such, with no sops run), then decrypted
- * once for the whole process.
+ * once for the whole process (concurrent reads of one file share the one sops run).
  */
-export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { value: string } | SopsProblem {
+export async function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): Promise<{ value: string } | SopsProblem> {
   const target = path.resolve(ctx.projectRoot, ref.sops);
   const files = workingTreeSopsFiles(ctx.projectRoot);
   const stored = ctx.once(`sops-stored:${target}`, () => files.get(target, ref.sops));
@@ -275,7 +379,13 @@ export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { val
   if ("message" in value) return { ...value, at: ["key"] };
   const wrongType = typeProblem(ref.sops, key, value.type);
   if (wrongType) return { ...wrongType, at: ["key"] };
-  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, env: ageKeyEnv(ctx.env, ctx.projectRoot) }));
+  // Checked again here, right before sops runs: the program's check ran in another process.
+  const repoRoot = ctx.once(`repository-root:${ctx.projectRoot}`, () => repositoryRootOf(ctx.projectRoot));
+  const unapproved = keyServiceProblem(ref.sops, target, stored, workingTreeSopsFiles(repoRoot));
+  if (unapproved) return { ...unapproved, at: ["sops"] };
+  const decrypted = await ctx.once(`sops-decrypted:${target}`, () =>
+    decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ageKeyEnv(ctx.env, ctx.projectRoot) }),
+  );
   if ("message" in decrypted) {
     // No key worked, and the key file the user named is not there: that is the cause to name.
     const keyFile = decrypted.keyUnavailable !== undefined && decrypted.keyUnavailable !== "wrong key" && stored.recipients.some((r) => r.startsWith("age ")) ? missingAgeKeyFile(ctx.env, ctx.projectRoot) : undefined;
