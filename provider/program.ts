@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadAccounts } from "./accounts/load";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
-import { terminalSafe } from "./cli/terminal-text";
+import { formatProblemText } from "./cli/format-problems";
+import { terminalSafe, terminalSafeLines } from "./cli/terminal-text";
 import { trackedTargetsSync } from "./cli/git";
 import { readStack, stackSettingPosition } from "./cli/stack";
 import { findProjectRoot } from "./cli/workspace";
@@ -30,7 +31,7 @@ import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-pr
 const projectRoot = pulumi.runtime.getRootDirectory() || findProjectRoot(process.cwd()) || process.cwd();
 // The provider process runs the compiled provider (dist/): refuse to deploy with one built from other sources.
 const staleProvider = staleBuild(projectRoot);
-if (staleProvider) throw new pulumi.RunError(staleProvider);
+if (staleProvider) throw new pulumi.RunError(terminalSafeLines(staleProvider));
 
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
@@ -38,7 +39,7 @@ const secretKeys = stackSecretKeys();
 const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
 // Checked here, before anything registers: the provider would otherwise fail every account alike.
 const badSettings = settingsProblems((key) => stackConfig[key]);
-if (badSettings.length > 0) throw new pulumi.RunError(badSettings.join("\n"));
+if (badSettings.length > 0) throw new pulumi.RunError(badSettings.map(terminalSafe).join("\n"));
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 // Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
 const stackFilePath = readStack(projectRoot, pulumi.getStack(), false).file;
@@ -67,7 +68,7 @@ for (const account of loaded.accounts) {
   if (account.paused && refProblems.length > 0) {
     // Pausing is how a team freezes an account during an incident, often one where a secret is
     // missing: a paused account's references may fail without blocking anything.
-    pulumi.log.warn(`${account.file}: ${account.id} is paused; its references are not resolved until it is unpaused`);
+    pulumi.log.warn(`${terminalSafe(account.file)}: ${terminalSafe(account.id)} is paused; its references are not resolved until it is unpaused`);
     continue;
   }
   problems.push(...refProblems);
@@ -132,8 +133,10 @@ function withoutPromiseStacks<T>(register: () => T): T {
 }
 
 if (problems.length > 0) {
-  // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
-  throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
+  // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace,
+  // and as it is: what the files control is escaped, as validate escapes it, so a file name or a
+  // SOPS recipient cannot clear the screen or forge an `error:` line in the preview (or its PR comment).
+  throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems), formatProblemText).message);
 }
 
 pulumi.log.info(lifecycleLegend(registered));

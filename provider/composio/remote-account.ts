@@ -4,6 +4,11 @@ import { terminalSafe } from "../cli/terminal-text";
 export interface RemoteAccount {
   id: string;
   alias: string | null;
+  /**
+   * The alias held characters a terminal would act on (control, bidirectional): `alias` is then its
+   * escaped display, not the text Composio has, and must never be sent back as the alias.
+   */
+  aliasEscaped?: true;
   status: string;
   statusReason?: string;
   isDisabled: boolean;
@@ -29,9 +34,11 @@ export function toRemoteAccount(raw: unknown): RemoteAccount | undefined {
   if (typeof a.id !== "string") return undefined;
   const str = (v: unknown) => (typeof v === "string" ? terminalSafe(v) : undefined);
   const val = a.state?.val && typeof a.state.val === "object" ? a.state.val : {};
+  const alias = str(a.alias) ?? null;
   return {
     id: terminalSafe(a.id),
-    alias: str(a.alias) ?? null,
+    alias,
+    ...(alias !== null && alias !== a.alias ? { aliasEscaped: true as const } : {}),
     status: str(a.status) ?? "UNKNOWN",
     statusReason: str(a.status_reason),
     isDisabled: a.is_disabled === true,

@@ -12,6 +12,7 @@ import { processMemo, readCredentials, type ReadCredentials } from "../reference
 import { apiSettings, CONFIG_NAMESPACE, type ApiSettings } from "../settings";
 import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../cli/workspace";
+import { terminalSafe, terminalSafeLines } from "../cli/terminal-text";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 import { FleetProgress } from "./fleet-progress";
@@ -115,14 +116,14 @@ export class ConnectedAccountProvider implements Provider {
       remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.settings!.refreshBatchSize - 1));
     } catch (err) {
       if (!preview) return {};
-      return { problem: `${declared.where(news.nanoid, "id")}: cannot check the account before adopting it: ${err instanceof Error ? err.message : String(err)}` };
+      return { problem: `${terminalSafe(declared.where(news.nanoid, "id"))}: cannot check the account before adopting it: ${terminalSafeLines(err instanceof Error ? err.message : String(err))}` };
     }
     const mismatches = adoptionMismatches(news, remote);
     if (mismatches.length === 0) {
       this.verified.set(news.nanoid, remote!);
       return { remote };
     }
-    return { problem: mismatches.map((m) => `${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.\n    fix: ${m.fix}`).join("\n") };
+    return { problem: mismatches.map((m) => `${terminalSafe(`${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.`)}\n    fix: ${terminalSafe(m.fix)}`).join("\n") };
   }
 
   async diff(_id: string, olds: RecordedAccount | LegacyRecord, news: DesiredAccount): Promise<pulumi.dynamic.DiffResult> {
@@ -295,7 +296,7 @@ export class ConnectedAccountProvider implements Provider {
 /** The file must describe the account Composio has: a wrong scheme would otherwise be recorded and stick. */
 function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount | undefined): RemoteAccount {
   const mismatches = adoptionMismatches(desired, remote);
-  if (mismatches.length > 0) throw new Error(`${mismatches.map((m) => m.message).join("; ")}; nothing was changed in Composio. Correct the file: ${mismatches.map((m) => m.fix).join("; ")}.`);
+  if (mismatches.length > 0) throw new Error(terminalSafe(`${mismatches.map((m) => m.message).join("; ")}; nothing was changed in Composio. Correct the file: ${mismatches.map((m) => m.fix).join("; ")}.`));
   return remote!;
 }
 
