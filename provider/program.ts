@@ -12,7 +12,8 @@ import { AccountProblemsError, sortProblems, type AccountProblem } from "./accou
 import { formatProblemText } from "./cli/format-problems";
 import { terminalSafe, terminalSafeLines } from "./cli/terminal-text";
 import { trackedTargetsSync } from "./cli/git";
-import { readStack, stackSettingPosition } from "./cli/stack";
+import { UsageError } from "./cli/flags";
+import { readStack, stackSettingPosition, type StackSettings } from "./cli/stack";
 import { findProjectRoot } from "./cli/workspace";
 import { toRegistered } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -22,7 +23,7 @@ import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { fileTargets } from "./references/file";
 import { checkReferences } from "./references/resolve";
-import { plainSettingProblems, stackConfigFromFile, type StackConfig } from "./references/stack-config";
+import { plainSettingProblems, stackConfigFromText, type StackConfig } from "./references/stack-config";
 import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH, settingsProblems } from "./settings";
 import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 
@@ -42,8 +43,8 @@ const badSettings = settingsProblems((key) => stackConfig[key]);
 if (badSettings.length > 0) throw new pulumi.RunError(badSettings.map(terminalSafe).join("\n"));
 const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 // Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
-const stackFilePath = readStack(projectRoot, pulumi.getStack(), false).file;
-const stackFile = stackConfigFromFile(stackFilePath, path.relative(projectRoot, stackFilePath));
+const stackSettings = checkedStack();
+const stackFile = stackConfigFromText(path.relative(projectRoot, stackSettings.file), stackSettings.text);
 const stack: StackConfig = {
   file: stackFile.file,
   has: (key) => (stackConfig[key] ?? "") !== "",
@@ -100,6 +101,16 @@ function lifecycleLegend(accounts: readonly RegisteredAccount[]): string {
     `${n(accounts.length, "account file")}${kinds ? ` (${kinds})` : ""}. In Pulumi's steps, create = adopt: the account already exists in Composio and ` +
     "gets its declared alias and credentials once; delete = release: the account is only no longer managed, it stays in Composio and nothing is sent."
   );
+}
+
+/** The stack file, checked before it is read (a link to /dev/zero or a FIFO stops the program with the reason). */
+function checkedStack(): StackSettings {
+  try {
+    return readStack(projectRoot, pulumi.getStack(), false);
+  } catch (err) {
+    if (err instanceof UsageError) throw new pulumi.RunError(terminalSafe(err.message));
+    throw err;
+  }
 }
 
 /**

@@ -3,7 +3,6 @@
  * value), and the rule that this tool's own secrets (`apiKey`, `fingerprintKey`) are stack secrets.
  * A plain value sits in plain text in the git-tracked stack file and in every checkpoint.
  */
-import * as fs from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { AccountProblem } from "../accounts/problem";
 import type { Position } from "../accounts/parse";
@@ -47,17 +46,6 @@ export function stackConfigFromText(file: string, text: string | undefined): Sta
       return { line: pos.line, column: pos.col };
     },
   };
-}
-
-/** From the stack file on disk; an absent file is a stack whose config lives in the backend only. */
-export function stackConfigFromFile(file: string, shown: string): StackConfig {
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    text = undefined;
-  }
-  return stackConfigFromText(shown, text);
 }
 
 /** `apiKey` and `fingerprintKey` set in plain text: each an error at its line in the stack file. */
