@@ -1,6 +1,6 @@
 /**
- * The scripts the workflows run (scripts/ci/): the stack matrix, the pinned CLI version, the plan
- * comment and the drift issue. The scripts run as the workflows run them (node, with the project
+ * The scripts the workflows run (scripts/ci/): the stack matrix, the pinned CLI version, the
+ * references' secrets from the wiring file, the plan comment and the drift issue. The scripts run as the workflows run them (node, with the project
  * as the working directory); the comment and issue decisions are driven through the same `post`
  * and `report` functions github-script calls, against an in-memory stand-in for the GitHub issues
  * API that keeps what a repository would (comments, issues, their state).
@@ -19,9 +19,10 @@ const stacks = require("../scripts/ci/stacks.js");
 const planComment = require("../scripts/ci/plan-comment.js");
 const drift = require("../scripts/ci/drift.js");
 const { codeBlock } = require("../scripts/ci/markdown.js");
+const accountSecrets = require("../scripts/ci/account-secrets.js");
 
-function node(script: string, args: string[], cwd = PROJECT_ROOT) {
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, script), ...args], { cwd, encoding: "utf8" });
+function node(script: string, args: string[], cwd = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, script), ...args], { cwd, encoding: "utf8", env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -31,19 +32,23 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function projectWithStacks(text: string | undefined): string {
+/** A project with .github/stacks.yml holding `text`, and a settings file for each of `settings` (stack names). */
+function projectWithStacks(text: string | undefined, settings: string[] = ["prod", "staging", "a", "ok"]): string {
   const dir = fs.mkdtempSync(path.join(tmp, "p-"));
   fs.mkdirSync(path.join(dir, ".github"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  for (const name of settings) fs.writeFileSync(path.join(dir, `stacks/Pulumi.${name}.yaml`), "config: {}\n");
   if (text !== undefined) fs.writeFileSync(path.join(dir, ".github/stacks.yml"), text);
   return dir;
 }
 
 describe("scripts/ci/stacks.js: the stack matrix", () => {
   it("prints the matrix of .github/stacks.yml for $GITHUB_OUTPUT, all stacks or the one asked for", () => {
-    expect(node("scripts/ci/stacks.js", [])).toEqual({ code: 0, stdout: 'matrix={"include":[{"stack":"prod","environment":"production"}]}\n', stderr: "" });
     const dir = projectWithStacks("stacks:\n  - stack: my-org/prod\n    environment: production\n  - stack: staging\n    environment: staging\n");
-    expect(JSON.parse(node("scripts/ci/stacks.js", [], dir).stdout.slice("matrix=".length)).include.map((s: { stack: string }) => s.stack)).toEqual(["my-org/prod", "staging"]);
-    expect(node("scripts/ci/stacks.js", ["--only", "staging"], dir).stdout).toBe('matrix={"include":[{"stack":"staging","environment":"staging"}]}\n');
+    const all = node("scripts/ci/stacks.js", [], dir).stdout.split("\n");
+    expect(JSON.parse(all[0].slice("matrix=".length)).include.map((s: { stack: string }) => s.stack)).toEqual(["my-org/prod", "staging"]);
+    expect(all[1]).toBe("count=2");
+    expect(node("scripts/ci/stacks.js", ["--only", "staging"], dir).stdout).toBe('matrix={"include":[{"stack":"staging","environment":"staging"}]}\ncount=1\n');
     expect(node("scripts/ci/stacks.js", ["--only", "all"], dir).stdout).toContain('"my-org/prod"');
     expect(node("scripts/ci/stacks.js", ["--only", ""], dir).stdout).toContain('"staging"');
   });
@@ -52,7 +57,8 @@ describe("scripts/ci/stacks.js: the stack matrix", () => {
     const cases: [string | undefined, string[], string][] = [
       [undefined, [], ".github/stacks.yml: missing: list the stacks CI works on there"],
       ["stacks: [\n", [], ".github/stacks.yml: not valid YAML: "],
-      ["stacks: []\n", [], '.github/stacks.yml: "stacks" must list at least one stack'],
+      ["stacks: {}\n", [], '.github/stacks.yml: "stacks" must be a list'],
+      ["stacks:\n  - stack: my-org/nowhere\n    environment: e\n", [], ".github/stacks.yml: stacks[0]: stack my-org/nowhere has no settings file stacks/Pulumi.nowhere.yaml: create the stack (pulumi stack init my-org/nowhere) and commit that file, or remove the entry"],
       ["stacks:\n  - stack: a b\n    environment: e\n", [], '.github/stacks.yml: stacks[0].stack must be a stack name (letters, digits, "-", "_", ".", optionally after "org/"), not "a b"'],
       ["stacks:\n  - stack: a\n", [], ".github/stacks.yml: stacks[0].environment must name a GitHub environment"],
       ["stacks:\n  - stack: a\n    environment: e\n    approvers: x\n", [], '.github/stacks.yml: stacks[0]: unknown key "approvers" (only stack and environment)'],
@@ -66,6 +72,17 @@ describe("scripts/ci/stacks.js: the stack matrix", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
     expect(() => stacks.readStacks(projectWithStacks("stacks:\n  - stack: ok\n    environment: e\n"), "nope")).toThrow(stacks.StacksError);
+  });
+
+  it("ships only stacks that exist: the project's own list is empty until a team adds its stack, which skips the jobs with a warning", () => {
+    expect(node("scripts/ci/stacks.js", [])).toEqual({
+      code: 0,
+      stdout: 'matrix={"include":[]}\ncount=0\n',
+      stderr: "::warning file=.github/stacks.yml::no stack is listed in .github/stacks.yml, so this workflow checks and applies nothing: add your stack there\n",
+    });
+    // Its commented example, uncommented, is a list the script accepts.
+    const example = fs.readFileSync(path.join(PROJECT_ROOT, ".github/stacks.yml"), "utf8").split("# Examples:\n")[1].split("\n").filter((l) => l.startsWith("#")).map((l) => l.slice(4)).join("\n");
+    expect(stacks.readStacks(projectWithStacks(example, ["prod", "staging"])).map((s: { stack: string }) => s.stack)).toEqual(["my-org/prod", "my-org/staging"]);
   });
 });
 
@@ -146,6 +163,30 @@ describe("scripts/ci/plan-comment.js: one plan comment per stack, never stale", 
     expect(prod().body).toContain("unknown revision origin/main");
   });
 
+  it("names a failed check-env as such, with its output, rather than a plan that did not run", async () => {
+    const gh = new GitHubIssues();
+    const dir = fs.mkdtempSync(path.join(tmp, "check-env-"));
+    const out = 'accounts/shopify/storefront.yaml:9:14 credentials.api_key.env: environment variable NEW_KEY has no CI secret in .github/connected-accounts-ci.yml\n    fix: add the line "  NEW_KEY: NEW_KEY" under env: in .github/connected-accounts-ci.yml\n1 error in 7 files\n';
+    fs.writeFileSync(path.join(dir, "check-env.txt"), out);
+    const body = await planComment.post(gh, { stack: "prod", validate: "success", checkEnv: "failure", plan: "skipped", preview: "skipped", files: { ...files(dir, {}), checkEnv: path.join(dir, "check-env.txt") } });
+    expect(body).toContain("### Connected accounts plan: CI cannot read every reference");
+    expect(body).toContain('fix: add the line "  NEW_KEY: NEW_KEY" under env: in .github/connected-accounts-ci.yml');
+    expect(body).not.toContain("plan failed");
+    expect(body).not.toContain("skipped");
+  });
+
+  it("folds the Pulumi preview into the stack's one comment, open when it failed", async () => {
+    const gh = new GitHubIssues();
+    const dir = fs.mkdtempSync(path.join(tmp, "preview-"));
+    fs.writeFileSync(path.join(dir, "preview.txt"), "Previewing update (prod)\n~ connected-accounts:index:ConnectedAccount github-prod update\nResources: 1 to update\n");
+    const paths = { ...files(dir, { "plan.md": PLAN }), preview: path.join(dir, "preview.txt") };
+    const ok = await planComment.post(gh, { stack: "prod", validate: "success", checkEnv: "success", plan: "success", preview: "success", files: paths });
+    expect(ok).toContain(`${PLAN.trimEnd()}\n\n<details><summary>Pulumi preview</summary>\n\n\`\`\`text\nPreviewing update (prod)`);
+    const failed = await planComment.post(gh, { stack: "prod", validate: "success", checkEnv: "success", plan: "success", preview: "failure", files: paths });
+    expect(failed).toContain("<details open><summary>Pulumi preview: failed</summary>");
+    expect(gh.comments).toHaveLength(1);
+  });
+
   it("finds only a bot's comment with this stack's marker", () => {
     const comments = [
       { id: 1, body: `${planComment.stackMarker("prod")}\nby hand`, user: { type: "User" } },
@@ -213,5 +254,72 @@ describe("scripts/ci/drift.js: one drift issue per stack", () => {
     expect(gh.issues[0].state).toBe("closed");
     expect(gh.comments.map((c) => c.body)).toEqual(["No drift any more on stack `prod` (https://ci/run): closing."]);
     expect(gh.issues[1].state).toBe("open");
+  });
+});
+
+describe("scripts/ci/account-secrets.js: the references' secrets from the wiring file", () => {
+  const WIRING = "env:\n  SHOPIFY_ACME_API_KEY: SHOPIFY_SECRET\nfiles:\n  secrets/app.pem: APP_PEM\n";
+  const project = (wiring: string | undefined) => {
+    const dir = fs.mkdtempSync(path.join(tmp, "wiring-"));
+    fs.mkdirSync(path.join(dir, ".github"));
+    if (wiring !== undefined) fs.writeFileSync(path.join(dir, ".github/connected-accounts-ci.yml"), wiring);
+    fs.writeFileSync(path.join(dir, "github-env"), "");
+    return dir;
+  };
+  const runIn = (dir: string, secrets: Record<string, string>) =>
+    node("scripts/ci/account-secrets.js", [], dir, { PATH: process.env.PATH, GITHUB_ENV: path.join(dir, "github-env"), SECRETS_JSON: JSON.stringify(secrets) });
+
+  it("exports each env line's secret for later steps, masked line by line, and writes each file (mode 600)", () => {
+    const dir = project(WIRING);
+    const pem = "-----BEGIN KEY-----\nplanted-pem-line\n-----END KEY-----\n";
+    const r = runIn(dir, { SHOPIFY_SECRET: "planted-shopify-value", APP_PEM: pem, UNRELATED: "planted-unrelated" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("::add-mask::planted-shopify-value\n");
+    expect(r.stdout).toContain("::add-mask::planted-pem-line\n");
+    expect(r.stdout).toContain("from .github/connected-accounts-ci.yml: 1 environment variable(s) (SHOPIFY_ACME_API_KEY), 1 file(s) (secrets/app.pem)\n");
+    // The values only inside mask commands; a secret the file does not name goes nowhere.
+    expect(r.stdout.replace(/::add-mask::.*\n/g, "")).not.toMatch(/planted/);
+    expect(r.stdout + r.stderr).not.toContain("planted-unrelated");
+    const env = fs.readFileSync(path.join(dir, "github-env"), "utf8");
+    expect(env).toMatch(/^SHOPIFY_ACME_API_KEY<<(ca_[0-9a-f]{24})\nplanted-shopify-value\n\1\n$/);
+    expect(fs.readFileSync(path.join(dir, "secrets/app.pem"), "utf8")).toBe(pem);
+    expect(fs.statSync(path.join(dir, "secrets/app.pem")).mode & 0o777).toBe(0o600);
+  });
+
+  it("names every secret that is not set, with the line that wants it, and exports nothing", () => {
+    const dir = project(WIRING);
+    const r = runIn(dir, { SHOPIFY_SECRET: "x" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("::error file=.github/connected-accounts-ci.yml::secret APP_PEM (for file secrets/app.pem, .github/connected-accounts-ci.yml line 4) is not set");
+    expect(fs.readFileSync(path.join(dir, "github-env"), "utf8")).toBe("");
+    expect(fs.existsSync(path.join(dir, "secrets/app.pem"))).toBe(false);
+  });
+
+  it("refuses a wiring file that would write outside the checkout, through a link, or set a variable the runner relies on", () => {
+    const cases: [string, string][] = [
+      ["files:\n  ../outside.pem: X\n", 'files.../outside.pem: "../outside.pem" must stay inside the repository'],
+      ["files:\n  /etc/passwd: X\n", "must be relative to the repository root"],
+      ["env:\n  NODE_OPTIONS: X\n", "env.NODE_OPTIONS: NODE_OPTIONS is a variable CI or the runner relies on"],
+      ["env:\n  PULUMI_ACCESS_TOKEN: X\n", "env.PULUMI_ACCESS_TOKEN: PULUMI_ACCESS_TOKEN is a variable CI or the runner relies on"],
+      ["env:\n  A: not a secret name\n", 'env.A: must name a CI secret'],
+      ["env: [\n", "not valid YAML"],
+    ];
+    for (const [text, message] of cases) {
+      const r = runIn(project(text), { X: "v" });
+      expect(r.code, text).toBe(1);
+      expect(r.stderr, text).toContain(message);
+    }
+    expect(runIn(project(undefined), {}).stderr).toContain(".github/connected-accounts-ci.yml: missing");
+    const linked = project("files:\n  secrets/app.pem: X\n");
+    fs.mkdirSync(path.join(linked, "secrets"));
+    fs.symlinkSync(path.join(tmp, "elsewhere.pem"), path.join(linked, "secrets/app.pem"));
+    const r = runIn(linked, { X: "planted" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("files.secrets/app.pem exists and is not a regular file");
+    expect(fs.existsSync(path.join(tmp, "elsewhere.pem"))).toBe(false);
+  });
+
+  it("wires the project's own references from its own wiring file", () => {
+    expect(accountSecrets.readWiring(PROJECT_ROOT).env.get("SHOPIFY_ACME_API_KEY")).toMatchObject({ secret: "SHOPIFY_ACME_API_KEY" });
   });
 });

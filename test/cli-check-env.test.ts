@@ -1,7 +1,8 @@
 /**
- * `connected-accounts check-env`: the pull-request step that lists `{ env }` references a workflow
- * never passes to pulumi. Fixture repositories and workflows, the compiled CLI as a child process;
- * and the project's own workflows against its own accounts.
+ * `connected-accounts check-env`: the pull-request step that lists `{ env }` and `{ file }` references
+ * a workflow running pulumi would not get: missing from the CI wiring file (with the line to add), or
+ * a Pulumi step without the account-secrets action before it. Fixture repositories and workflows,
+ * the compiled CLI as a child process; and the project's own workflows against its own accounts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GitRepo, PROJECT_ROOT, runCli } from "./support/git-repo";
@@ -76,12 +77,78 @@ describe("connected-accounts check-env", () => {
   it("refuses a workflow it cannot check: missing, or without a pulumi step", () => {
     expect(runCli(["check-env", "--workflow", ".github/workflows/gone.yml"], { cwd: repo.dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("workflow .github/workflows/gone.yml does not exist") });
     expect(runCli(["check-env", "--workflow", ".github/workflows/none.yml"], { cwd: repo.dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("has no step that runs pulumi") });
-    expect(runCli(["check-env"], { cwd: repo.dir })).toMatchObject({ code: 2, stderr: expect.stringContaining("missing --workflow <file>") });
   });
 
   it("the project's own workflows pass every reference of its own accounts to pulumi", () => {
     const r = runCli(["check-env", "--workflow", ".github/workflows/pull-request.yml", "--workflow", ".github/workflows/apply.yml"], { cwd: PROJECT_ROOT });
     expect(r.stdout).toMatch(/^\d+ account files valid\n$/);
     expect(r.code).toBe(0);
+    // Without --workflow: every workflow that runs pulumi, drift.yml included.
+    expect(runCli(["check-env"], { cwd: PROJECT_ROOT })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+ account files valid\n$/) });
+  });
+});
+
+const SECRETS_STEP = "      - uses: ./.github/actions/account-secrets\n        with:\n          secrets: ${{ toJSON(secrets) }}\n";
+const wiredWorkflow = (name: string, pulumi: string, wired = true) =>
+  `name: ${name}\non: push\njobs:\n  ${name}:\n    steps:\n      - uses: actions/checkout@v6\n${wired ? SECRETS_STEP : ""}      - name: Pulumi\n        run: ${pulumi}\n`;
+
+describe("connected-accounts check-env with the CI wiring file", () => {
+  let repo: GitRepo;
+  beforeAll(() => {
+    repo = new GitRepo("check-env-wiring");
+    repo.write(".github/workflows/pull-request.yml", wiredWorkflow("review", 'pulumi preview --stack "$PULUMI_STACK"'));
+    repo.write(".github/workflows/apply.yml", wiredWorkflow("apply", "pulumi up --yes"));
+    repo.write(".github/workflows/lint.yml", "on: push\njobs:\n  lint:\n    steps:\n      - run: npm test\n");
+    repo.write(".gitignore", "secrets/*\n");
+    repo.write("secrets/app.pem", "pem");
+    repo.write("accounts/shop.yaml", account("ca_s", "", "  api_key: { env: SHOP_KEY }\n  shop: acme\n"));
+    repo.write("accounts/app.yaml", account("ca_a", "", "  api_key: { file: ../secrets/app.pem }\n"));
+  });
+  afterAll(() => repo.cleanup());
+
+  it("passes when the wiring file maps every reference and each Pulumi step comes after the account-secrets action", () => {
+    repo.write(".github/connected-accounts-ci.yml", "env:\n  SHOP_KEY: SHOP_KEY\nfiles:\n  secrets/app.pem: APP_PEM\n");
+    expect(runCli(["check-env"], { cwd: repo.dir })).toMatchObject({ code: 0, stdout: "2 account files valid\n" });
+  });
+
+  it("names each reference missing from the wiring file with the exact line to add", () => {
+    repo.write(".github/connected-accounts-ci.yml", "# nothing yet\nenv:\nfiles:\n");
+    const r = runCli(["check-env", "--format", "json"], { cwd: repo.dir });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).errors).toEqual([
+      {
+        file: "accounts/app.yaml", line: 6, column: 14, field: "credentials.api_key.file",
+        message: "file secrets/app.pem is not written in CI: .github/connected-accounts-ci.yml names no secret for it, so pulumi cannot read it there",
+        fix: 'add the line "  secrets/app.pem: APP_PEM" under files: in .github/connected-accounts-ci.yml and create the CI secret APP_PEM holding the file\'s content',
+      },
+      {
+        file: "accounts/shop.yaml", line: 6, column: 14, field: "credentials.api_key.env",
+        message: "environment variable SHOP_KEY has no CI secret in .github/connected-accounts-ci.yml, so pulumi cannot read it in CI",
+        fix: 'add the line "  SHOP_KEY: SHOP_KEY" under env: in .github/connected-accounts-ci.yml and create the CI secret SHOP_KEY (Settings → Secrets and variables → Actions), or move the value into a SOPS file that the one SOPS_AGE_KEY secret decrypts',
+      },
+    ]);
+  });
+
+  it("finds a workflow that runs pulumi without the action (a drift job added later), at the step's line", () => {
+    repo.write(".github/connected-accounts-ci.yml", "env:\n  SHOP_KEY: SHOP_KEY\nfiles:\n  secrets/app.pem: APP_PEM\n");
+    repo.write(".github/workflows/drift.yml", wiredWorkflow("drift", "pulumi preview --refresh --expect-no-changes", false));
+    const r = runCli(["check-env"], { cwd: repo.dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      '.github/workflows/drift.yml:7:9 step "drift / Pulumi" runs pulumi without the references wired in .github/connected-accounts-ci.yml (file secrets/app.pem, env SHOP_KEY)\n' +
+        '    fix: add a step before it in the same job: "- uses: ./.github/actions/account-secrets" with "secrets: ${{ toJSON(secrets) }}"\n' +
+        "1 error in 2 files\n",
+    );
+    // A variable the step maps itself still counts.
+    repo.write(".github/workflows/drift.yml", wiredWorkflow("drift", "pulumi preview", false).replace("        run:", "        env:\n          SHOP_KEY: ${{ secrets.SHOP_KEY }}\n        run:"));
+    expect(runCli(["check-env"], { cwd: repo.dir }).stdout).toContain("(file secrets/app.pem)");
+    repo.remove(".github/workflows/drift.yml");
+  });
+
+  it("refuses a wiring file it cannot trust, at the line", () => {
+    repo.write(".github/connected-accounts-ci.yml", "env:\n  SHOP_KEY: SHOP_KEY\n  LD_PRELOAD: EVIL\nfiles:\n  secrets/app.pem: APP_PEM\n");
+    const r = runCli(["check-env"], { cwd: repo.dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(".github/connected-accounts-ci.yml:3:3 env.LD_PRELOAD: LD_PRELOAD is a variable CI or the runner relies on, so it is never set from a secret here");
   });
 });

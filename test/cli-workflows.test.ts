@@ -1,8 +1,10 @@
 /**
  * The GitHub workflows a team copies: linted with actionlint, and checked for what the review,
  * apply, drift and rotate flows depend on: one job per stack listed in .github/stacks.yml, the
- * shared setup (pinned CLI, backend credentials), approval on apply, and one secret mapping per
- * reference in accounts/. The scripts they run are tested in ci-scripts.test.ts.
+ * shared setup (pinned CLI, backend credentials), approval on apply, every reference in accounts/
+ * wired once in .github/connected-accounts-ci.yml and read before each Pulumi step, remote actions
+ * pinned to commits that Dependabot keeps current. The scripts they run are tested in
+ * ci-scripts.test.ts; check-env in cli-check-env.test.ts.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -10,6 +12,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
+import { parseCiWiring } from "../provider/cli/ci-wiring";
 import { SOPS } from "../provider/pulumi-cli/secret-tools";
 import { PROJECT_ROOT } from "./support/git-repo";
 
@@ -18,6 +21,10 @@ const SETUP_ACTION = path.join(PROJECT_ROOT, ".github/actions/setup/action.yml")
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
 const MATRIX = "${{ fromJSON(needs.stacks.outputs.matrix) }}";
 const PINNED_FROM_SETUP = "${{ steps.setup.outputs.pulumi-version }}";
+const ACCOUNT_SECRETS = "./.github/actions/account-secrets";
+const WIRING_FILE = path.join(PROJECT_ROOT, ".github/connected-accounts-ci.yml");
+/** A remote action pinned to a full commit, with the release it is in a comment: `uses: o/r@<40 hex> # v1.2.3`. */
+const PINNED_USES = /^\s*-?\s*uses:\s+([A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)\s*$/;
 /** Inputs of pulumi/actions v7 (its action.yml); actionlint only knows them up to v6. */
 const PULUMI_ACTION_INPUTS = [
   "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
@@ -86,11 +93,13 @@ const setupAction = parse(fs.readFileSync(SETUP_ACTION, "utf8")) as { inputs: Re
 /** The `stacks` job lists .github/stacks.yml; the stack job runs once per entry with the shared setup. */
 function expectStackJob(wf: Workflow, jobName: string): Job {
   const stacks = wf.jobs.stacks;
-  expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}" });
+  expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}", count: "${{ steps.stacks.outputs.count }}" });
   const list = stacks.steps.find((s) => s.id === "stacks");
   expect(list?.run).toMatch(/^node scripts\/ci\/stacks\.js( --only "\$ONLY")? >> "\$GITHUB_OUTPUT"$/);
   const job = wf.jobs[jobName];
   expect(job.needs).toBe("stacks");
+  // An empty .github/stacks.yml (a new repository) skips the job rather than failing on an empty matrix.
+  expect((job as { if?: string }).if).toBe("needs.stacks.outputs.count != '0'");
   expect(job.strategy).toEqual({ "fail-fast": false, matrix: MATRIX });
   expect(job.env?.PULUMI_STACK).toBe("${{ matrix.stack }}");
   expect(job.env?.PULUMI_BACKEND_URL).toBe("${{ vars.PULUMI_BACKEND_URL }}");
@@ -108,23 +117,28 @@ function expectStackJob(wf: Workflow, jobName: string): Job {
   return job;
 }
 
-/** Every `{ env: NAME }` reference has its secret in `step`, and every `{ file: … }` one is written before it. */
+/**
+ * `step` gets the tool's own secrets, and every `{ env }` and `{ file }` reference through the
+ * account-secrets action before it, which reads the one wiring file; no workflow maps a reference itself.
+ */
 function expectSecretsFor(steps: Step[], step: Step, what: string): void {
   expect(step.env).toMatchObject({
     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
     PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
     COMPOSIO_API_KEY: "${{ secrets.COMPOSIO_API_KEY }}",
   });
+  const wiring = stepUsing(steps, ACCOUNT_SECRETS);
+  expect(wiring, `the account-secrets action runs before ${what}`).toBeDefined();
+  expect(wiring?.with).toEqual({ secrets: "${{ toJSON(secrets) }}" });
+  expect(indexOf(steps, wiring)).toBeLessThan(indexOf(steps, step));
   const refs = accountReferences();
-  for (const name of refs.env) expect(step.env?.[name], `accounts/ reads env ${name}: map it from a secret in the ${what} step`).toBe(`\${{ secrets.${name} }}`);
-  const writer = steps.find((s) => s.run !== undefined && refs.files.every((f) => s.run!.includes(`> ${f}`)));
-  expect(writer, `accounts/ reads ${refs.files.join(", ")}: write them from secrets before ${what}`).toBeDefined();
-  expect(indexOf(steps, writer)).toBeLessThan(indexOf(steps, step));
+  for (const s of steps) for (const name of refs.env) expect(s.env?.[name], `${what}: env ${name} is wired in .github/connected-accounts-ci.yml, not in a step`).toBeUndefined();
+  expect(steps.filter((s) => s.run?.includes("secrets/")), `${what}: files are written by the account-secrets action`).toEqual([]);
 }
 
 function expectPulumiStep(steps: Step[], command: string): Step {
   const pulumi = stepUsing(steps, "pulumi/actions")!;
-  expect(pulumi.uses).toBe("pulumi/actions@v7");
+  expect(pulumi.uses).toMatch(/^pulumi\/actions@[0-9a-f]{40}$/);
   expect(pulumi.with).toMatchObject({ command, "stack-name": "${{ matrix.stack }}", "work-dir": ".", "pulumi-version": PINNED_FROM_SETUP });
   for (const input of Object.keys(pulumi.with ?? {})) expect(PULUMI_ACTION_INPUTS, `pulumi/actions input ${input}`).toContain(input);
   expectSecretsFor(steps, pulumi, `pulumi ${command}`);
@@ -189,8 +203,9 @@ describe("pull-request workflow", () => {
   const job = expectStackJob(wf, "review");
   const steps = job.steps;
 
-  it("runs on pull requests with read access to contents and write access to pull requests", () => {
+  it("runs on pull requests that change what a stack does, with read access to contents and write access to pull requests", () => {
     expect(Object.keys(wf.on)).toEqual(["pull_request"]);
+    expect(wf.on.pull_request.paths).toEqual(["accounts/**", "stacks/**", "secrets/**", "Pulumi.yaml", "provider/**", "bin/**", "scripts/ci/**", "package.json", "package-lock.json", ".github/**"]);
     expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
   });
 
@@ -204,31 +219,40 @@ describe("pull-request workflow", () => {
     expect(indexOf(steps, validate)).toBeLessThan(indexOf(steps, plan));
   });
 
-  it("replaces the stack's plan comment on every push, also when validate or plan failed, and skips it on forks", () => {
+  it("replaces the stack's one comment on every push with the plan and the preview, or the step that failed, and skips it on forks", () => {
     const comment = stepUsing(steps, "actions/github-script")!;
     expect(comment.if).toBe(`\${{ !cancelled() && ${FORK_GUARD} }}`);
-    expect(comment.env).toMatchObject({ VALIDATE_OUTCOME: "${{ steps.validate.outcome }}", PLAN_OUTCOME: "${{ steps.plan.outcome }}" });
+    expect(comment.env).toMatchObject({
+      VALIDATE_OUTCOME: "${{ steps.validate.outcome }}",
+      CHECK_ENV_OUTCOME: "${{ steps.check-env.outcome }}",
+      PLAN_OUTCOME: "${{ steps.plan.outcome }}",
+      PREVIEW_OUTCOME: "${{ steps.preview.outcome }}",
+    });
     const script = String(comment.with?.script);
     expect(script).toContain('require("./scripts/ci/plan-comment.js")');
-    expect(script).toContain("await post({ github, context }, { stack, validate, plan, runUrl })");
-    expect(indexOf(steps, steps.find((s) => s.id === "plan"))).toBeLessThan(indexOf(steps, comment));
+    expect(script).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl })");
+    expect(indexOf(steps, steps.find((s) => s.id === "preview"))).toBeLessThan(indexOf(steps, comment));
+    // The only comment: no pulumi/actions step, which would post its own.
+    expect(stepsUsing(steps, "pulumi/actions")).toEqual([]);
   });
 
-  it("fails on env references no step maps, in either workflow, before planning or previewing", () => {
-    const check = stepRunning(steps, /connected-accounts check-env /)!;
-    expect(check.run).toBe("npx --no-install connected-accounts check-env --workflow .github/workflows/pull-request.yml --workflow .github/workflows/apply.yml");
+  it("checks that every workflow running Pulumi gets every reference, before planning or previewing, into a file the comment quotes", () => {
+    const check = steps.find((s) => s.id === "check-env")!;
+    expect(check.run).toBe("npx --no-install connected-accounts check-env 2>&1 | tee check-env.txt");
     expect(check.if).toBeUndefined();
     expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepRunning(steps, /connected-accounts plan /)));
-    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepUsing(steps, "pulumi/actions")));
+    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, steps.find((s) => s.id === "preview")));
   });
 
-  it("previews with Pulumi only where secrets exist, as one edited comment", () => {
-    const pulumi = expectPulumiStep(steps, "preview");
-    expectSops(steps, pulumi);
+  it("previews with the pinned CLI only where secrets exist, its output kept for the comment", () => {
+    const preview = steps.find((s) => s.id === "preview")!;
+    expect(preview.run).toBe('pulumi preview --diff --non-interactive --stack "$PULUMI_STACK" 2>&1 | tee preview.txt');
+    expectSecretsFor(steps, preview, "the preview");
+    expectSops(steps, preview);
     expect(stepUsing(steps, "./.github/actions/install-sops")?.if).toBe(FORK_GUARD);
-    expect(pulumi.if).toBe(FORK_GUARD);
-    expect(pulumi.with).toMatchObject({ diff: true, "comment-on-pr": true, "edit-pr-comment": true });
-    for (const s of steps) if (JSON.stringify(s).includes("secrets.")) expect(s.if, s.name).toBe(FORK_GUARD);
+    expect(stepUsing(steps, ACCOUNT_SECRETS)?.if).toBe(FORK_GUARD);
+    expect(preview.if).toBe(FORK_GUARD);
+    for (const s of steps) if (JSON.stringify(s).includes("secrets")) expect(s.if, s.name ?? s.uses).toBe(FORK_GUARD);
   });
 });
 
@@ -343,5 +367,69 @@ describe("actionlint", () => {
     const { runLint } = projectRequire(ACTIONLINT) as { runLint(text: string, file: string): Promise<{ message: string }[]> };
     const broken = fs.readFileSync(path.join(WORKFLOWS, "drift.yml"), "utf8").replace("${{ steps.preview.outputs.exit-code }}", "${{ steps.preview.outputs.exit-code }");
     expect((await runLint(broken, "drift.yml")).length).toBeGreaterThan(0);
+  });
+});
+
+describe("the CI wiring file (.github/connected-accounts-ci.yml)", () => {
+  it("names a secret for every { env } and { file } reference of the accounts, and nothing it cannot use", () => {
+    const { wiring, problems } = parseCiWiring(fs.readFileSync(WIRING_FILE, "utf8"), ".github/connected-accounts-ci.yml");
+    expect(problems).toEqual([]);
+    const refs = accountReferences();
+    expect([...wiring.env.keys()].sort()).toEqual(refs.env);
+    expect([...wiring.files.keys()].sort()).toEqual(refs.files);
+  });
+
+  it("is read by every workflow that runs Pulumi, just before it", () => {
+    const readers = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f) && fs.readFileSync(path.join(WORKFLOWS, f), "utf8").includes(ACCOUNT_SECRETS));
+    expect(readers.sort()).toEqual(["apply.yml", "drift.yml", "pull-request.yml"]);
+    const action = parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/actions/account-secrets/action.yml"), "utf8")) as { inputs: Record<string, { required?: boolean }>; runs: { using: string; steps: Step[] } };
+    expect(action.inputs.secrets.required).toBe(true);
+    expect(action.runs.steps.map((s) => s.run)).toEqual(["node scripts/ci/account-secrets.js"]);
+  });
+});
+
+describe("remote actions", () => {
+  const files = [
+    ...fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(WORKFLOWS, f)),
+    ...fs.readdirSync(path.join(PROJECT_ROOT, ".github/actions")).map((d) => path.join(PROJECT_ROOT, ".github/actions", d, "action.yml")),
+  ];
+
+  it("are pinned to a full commit, with the release in a comment, in every workflow and local action", () => {
+    const remote: string[] = [];
+    for (const file of files) {
+      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        if (!/^\s*-?\s*uses:/.test(line) || /uses:\s+\.\//.test(line)) continue;
+        expect(line, `${path.relative(PROJECT_ROOT, file)}: pin to a commit, e.g. uses: owner/repo@<40-hex sha> # v1.2.3`).toMatch(PINNED_USES);
+        remote.push(line.match(PINNED_USES)![1]);
+      }
+    }
+    expect(new Set(remote)).toEqual(new Set([
+      "actions/checkout", "actions/setup-node", "actions/cache", "actions/setup-go", "actions/github-script", "pulumi/actions",
+      "aws-actions/configure-aws-credentials", "google-github-actions/auth", "azure/login",
+    ]));
+  });
+
+  it("one commit per action across files, so one update moves them all", () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of files) {
+      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const m = line.match(PINNED_USES);
+        if (m) pins.set(m[1], (pins.get(m[1]) ?? new Set()).add(`${m[2]} ${m[3]}`));
+      }
+    }
+    for (const [action, seen] of pins) expect([...seen], action).toHaveLength(1);
+  });
+
+  it("are kept current by Dependabot, with the npm dependencies (and so the pinned Pulumi CLI)", () => {
+    const config = parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/dependabot.yml"), "utf8")) as { version: number; updates: { "package-ecosystem": string; directory?: string; directories?: string[] }[] };
+    expect(config.version).toBe(2);
+    const actions = config.updates.find((u) => u["package-ecosystem"] === "github-actions")!;
+    // Dependabot reads .github/workflows from "/", and each local composite action from its own folder.
+    const localActions = fs.readdirSync(path.join(PROJECT_ROOT, ".github/actions")).map((d) => `/.github/actions/${d}`);
+    expect(actions.directories?.sort()).toEqual(["/", ...localActions].sort());
+    const npm = config.updates.find((u) => u["package-ecosystem"] === "npm")!;
+    expect(npm.directory).toBe("/");
+    const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+    expect(pkg.devDependencies.pulumi).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });

@@ -2,8 +2,8 @@
  * `npm run demo` end to end: the compiled CLI as a child process in the project root, with a HOME, a
  * cache folder and a PULUMI_HOME of its own and no usable `pulumi` on PATH (only the npm launcher,
  * which the demo never takes for a CLI). Without Go, and with Go but no module proxy, the demo
- * goes through provisionPulumiCli (what npm test runs) to its build step and exits 3 with the
- * reason. Where the demo's own handling of the Pulumi steps is tested (failures, Ctrl-C), a fake
+ * goes through provisionTools (what npm run pulumi:cli and npm test run) to its build step and
+ * exits 3 with the reason; with a pulumi on PATH it still provides sops and age-keygen. Where the demo's own handling of the Pulumi steps is tested (failures, Ctrl-C), a fake
  * `pulumi` that records its calls stands in; the demo with the real CLI is in pulumi-cli.test.ts.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -13,7 +13,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAccounts } from "../provider/accounts/load";
-import { candidatesOnPath } from "../provider/pulumi-cli/locate";
+import { cacheBinDir, candidatesOnPath } from "../provider/pulumi-cli/locate";
+import { locateGoTool, SECRET_TOOLS } from "../provider/pulumi-cli/secret-tools";
 import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";
 import { CLI, PROJECT_ROOT } from "./support/git-repo";
 
@@ -37,6 +38,8 @@ interface DemoRun {
 
 let home: string;
 let fakeBin: string;
+/** sops and age-keygen as npm run pulumi:cli provided them to this machine, linked into a folder of their own. */
+let toolsBin: string;
 let fakeLog: string;
 /** The parent's PATH without any folder holding a `pulumi` or a `go`. */
 let barePath: string;
@@ -67,12 +70,18 @@ beforeAll(() => {
   fs.writeFileSync(path.join(fakeBin, "pulumi"), `#!/bin/sh\nexec "${process.execPath}" "${path.join(fakeBin, "fake-pulumi.js")}" "$@"\n`, { mode: 0o755 });
   // A CLI is usable with its plugins beside it; the fake never runs them.
   for (const plugin of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) fs.writeFileSync(path.join(fakeBin, plugin), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  toolsBin = fs.mkdtempSync(path.join(os.tmpdir(), "ca-demo-tools-"));
+  for (const tool of SECRET_TOOLS) {
+    const found = locateGoTool(tool, cacheBinDir(PINNED, process.env), process.env.PATH);
+    if (found) fs.symlinkSync(found.file, path.join(toolsBin, tool.command));
+  }
   checkoutBefore = checkoutSnapshot();
 });
 
 afterAll(() => {
   fs.rmSync(home, { recursive: true, force: true });
   fs.rmSync(fakeBin, { recursive: true, force: true });
+  fs.rmSync(toolsBin, { recursive: true, force: true });
 });
 
 function demoEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
@@ -160,8 +169,8 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
     expect(run.stdout).toContain(`${accounts.length} account files valid`);
     for (const account of accounts) expect(run.stdout).toMatch(new RegExp(`^adopt +${account.id} +${account.file}`, "m"));
     expect(run.stdout).toMatch(new RegExp(`^Plan \\(\\w+ → working tree\\): ${accounts.length} to adopt, 0 to update, 0 to release, 0 unchanged\\.$`, "m"));
-    expect(run.stdout).toContain(`pulumi CLI not available: no Pulumi CLI v${PINNED} found and Go is not installed to build one (CONNECTED_ACCOUNTS_GO=${path.join(home, "no-go")} is not an executable): install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer`);
-    expect(run.stdout).toMatch(/^skipped pulumi preview\/up; validate and plan ran above\. Install Pulumi from https:\/\/www\.pulumi\.com\/docs\/install\/ \(or Go, to build it\) and run npm run demo again\.$/m);
+    expect(run.stdout).toContain(`not every tool is available: no Pulumi CLI v${PINNED} found and Go is not installed to build one (CONNECTED_ACCOUNTS_GO=${path.join(home, "no-go")} is not an executable): install Pulumi (https://www.pulumi.com/docs/install/), or Go 1.25 or newer`);
+    expect(run.stdout).toMatch(/^skipped pulumi preview\/up; validate and plan ran above\. Install what is missing \(Pulumi: https:\/\/www\.pulumi\.com\/docs\/install\/\), or Go to build it, and run npm run demo again\.$/m);
     // The npm launcher on PATH was not taken for a CLI: nothing was downloaded or installed.
     expect(fs.existsSync(path.join(home, ".pulumi"))).toBe(false);
 
@@ -191,7 +200,7 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
       const cacheBin = path.join(home, `.cache/connected-accounts-gitops/pulumi/v${PINNED}/bin`);
       expect(run.stdout).toMatch(new RegExp(`^building the Pulumi CLI v${PINNED.replace(/\./g, "\\.")} from Go modules into ${cacheBin}: about \\d+m\\d\\ds from empty Go caches on this \\d+-core machine`, "m"));
       expect(run.stdout).toContain(`  go: downloading github.com/pulumi/pulumi/pkg/v3@v${PINNED}`);
-      expect(run.stdout).toMatch(/^pulumi CLI not available: go mod download github\.com\/pulumi\/pulumi\/pkg\/v3@v[\d.]+ failed \(exit code 1\):$/m);
+      expect(run.stdout).toMatch(/^not every tool is available: go mod download github\.com\/pulumi\/pulumi\/pkg\/v3@v[\d.]+ failed \(exit code 1\):$/m);
       expect(run.stdout).toContain("GOPROXY=off");
       // Nothing half-built is left where the next run would look.
       expect(fs.existsSync(cacheBin)).toBe(false);
@@ -208,7 +217,7 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
     expect(run.stdout).toMatch(/account files valid/);
     expect(run.stdout).toMatch(/^Plan \(.*\): \d+ to adopt, 0 to update/m);
     expect(run.stdout).toContain("==> pulumi: skipped (--skip-pulumi)");
-    expect(run.stdout).not.toContain("pulumi CLI not available");
+    expect(run.stdout).not.toContain("not every tool is available");
     expect(run.stdout).toContain("==> Sandbox accounts");
     expectNoSecrets(run);
     expectCleanedUp(run);
@@ -256,9 +265,26 @@ describe("npm run demo on a machine without a Pulumi CLI", () => {
 describe("npm run demo with a pulumi on PATH (a fake that records its calls)", () => {
   const withFake = async (env: Record<string, string> = {}, onStdout?: Parameters<typeof runDemo>[2]) => {
     fs.rmSync(fakeLog, { force: true });
-    const run = await runDemo([], { PATH: [fakeBin, barePath].join(path.delimiter), FAKE_PULUMI_LOG: fakeLog, ...env }, onStdout);
+    const run = await runDemo([], { PATH: [fakeBin, toolsBin, barePath].join(path.delimiter), FAKE_PULUMI_LOG: fakeLog, ...env }, onStdout);
     return { run, calls: fakeCalls() };
   };
+
+  it("still provides sops and age-keygen as npm run pulumi:cli does, and says so; without them and without Go, says which is missing", async () => {
+    const { run } = await withFake();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`==> Tools: pulumi, sops, age-keygen (Pulumi CLI v${PINNED}), provided as npm run pulumi:cli does: on PATH, else built earlier, else built from Go modules now`);
+    expect(run.stdout).toContain(`using pulumi v${PINNED} on PATH (${fakeBin})`);
+    expect(run.stdout).toMatch(/^using sops v\d+\.\d+\.\d+ on PATH/m);
+    expect(run.stdout).toContain(`on PATH for the commands below: ${fakeBin}:${toolsBin}`);
+
+    fs.rmSync(fakeLog, { force: true });
+    const bare = await runDemo([], { PATH: [fakeBin, barePath].join(path.delimiter), FAKE_PULUMI_LOG: fakeLog });
+    expect(bare.code).toBe(3);
+    expect(bare.stdout).toContain("not every tool is available: no sops v");
+    // Not one pulumi command ran without the sops it may need.
+    expect(fakeCalls().map((c) => c.args[0])).toEqual(["version"]);
+    expectCleanedUp(bare);
+  }, 2 * TEST_TIMEOUT_MS);
 
   it("adopts, then previews and applies the change, all in its own project with the demo environment", async () => {
     const { run, calls } = await withFake();

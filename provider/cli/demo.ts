@@ -8,8 +8,9 @@
  *   3. prepares throwaway inputs the example accounts reference: files under secrets/, and a
  *      random value for each `env:` reference, set for the child processes only
  *   4. runs `validate`, then `plan` against an empty base (every account shows as "adopt")
- *   5. provisions the pinned Pulumi CLI the way `npm test` does (provisionPulumiCli: on PATH, built
- *      earlier, else built from Go modules with progress), then `pulumi stack select --create dev`,
+ *   5. provisions every tool it runs exactly as `npm run pulumi:cli` does (provisionTools: the pinned
+ *      Pulumi CLI, sops and age-keygen, each on PATH, built earlier, else built from Go modules with
+ *      progress; sops too when a pulumi is on PATH), then `pulumi stack select --create dev`,
  *      `pulumi preview --diff` and `pulumi up` on the dev stack with a local state backend
  *   6. makes one change as a user would (demo/change.ts) and shows what a reviewer sees: the
  *      `plan` pull-request comment (Markdown), `pulumi preview --diff`, then `pulumi up` and the
@@ -31,7 +32,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadAccounts } from "../accounts/load";
 import { CliBuildError } from "../pulumi-cli/build";
-import { provisionPulumiCli } from "../pulumi-cli/main";
+import { PROVISIONED_TOOLS, provisionTools } from "../pulumi-cli/main";
 import { pinnedPulumiVersion } from "../pulumi-cli/version";
 import { seedFromAccountsDir } from "../sandbox/seed";
 import { startSandbox, type Sandbox } from "../sandbox/server";
@@ -172,19 +173,20 @@ async function runSteps(settings: DemoSettings, sourceRoot: string, project: Dem
     heading("pulumi: skipped (--skip-pulumi)");
     return EXIT.ok;
   }
-  heading(`Pulumi CLI v${pinnedPulumiVersion(sourceRoot)}: on PATH, else built earlier, else built from Go modules now (as npm test does)`);
-  let binDir: string;
+  heading(`Tools: ${PROVISIONED_TOOLS.join(", ")} (Pulumi CLI v${pinnedPulumiVersion(sourceRoot)}), provided as npm run pulumi:cli does: on PATH, else built earlier, else built from Go modules now`);
+  let binDirs: string[];
   try {
-    binDir = await provisionPulumiCli(process.env, (line) => console.log(line), steps.signal);
+    binDirs = await provisionTools(process.env, (line) => console.log(line), steps.signal);
   } catch (err) {
     if (steps.interrupted) return EXIT.interrupted;
     if (!(err instanceof CliBuildError)) throw err;
-    console.log(`pulumi CLI not available: ${err.message}`);
-    console.log(`skipped pulumi preview/up; ${project.inGit ? "validate and plan" : "validate"} ran above. Install Pulumi from ${INSTALL_URL} (or Go, to build it) and run npm run demo again.`);
+    console.log(`not every tool is available: ${err.message}`);
+    console.log(`skipped pulumi preview/up; ${project.inGit ? "validate and plan" : "validate"} ran above. Install what is missing (Pulumi: ${INSTALL_URL}), or Go to build it, and run npm run demo again.`);
     return EXIT.offline;
   }
 
-  const pulumi = pulumiRunner(binDir, root, steps);
+  console.log(`on PATH for the commands below: ${binDirs.join(path.delimiter)}`);
+  const pulumi = pulumiRunner(binDirs, root, steps);
   heading("Pulumi: the dev stack with a local backend inside the demo project");
   console.log(`PULUMI_BACKEND_URL=file://${path.join(root, STATE_DIR)} PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} (the dev stack's demo passphrase)`);
   fs.mkdirSync(path.join(root, STATE_DIR), { recursive: true });
@@ -224,17 +226,18 @@ async function runSteps(settings: DemoSettings, sourceRoot: string, project: Dem
 }
 
 /** Runs one pulumi command in the demo project with the demo's environment; EXIT.ok or the demo's exit code. */
-function pulumiRunner(binDir: string, root: string, steps: StepRunner) {
+function pulumiRunner(binDirs: string[], root: string, steps: StepRunner) {
   return async (args: string[], env: NodeJS.ProcessEnv): Promise<number> => {
     heading(`pulumi ${args.join(" ")}`);
     const code = await steps.run({
-      command: path.join(binDir, "pulumi"),
+      command: path.join(binDirs[0], "pulumi"),
       args: [...args, "--non-interactive"],
       cwd: root,
       env: {
         ...env,
-        // The engine looks for the language host and the dynamic-provider launcher on PATH too.
-        PATH: [binDir, env.PATH].filter(Boolean).join(path.delimiter),
+        // The engine looks for the language host and the dynamic-provider launcher on PATH too; the
+        // provider runs sops from PATH.
+        PATH: [...binDirs, env.PATH].filter(Boolean).join(path.delimiter),
         PULUMI_HOME: path.join(root, PULUMI_HOME_DIR),
         PULUMI_BACKEND_URL: `file://${path.join(root, STATE_DIR)}`,
         PULUMI_CONFIG_PASSPHRASE: DEV_PASSPHRASE,

@@ -43,16 +43,23 @@ export async function provisionPulumiCli(env: NodeJS.ProcessEnv, log: (line: str
   return binDir;
 }
 
-/** The Pulumi CLI first (a build of it replaces the cache folder), then the SOPS tools into that folder. */
-export async function provisionTools(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
-  const pulumiDir = await provisionPulumiCli(env, log);
+/** The tools `provisionTools` provides, as named to users. */
+export const PROVISIONED_TOOLS = ["pulumi", ...SECRET_TOOLS.map((t) => t.command)] as const;
+
+/**
+ * The Pulumi CLI first (a build of it replaces the cache folder), then the SOPS tools into that
+ * folder; also when the CLI came from PATH, which says nothing of sops. `npm run pulumi:cli` and
+ * `npm run demo` both call this. The folders to put on PATH, first the CLI's, without repeats.
+ */
+export async function provisionTools(env: NodeJS.ProcessEnv, log: (line: string) => void, signal?: AbortSignal): Promise<string[]> {
+  const pulumiDir = await provisionPulumiCli(env, log, signal);
   const toolDirs = await provisionGoTools(SECRET_TOOLS, cacheBinDir(pinnedPulumiVersion(PROJECT_ROOT), env), env, log);
-  return [...new Set([pulumiDir, ...toolDirs])].join(path.delimiter);
+  return [...new Set([pulumiDir, ...toolDirs])];
 }
 
 if (require.main === module) {
   provisionTools(process.env, (line) => console.error(line)).then(
-    (binDirs) => console.log(binDirs),
+    (binDirs) => console.log(binDirs.join(path.delimiter)),
     (err: unknown) => {
       console.error(err instanceof CliBuildError ? err.message : `pulumi:cli: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CliBuildError, runBuildStep } from "./build";
+import { CliBuildError, findGo, runBuildStep } from "./build";
 import { readGoBuildInfo } from "./go-buildinfo";
 import { candidatesOnPath, isExecutable } from "./locate";
 import { atLeast, parseVersion } from "./version";
@@ -72,7 +72,8 @@ export async function provisionGoTools(tools: readonly GoTool[], cacheDir: strin
 }
 
 async function buildGoTool(tool: GoTool, cacheDir: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
-  const go = candidatesOnPath("go", env.PATH)[0];
+  // The same Go the CLI's build uses (CONNECTED_ACCOUNTS_GO, PATH, GOROOT, /usr/local/go).
+  const go = findGo(env);
   if (!go) {
     throw new CliBuildError(
       `no ${tool.command} v${tool.version} found and Go is not installed to build one: install ${tool.command} ` +

@@ -1,8 +1,9 @@
-// The pull request's plan comment, one per stack, replaced on every push: the plan when validate
-// and plan passed, else what failed, so a comment never shows the plan of an older push.
+// The pull request's plan comment, one per stack, replaced on every push: the plan and the Pulumi
+// preview when every step passed, else what failed, so a comment never shows the plan of an older push.
 // From actions/github-script:
-//   await require("./scripts/ci/plan-comment.js").post({ github, context }, { stack, validate, plan, runUrl })
-// where validate and plan are the steps' outcomes ("success", "failure", "skipped").
+//   await require("./scripts/ci/plan-comment.js").post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl })
+// where validate, checkEnv, plan and preview are the steps' outcomes ("success", "failure", "skipped";
+// checkEnv and preview undefined when the workflow has no such step).
 "use strict";
 const fs = require("node:fs");
 const { codeBlock } = require("./markdown.js");
@@ -16,7 +17,7 @@ function stackMarker(stack) {
  * The comment for one push. `planMarkdown` is plan.md (plan --format markdown), `validateOutput`
  * and `planOutput` what those steps printed; files that were never written are "".
  */
-function planCommentBody({ stack, validate, plan, planMarkdown = "", validateOutput = "", planOutput = "", runUrl = "" }) {
+function planCommentBody({ stack, validate, checkEnv, plan, preview, planMarkdown = "", validateOutput = "", checkEnvOutput = "", planOutput = "", previewOutput = "", runUrl = "" }) {
   const head = `${stackMarker(stack)}\n**Stack \`${stack}\`**`;
   const run = runUrl ? `\n\n[The run](${runUrl}) has the whole log.` : "";
   if (validate !== "success") {
@@ -24,11 +25,24 @@ function planCommentBody({ stack, validate, plan, planMarkdown = "", validateOut
       `\`connected-accounts validate\` found problems in the account files, so this push has no plan. ` +
       `Fix them and push again: this comment is updated.\n\n${codeBlock(validateOutput || "(no output)")}${run}\n`;
   }
+  if (checkEnv !== undefined && checkEnv !== "" && checkEnv !== "success") {
+    return `${head}\n\n### Connected accounts plan: CI cannot read every reference\n\n` +
+      `\`connected-accounts check-env\` found references that a workflow running Pulumi would not get ` +
+      `(each with the line to add to \`.github/connected-accounts-ci.yml\`), so this push has no plan. ` +
+      `Fix them and push again: this comment is updated.\n\n${codeBlock(checkEnvOutput || "(no output)")}${run}\n`;
+  }
   if (plan !== "success" || planMarkdown.trim() === "") {
     return `${head}\n\n### Connected accounts plan: plan failed\n\n` +
       `\`connected-accounts plan\` did not finish (${plan}), so this push has no plan.\n\n${codeBlock(planOutput || "(no output)")}${run}\n`;
   }
-  return `${head}\n\n${planMarkdown.trimEnd()}\n`;
+  return `${head}\n\n${planMarkdown.trimEnd()}\n${previewSection(preview, previewOutput, run)}`;
+}
+
+/** The Pulumi preview against the real stack, folded under the plan; nothing when it did not run. */
+function previewSection(preview, output, run) {
+  if (preview === undefined || preview === "" || preview === "skipped") return "";
+  const verdict = preview === "success" ? "Pulumi preview" : `Pulumi preview: ${preview === "failure" ? "failed" : preview}`;
+  return `\n<details${preview === "success" ? "" : " open"}><summary>${verdict}</summary>\n\n${codeBlock(output || "(no output)")}\n\n</details>${run}\n`;
 }
 
 /** The comment to replace: this stack's, written by a bot (the workflow's token), or undefined. */
@@ -45,15 +59,19 @@ function readIfThere(file) {
   }
 }
 
-async function post({ github, context }, { stack, validate, plan, runUrl, files = {} }) {
+async function post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl, files = {} }) {
   const body = planCommentBody({
     stack,
     validate,
+    checkEnv,
     plan,
+    preview,
     runUrl,
     planMarkdown: readIfThere(files.plan || "plan.md"),
     validateOutput: readIfThere(files.validate || "validate.txt"),
+    checkEnvOutput: readIfThere(files.checkEnv || "check-env.txt"),
     planOutput: readIfThere(files.planOutput || "plan-output.txt"),
+    previewOutput: readIfThere(files.preview || "preview.txt"),
   });
   const { owner, repo } = context.repo;
   const issue_number = context.issue.number;
