@@ -33,7 +33,9 @@ export class StackFileError extends UsageError {
 export function readStackFile(file: string, projectRoot: string): string | undefined {
   const checked = checkedText(file, projectRoot);
   if ("problem" in checked) {
-    const shown = path.relative(process.cwd(), file) || file;
+    // From where the command runs; the program runs in provider/, where the project's path reads better.
+    const fromCwd = path.relative(process.cwd(), file);
+    const shown = fromCwd.startsWith("..") ? path.relative(projectRoot, file) : fromCwd || file;
     throw new StackFileError(`stack file ${shown} ${checked.problem}; nothing was read from it. Fix: ${checked.fix}`);
   }
   return checked.text;
