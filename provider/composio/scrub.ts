@@ -19,10 +19,10 @@ const MIN_PREFIX_LENGTH = 8;
 export function scrub(text: string, secrets: readonly string[]): string {
   const distinct = [...new Set(secrets.filter((s) => s !== ""))];
   const forms = distinct.filter((s) => s.length >= MIN_REPLACED_LENGTH).flatMap(secretForms);
-  let out = text;
+  // Whole base64 tokens first: cutting an encoded form out of one would leave the rest of it behind.
+  let out = replaceBase64Quotes(text, distinct);
   for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) out = out.split(form).join(SECRET_MARK);
   for (const secret of distinct) if (secret.length > MIN_PREFIX_LENGTH) out = replacePrefixes(out, secret);
-  out = replaceBase64Quotes(out, distinct);
   return stillQuotes(out, distinct) ? WITHHELD : out;
 }
 
