@@ -40,7 +40,7 @@ describe("import of an alias holding control or bidirectional characters", () =>
     const imported = await cli(["import", "--dir", "accounts"]);
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain(
-      `skipped ca_rlo: cannot be imported: its alias holds control or bidirectional characters (shown escaped: "${SHOWN}"), which an account file would not keep as Composio has them: rename the account in Composio, then import it again\n`,
+      `skipped ca_rlo: cannot be imported: its alias holds control or bidirectional characters (shown escaped: "${SHOWN}"), which account files do not accept (they can disguise a value in a review or a terminal): rename the account in Composio, then import it again\n`,
     );
     expect(imported.stdout).toContain("wrote accounts/github/ca_plain.yaml\n");
     expect(imported.stdout + imported.stderr).not.toMatch(/[\u001b\u202e]/);
