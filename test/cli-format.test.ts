@@ -9,7 +9,7 @@ import { compareAccounts, type AccountChange, type ReviewPlan } from "../provide
 import { parseFlags, parseFormat, UsageError } from "../provider/cli/flags";
 import { formatPlanMarkdown, formatPlanText, inlineCode, MAX_COMMENT_CHARS, planToJson, PLAN_COMMENT_MARKER } from "../provider/cli/format-plan";
 import { problemsSummary } from "../provider/cli/format-problems";
-import { startProgress } from "../provider/cli/progress";
+import { startProgress } from "../provider/text/progress";
 
 const ROOT = "/repo";
 

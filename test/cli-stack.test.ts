@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stackSettingPosition } from "../provider/cli/stack";
+import { stackSettingPosition } from "../provider/project/stack";
 import { CLI, GitRepo, runCli } from "./support/git-repo";
 
 const ACCOUNT = (id: string) => `id: ${id}\ntoolkit: github\nuserId: u\nalias: ${id}-alias\nauthScheme: OAUTH2\n`;

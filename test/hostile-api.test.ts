@@ -7,13 +7,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BatchedReader } from "../provider/composio/batched-reader";
-import { Pacer } from "../provider/composio/pacer";
+import { Pacer } from "../provider/composio/transport/pacer";
 import { scrub } from "../provider/composio/scrub";
 import type { PatchBody } from "../provider/plan/patch-plan";
 import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo } from "./support/git-repo";
-import { API_KEY, TestStack } from "./support/stack";
 import { clientFor, HOSTILE_API_KEY, json, outcome, runCliAsync, startHostileApi, type HostileApi } from "./support/hostile-api";
+import { API_KEY, TestStack } from "./support/stack";
 
 const TOKEN = "tok<&>ünïcødé-Secret/42 x";
 const SHORT = "q7z";

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ComposioClient } from "../provider/composio/client";
-import { Pacer } from "../provider/composio/pacer";
-import { apiSettings } from "../provider/settings";
+import { Pacer } from "../provider/composio/transport/pacer";
 import { startSandbox, type Sandbox } from "../provider/sandbox/server";
+import { apiSettings } from "../provider/settings";
 import { API_KEY, TestStack } from "./support/stack";
 
 const SECRET = "sk_reliability_T9xQ2mVb7";

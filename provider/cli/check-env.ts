@@ -13,9 +13,9 @@ import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { fileTarget } from "../references/file";
 import { ACCOUNT_SECRETS_ACTION, CI_WIRING_FILE, envLineToAdd, fileLineToAdd, MAX_WIRING_BYTES, parseCiWiring, type CiWiring } from "./ci-wiring";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
 
 const USAGE = `usage: connected-accounts check-env [--workflow <file>...] [--wiring <file>] [--stack <name>] [--dir <folder>] [--format text|json]
 

@@ -8,10 +8,10 @@ import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { isInside } from "../accounts/validate";
+import { trackedPaths } from "../project/git";
+import type { Workspace } from "../project/workspace";
 import { trackedProblem } from "../references/file";
 import { atField } from "../references/resolve";
-import { trackedPaths } from "./git";
-import type { Workspace } from "./workspace";
 
 export async function committedSecretProblems(ws: Workspace, accounts: readonly AccountFile[]): Promise<AccountProblem[]> {
   if (!ws.inGit) return [];

@@ -3,15 +3,11 @@
  * its usage errors the same way. Flags take a value (`--dir accounts` or `--dir=accounts`) except
  * `--help` and a command's switches (`--force`); anything else is a usage error, exit 2.
  */
-import { terminalSafe } from "./terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 
-/** A mistake in how the command was called: exit code 2, with the usage text when it would help. */
-export class UsageError extends Error {
-  constructor(message: string, readonly showUsage = true) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import { UsageError } from "../project/usage-error";
+
+export { UsageError };
 
 export interface ParsedFlags<K extends string, S extends string = never> {
   /** The last value of each flag given. */

@@ -3,9 +3,9 @@
  * plan holds reference descriptions and non-secret literals only, so nothing here can leak a secret.
  */
 import type { AccountProblem } from "../accounts/problem";
+import { terminalSafe } from "../text/terminal-text";
 import type { AccountChange, CredentialChange, CredentialChangeKind, Lifecycle, PlanAction, ReviewPlan } from "./account-changes";
 import { formatProblemText, problemsToJson, type ProblemsJson } from "./format-problems";
-import { terminalSafe } from "./terminal-text";
 
 /** First line of the pull-request comment: the workflow finds its own comment again by it. */
 export const PLAN_COMMENT_MARKER = "<!-- connected-accounts-plan -->";

@@ -3,7 +3,7 @@
  * line for people, or one JSON document for machines.
  */
 import { formatProblem, type AccountProblem } from "../accounts/problem";
-import { terminalSafe } from "./terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 
 export interface ProblemsJson {
   ok: boolean;

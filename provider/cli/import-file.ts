@@ -8,7 +8,7 @@ import { Document, YAMLMap } from "yaml";
 import type { ManageMode } from "../accounts/account";
 import { AUTH_SCHEMES, isNonSecretField, PATCHABLE_SCHEMES, type AuthScheme } from "../accounts/fields";
 import { IMPORT_PLACEHOLDER_KEY } from "../accounts/validate";
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "../plan/live-account";
 
 /** The placeholder's text for a secret field: the three reference kinds an account file accepts. */
 export const SECRET_PLACEHOLDER = "replace with { env: NAME }, { config: key } or { file: path }";

@@ -12,10 +12,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Document, YAMLMap, parseDocument } from "yaml";
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "../plan/live-account";
+import { candidatesOnPath } from "../pulumi-cli/locate";
 import { parseSopsText } from "../references/sops-document";
 import { UsageError } from "./flags";
-import { candidatesOnPath } from "../pulumi-cli/locate";
 
 /** `sops --encrypt` reads the recipients from these when no creation rule names them. */
 const RECIPIENT_VARIABLES = ["SOPS_AGE_RECIPIENTS", "SOPS_KMS_ARN", "SOPS_PGP_FP", "SOPS_GCP_KMS_IDS", "SOPS_AZURE_KEYVAULT_URLS", "SOPS_VAULT_URIS", "SOPS_HUAWEICLOUD_KMS_IDS"];

@@ -8,17 +8,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ManageMode } from "../accounts/account";
 import { aliasScope, declaredAccounts, type Declared } from "../accounts/declared-ids";
+import { isNonSecretField } from "../accounts/fields";
 import { isInside } from "../accounts/validate";
 import { ComposioClient, type AccountFilter } from "../composio/client";
-import type { RemoteAccount } from "../composio/remote-account";
+import type { RemoteAccount } from "../plan/live-account";
+import { isIgnored } from "../project/git";
+import { checkStackHint, locateWorkspace } from "../project/workspace";
 import { apiSettings, DEFAULTS } from "../settings";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
-import { isNonSecretField } from "../accounts/fields";
 import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
 import { encryptOrExplain, parseSecretsOption, renderSecretsDocument, SopsKeyNames, type PlaceholderKey, type SopsSecretsTarget } from "./import-secrets";
-import { isIgnored } from "./git";
-import { checkStackHint, locateWorkspace } from "./workspace";
-import { terminalSafe } from "./terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 
 /** The connected-account statuses Composio documents; anything else is a typo that would silently match nothing. */
 const STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { terminalSafe, terminalSafeLines } from "./terminal-text";
+import { terminalSafe, terminalSafeLines } from "../text/terminal-text";
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
@@ -12,9 +12,9 @@ const COMMANDS: Record<string, Command> = {
   validate: { summary: "check the account files offline: schema, secrets, ids, aliases, references", load: () => import("./validate.js") },
   plan: { summary: "what a change to the account files intends, per account (git base vs head)", load: () => import("./plan.js") },
   "check-env": { summary: "list env references a workflow does not pass to its pulumi steps", load: () => import("./check-env.js") },
-  sandbox: { summary: "run a local stand-in for the Composio API, seeded from the account files", load: () => import("../sandbox/command.js") },
+  sandbox: { summary: "run a local stand-in for the Composio API, seeded from the account files", load: () => import("./sandbox.js") },
   import: { summary: "write account files for connected accounts that already exist in Composio", load: () => import("./import.js") },
-  demo: { summary: "adopt the example accounts, then review and apply a change, against the local sandbox (npm run demo)", load: () => import("./demo.js") },
+  demo: { summary: "adopt the example accounts, then review and apply a change, against the local sandbox (npm run demo)", load: () => import("./demo/demo.js") },
 };
 
 function usage(): string {

@@ -8,17 +8,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LoadedAccounts } from "../accounts/load";
 import { sortProblems, type AccountProblem } from "../accounts/problem";
+import { readFileAtTree, resolveTree } from "../project/git";
+import { loadAccountsAtRev } from "../project/rev-accounts";
+import { accountsDirIn } from "../project/stack";
+import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "../project/workspace";
 import { DEFAULTS } from "../settings";
+import { startProgress, type Progress } from "../text/progress";
 import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { baseProblemsToJson, formatPlanMarkdown, formatPlanText, planToJson, type BaseProblem, type PlanSides } from "./format-plan";
 import { formatProblemText, problemsToJson } from "./format-problems";
-import { readFileAtTree, resolveTree } from "./git";
-import { startProgress, type Progress } from "./progress";
-import { loadAccountsAtRev } from "./rev-accounts";
-import { accountsDirIn } from "./stack";
 import { stackSecretProblems } from "./stack-secrets";
-import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "./workspace";
 
 const USAGE = `usage: connected-accounts plan --base <rev> [--head <rev>] [--stack <name>] [--dir <folder>] [--format text|markdown|json]
 

@@ -6,10 +6,10 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import type { Workspace } from "../project/workspace";
 import { configKind } from "../references/config";
 import { atField } from "../references/resolve";
 import { plainSettingProblems, stackConfigFromText } from "../references/stack-config";
-import type { Workspace } from "./workspace";
 
 /** `stackText`: the stack file's text (at a revision, for plan --head); undefined: none there. */
 export function stackSecretProblems(ws: Workspace, accounts: readonly AccountFile[], stackText: string | undefined): AccountProblem[] {

@@ -6,12 +6,12 @@
  */
 import * as path from "node:path";
 import { sortProblems } from "../accounts/problem";
+import { configSizeWarning } from "../project/stack";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { committedSecretProblems } from "./committed-secrets";
-import { stackSecretProblems } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
-import { configSizeWarning } from "./stack";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "./workspace";
+import { stackSecretProblems } from "./stack-secrets";
 
 const USAGE = `usage: connected-accounts validate [--stack <name>] [--dir <folder>] [--format text|json]
 

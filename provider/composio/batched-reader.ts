@@ -1,7 +1,7 @@
-import type { ComposioClient } from "./client";
+import type { RemoteAccount } from "../plan/live-account";
 import { LIMITS } from "../settings";
+import type { ComposioClient } from "./client";
 import { CursorTrail } from "./paging";
-import type { RemoteAccount } from "./remote-account";
 
 interface Waiting {
   id: string;

@@ -1,4 +1,4 @@
-import { terminalSafe } from "../cli/terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 import { scrub } from "./scrub";
 
 /** What the Composio API answered when it refused a request. */

@@ -1,6 +1,6 @@
-import type { ComposioClient } from "./client";
+import type { RemoteAccount } from "../plan/live-account";
 import { listByIds, readOne } from "./batched-reader";
-import type { RemoteAccount } from "./remote-account";
+import type { ComposioClient } from "./client";
 
 /**
  * Reads for Check. The engine checks resources one at a time, each Check waiting for the one

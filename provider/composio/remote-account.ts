@@ -1,22 +1,5 @@
-import { terminalSafe } from "../cli/terminal-text";
-
-/** A connected account as the API shows it. Credentials are write-only: only their keys come back. */
-export interface RemoteAccount {
-  id: string;
-  alias: string | null;
-  /**
-   * The alias held characters a terminal would act on (control, bidirectional): `alias` is then its
-   * escaped display, not the text Composio has, and must never be sent back as the alias.
-   */
-  aliasEscaped?: true;
-  status: string;
-  statusReason?: string;
-  isDisabled: boolean;
-  toolkit: string;
-  userId: string;
-  authScheme: string;
-  credentialKeys: string[];
-}
+import type { RemoteAccount } from "../plan/live-account";
+import { terminalSafe } from "../text/terminal-text";
 
 export interface AccountListPage {
   items: RemoteAccount[];

@@ -1,4 +1,4 @@
-import { terminalSafe } from "../cli/terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 
 export interface FleetRow {
   id: string;

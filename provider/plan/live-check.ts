@@ -1,5 +1,5 @@
-import type { RemoteAccount } from "../composio/remote-account";
 import type { DesiredAccount } from "./account-state";
+import type { RemoteAccount } from "./live-account";
 
 /** One way an account file does not describe the account Composio has; `field` is the file's key. */
 export interface Mismatch {

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import { loadAccounts } from "../accounts/load";
-import { findProjectRoot } from "../cli/workspace";
+import { findProjectRoot } from "../project/workspace";
 import { DEFAULTS } from "../settings";
 
 /**

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { parseAccountText, type Position } from "../accounts/parse";
-import { terminalSafe } from "../cli/terminal-text";
+import { terminalSafe } from "../text/terminal-text";
 import type { RegisteredAccount } from "../plan/account-state";
 import type { ReadCredentials } from "../references/resolve";
 

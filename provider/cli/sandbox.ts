@@ -5,11 +5,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseFlags, printHelp, UsageError, withUsage } from "../cli/flags";
-import { checkStackHint, locateWorkspace } from "../cli/workspace";
-import { SeedFileError, seedFromAccountsDir, seedFromFile } from "./seed";
-import { startSandbox, type Sandbox } from "./server";
-import type { SandboxAccountSeed } from "./store";
+import { checkStackHint, locateWorkspace } from "../project/workspace";
+import { SeedFileError, seedFromAccountsDir, seedFromFile } from "../sandbox/seed";
+import { startSandbox, type Sandbox } from "../sandbox/server";
+import type { SandboxAccountSeed } from "../sandbox/store";
+import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
 const DEFAULT_PORT = 8787;

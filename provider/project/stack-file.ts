@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { locateInRepository, readAtMost } from "../references/secret-file";
-import { UsageError } from "./flags";
+import { UsageError } from "./usage-error";
 
 /**
  * Pulumi hands the program the stack's whole config in one environment variable that Linux caps

@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts, type LoadedAccounts } from "../accounts/load";
 import { DEFAULTS } from "../settings";
-import { UsageError } from "./flags";
+import { startProgress, type Progress } from "../text/progress";
 import { findRepoTopLevel } from "./git";
-import { startProgress, type Progress } from "./progress";
 import { readStack, stacksSettingAccountsDir, type StackSettings } from "./stack";
+import { UsageError } from "./usage-error";
 
 export interface Workspace {
   /** The working directory: shown paths are relative to it. */

@@ -30,20 +30,20 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadAccounts } from "../accounts/load";
-import { CliBuildError } from "../pulumi-cli/build";
-import { PROVISIONED_TOOLS, provisionTools } from "../pulumi-cli/main";
-import { pinnedPulumiVersion } from "../pulumi-cli/version";
-import { seedFromAccountsDir } from "../sandbox/seed";
-import { startSandbox, type Sandbox } from "../sandbox/server";
-import { CONFIG_NAMESPACE, DEFAULTS } from "../settings";
-import { formatAccountsTable } from "./demo/accounts-table";
-import { applyDemoChange } from "./demo/change";
-import { prepareDemoInputs } from "./demo/inputs";
-import { formatPatches } from "./demo/patches";
-import { createDemoProject, type DemoProject } from "./demo/project";
-import { StepRunner } from "./demo/steps";
-import { findProjectRoot } from "./workspace";
+import { loadAccounts } from "../../accounts/load";
+import { findProjectRoot } from "../../project/workspace";
+import { CliBuildError } from "../../pulumi-cli/build";
+import { PROVISIONED_TOOLS, provisionTools } from "../../pulumi-cli/main";
+import { pinnedPulumiVersion } from "../../pulumi-cli/version";
+import { seedFromAccountsDir } from "../../sandbox/seed";
+import { startSandbox, type Sandbox } from "../../sandbox/server";
+import { CONFIG_NAMESPACE, DEFAULTS } from "../../settings";
+import { formatAccountsTable } from "./accounts-table";
+import { applyDemoChange } from "./change";
+import { prepareDemoInputs } from "./inputs";
+import { formatPatches } from "./patches";
+import { createDemoProject, type DemoProject } from "./project";
+import { StepRunner } from "./steps";
 
 const SANDBOX_HOST = "127.0.0.1";
 /** The dev stack (stacks/Pulumi.dev.yaml) carries this key for the sandbox. */
@@ -153,7 +153,7 @@ async function runSteps(settings: DemoSettings, sourceRoot: string, project: Dem
   for (const note of inputs.notes) console.log(note);
   if (inputs.notes.length === 0) console.log("none needed");
   let childEnv: NodeJS.ProcessEnv = { ...process.env, ...inputs.env };
-  const cli = (args: string[]) => steps.run({ command: process.execPath, args: [path.join(__dirname, "main.js"), ...args], cwd: root, env: childEnv });
+  const cli = (args: string[]) => steps.run({ command: process.execPath, args: [path.join(__dirname, "..", "main.js"), ...args], cwd: root, env: childEnv });
 
   heading("connected-accounts validate");
   const validated = await cli(["validate"]);

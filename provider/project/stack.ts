@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, LineCounter, parse, parseDocument, type Node } from "yaml";
 import { CONFIG_NAMESPACE } from "../settings";
-import { UsageError } from "./flags";
+import { UsageError } from "./usage-error";
 import { readProjectFileQuietly, readStackFile } from "./stack-file";
 
 /** The one stack setting the offline commands need. */

@@ -1,4 +1,4 @@
-import { LIMITS } from "../settings";
+import { LIMITS } from "../../settings";
 
 /**
  * Holds requests back while the API's rate-limit window is spent, so that they start when it reopens
