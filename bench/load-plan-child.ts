@@ -22,15 +22,17 @@ const readContext = {
   config: (key: string) => secrets.config[key.slice(CONFIG_NAMESPACE.length + 1)],
   once: processMemo(),
 };
-const started = performance.now();
-const loaded = loadAccounts({ dir, repoRoot: PROJECT_ROOT, displayBase: dir });
-let problems = loaded.problems.length;
-const plans = loaded.accounts.map((account) => {
-  problems += checkReferences(account, { stage: "deploy", projectRoot: PROJECT_ROOT, repoRoot: PROJECT_ROOT, env: secrets.env }).length;
-  const registered = toRegistered(account, PROJECT_ROOT);
-  const read = readCredentials(registered.credentials, readContext);
-  problems += read.problems.length;
-  return planPatch(undefined, { ...registered, fingerprints: fingerprintAll(FINGERPRINT_KEY, read.values) }, read.values);
-});
-const elapsedMs = performance.now() - started;
-process.stdout.write(JSON.stringify({ elapsedMs, maxRssKb: process.resourceUsage().maxRSS, files: loaded.files, plans: plans.length, problems }) + "\n");
+void (async () => {
+  const started = performance.now();
+  const loaded = loadAccounts({ dir, repoRoot: PROJECT_ROOT, displayBase: dir });
+  let problems = loaded.problems.length;
+  const plans = await Promise.all(loaded.accounts.map(async (account) => {
+    problems += checkReferences(account, { stage: "deploy", projectRoot: PROJECT_ROOT, repoRoot: PROJECT_ROOT, env: secrets.env }).length;
+    const registered = toRegistered(account, PROJECT_ROOT);
+    const read = await readCredentials(registered.credentials, readContext);
+    problems += read.problems.length;
+    return planPatch(undefined, { ...registered, fingerprints: fingerprintAll(FINGERPRINT_KEY, read.values) }, read.values);
+  }));
+  const elapsedMs = performance.now() - started;
+  process.stdout.write(JSON.stringify({ elapsedMs, maxRssKb: process.resourceUsage().maxRSS, files: loaded.files, plans: plans.length, problems }) + "\n");
+})();

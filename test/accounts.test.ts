@@ -154,19 +154,19 @@ describe("references", () => {
     repoRoot: PROJECT_ROOT,
   });
 
-  it("resolves env, config and file references, trims one trailing newline, and lists removals", () => {
+  it("resolves env, config and file references, trims one trailing newline, and lists removals", async () => {
     ws.writeRaw("keys/app.pem", "PEM-CONTENT\n");
     ws.write("a.yaml", valid("credentials:\n  api_key: { env: K }\n  token: { config: tok }\n  private_key: { file: ../keys/app.pem }\n  shop: s1\n  password: null\n"));
     const [account] = load().accounts;
-    const { resolved, problems } = resolveCredentials(account, sources({ K: "env-value" }, { tok: "config-value" }));
+    const { resolved, problems } = await resolveCredentials(account, sources({ K: "env-value" }, { tok: "config-value" }));
     expect(problems).toEqual([]);
     expect(resolved).toEqual({ values: { api_key: "env-value", token: "config-value", private_key: "PEM-CONTENT", shop: "s1" }, removed: ["password"] });
   });
 
-  it("reports every unresolvable reference with its line and a fix", () => {
+  it("reports every unresolvable reference with its line and a fix", async () => {
     ws.write("a.yaml", valid("credentials:\n  api_key: { env: UNSET_VAR }\n  token: { config: missingKey }\n  private_key: { file: nope.pem }\n  bearer_token: { env: EMPTY_VAR }\n"));
     const [account] = load().accounts;
-    const { problems } = resolveCredentials(account, sources({ EMPTY_VAR: "" }));
+    const { problems } = await resolveCredentials(account, sources({ EMPTY_VAR: "" }));
     expect(problems.map((p) => [p.line, p.field, p.message, p.fix])).toEqual([
       [6, "credentials.api_key", "environment variable UNSET_VAR is not set", "export UNSET_VAR=... before running pulumi (in CI, map it from a repository secret)"],
       [7, "credentials.token", "stack config connected-accounts:missingKey is not set", "pulumi config set --secret connected-accounts:missingKey <value>"],
@@ -175,11 +175,11 @@ describe("references", () => {
     ]);
   });
 
-  it("refuses a secret file that links outside the repository", () => {
+  it("refuses a secret file that links outside the repository", async () => {
     fs.symlinkSync("/etc/hostname", ws.path("leak.pem"));
     ws.write("a.yaml", valid("credentials:\n  private_key: { file: ../leak.pem }\n"));
     const [account] = load().accounts;
-    const { problems } = resolveCredentials(account, sources({}));
+    const { problems } = await resolveCredentials(account, sources({}));
     expect(problems[0].message).toBe("file ../leak.pem links outside the repository");
   });
 });

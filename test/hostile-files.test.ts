@@ -20,10 +20,10 @@ const account = (ref: string, id = `ca_${ref.replace(/[^a-z]/g, "")}`) =>
   `id: ${id}\ntoolkit: github\nuserId: team\nauthScheme: SERVICE_ACCOUNT\ncredentials:\n  application_id: "1"\n  private_key: { file: ${ref} }\n`;
 
 /** Loads one account file as the program does and resolves its references. */
-function resolveIn(repo: GitRepo, file: string) {
+async function resolveIn(repo: GitRepo, file: string) {
   const loaded = loadAccounts({ dir: path.join(repo.dir, "accounts"), repoRoot: repo.dir, displayBase: repo.dir });
   const acct = loaded.accounts.find((a) => a.file === file)!;
-  return { loaded, ...resolveCredentials(acct, { env: {}, config: () => undefined, repoRoot: repo.dir }) };
+  return { loaded, ...(await resolveCredentials(acct, { env: {}, config: () => undefined, repoRoot: repo.dir })) };
 }
 
 describe("5. file: references are checked before they are opened", () => {
@@ -61,9 +61,9 @@ describe("5. file: references are checked before they are opened", () => {
     for (const e of errors) expect(e).toMatchObject({ line: 7, field: "credentials.private_key.file", fix: expect.any(String) });
   });
 
-  it("the program's resolution refuses the same targets, without reading them", () => {
+  it("the program's resolution refuses the same targets, without reading them", async () => {
     for (const [file, message] of expected) {
-      const { problems } = resolveIn(repo, file);
+      const { problems } = await resolveIn(repo, file);
       expect(problems.map((p) => [p.field, p.line, p.message])).toEqual([["credentials.private_key.file", 7, message]]);
     }
   });
@@ -84,17 +84,17 @@ describe("2. secret files are sent exactly, or refused", () => {
   });
   afterAll(() => repo.cleanup());
 
-  it("drops one leading byte-order mark and one trailing newline", () => {
-    const { resolved, problems } = resolveIn(repo, "accounts/bom.yaml");
+  it("drops one leading byte-order mark and one trailing newline", async () => {
+    const { resolved, problems } = await resolveIn(repo, "accounts/bom.yaml");
     expect(problems).toEqual([]);
     expect(resolved.values.private_key).toBe("-----BEGIN KEY-----\nabc\n-----END KEY-----");
   });
 
-  it("refuses a binary file (not UTF-8, or with NUL bytes) with a fix, instead of sending it altered", () => {
-    const der = resolveIn(repo, "accounts/der.yaml").problems;
+  it("refuses a binary file (not UTF-8, or with NUL bytes) with a fix, instead of sending it altered", async () => {
+    const der = (await resolveIn(repo, "accounts/der.yaml")).problems;
     expect(der.map((p) => [p.file, p.line, p.field, p.message])).toEqual([["accounts/der.yaml", 7, "credentials.private_key.file", "file secrets/key.der is not UTF-8 text; credentials are sent as text"]]);
     expect(der[0].fix).toBe("base64-encode it (base64 -w0 key.der > key.der.b64), reference the encoded file, and make sure the toolkit expects base64");
-    expect(resolveIn(repo, "accounts/nul.yaml").problems.map((p) => p.message)).toEqual(["file secrets/nul.txt holds NUL bytes: it is binary, not text; credentials are sent as text"]);
+    expect((await resolveIn(repo, "accounts/nul.yaml")).problems.map((p) => p.message)).toEqual(["file secrets/nul.txt holds NUL bytes: it is binary, not text; credentials are sent as text"]);
   });
 });
 
@@ -289,7 +289,7 @@ describe("13. linked folders and special files in the accounts folder", () => {
 });
 
 describe("14. a hard link as a file: reference", () => {
-  it("is refused like a link outside the repository, by validate and by the program's resolution, without being read", () => {
+  it("is refused like a link outside the repository, by validate and by the program's resolution, without being read", async () => {
     const repo = new GitRepo("hard-link");
     // Outside the repository, on the same file system (a hard link cannot cross one).
     const outside = path.join(path.dirname(repo.dir), `${path.basename(repo.dir)}-id_ed25519`);
@@ -305,7 +305,7 @@ describe("14. a hard link as a file: reference", () => {
       const errors = JSON.parse(r.stdout).errors as { file: string; line: number; field: string; message: string; fix: string }[];
       expect(errors.map((e) => [e.file, e.line, e.field, e.message])).toEqual([["accounts/hard.yaml", 7, "credentials.private_key.file", message]]);
       expect(errors[0].fix).toContain("cp --remove-destination");
-      const { problems, resolved } = resolveIn(repo, "accounts/hard.yaml");
+      const { problems, resolved } = await resolveIn(repo, "accounts/hard.yaml");
       expect(problems.map((p) => p.message)).toEqual([message]);
       expect(JSON.stringify(resolved)).not.toContain("not-for-composio");
     } finally {

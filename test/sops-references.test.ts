@@ -159,72 +159,72 @@ describe("the provider's read: sops --decrypt once per file, plaintext in memory
   const ref = (file: string, ...key: string[]): RegisteredSopsRef => ({ sops: file, key });
   const sopsRuns = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n").length : 0);
 
-  it("reads values of many references with one sops run per file", () => {
+  it("reads values of many references with one sops run per file", async () => {
     fs.rmSync(calls, { force: true });
     const ctx = context(sopsEnv(key));
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toEqual({ value: STRIPE });
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api.key"), ctx)).toEqual({ value: DOTTED });
-    expect(readSopsRef(ref("secrets/b.sops.yaml", "jira"), ctx)).toEqual({ value: JIRA });
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toEqual({ value: STRIPE });
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toEqual({ value: STRIPE });
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api.key"), ctx)).toEqual({ value: DOTTED });
+    expect(await readSopsRef(ref("secrets/b.sops.yaml", "jira"), ctx)).toEqual({ value: JIRA });
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toEqual({ value: STRIPE });
     expect(sopsRuns()).toBe(2);
     // Any recipient of the file will do.
-    expect(readSopsRef(ref("secrets/b.sops.yaml", "jira"), context(sopsEnv(other)))).toEqual({ value: JIRA });
+    expect(await readSopsRef(ref("secrets/b.sops.yaml", "jira"), context(sopsEnv(other)))).toEqual({ value: JIRA });
   });
 
-  it("refuses a key that is not there, or not a string, without running sops", () => {
+  it("refuses a key that is not there, or not a string, without running sops", async () => {
     fs.rmSync(calls, { force: true });
     const ctx = context(sopsEnv(key));
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "stripe", "nope"), ctx)).toMatchObject({ at: ["key"], message: expect.stringContaining("key stripe.nope is not in SOPS file secrets/a.sops.yaml") });
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "port"), ctx)).toMatchObject({ at: ["key"], message: expect.stringContaining("holds a number, not a string") });
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "nope"), ctx)).toMatchObject({ at: ["key"], message: expect.stringContaining("key stripe.nope is not in SOPS file secrets/a.sops.yaml") });
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "port"), ctx)).toMatchObject({ at: ["key"], message: expect.stringContaining("holds a number, not a string") });
     expect(sopsRuns()).toBe(0);
   });
 
-  it("a tampered file fails its integrity check, and no value is shown", () => {
+  it("a tampered file fails its integrity check, and no value is shown", async () => {
     const tampered = path.join(root, "secrets/tampered.sops.yaml");
     writeSopsFile(tampered, { stripe: { api_key: STRIPE }, note_unencrypted: "v1" }, [key]);
     fs.writeFileSync(tampered, fs.readFileSync(tampered, "utf8").replace("note_unencrypted: v1", "note_unencrypted: v2"));
-    const result = readSopsRef(ref("secrets/tampered.sops.yaml", "stripe", "api_key"), context(sopsEnv(key)));
+    const result = await readSopsRef(ref("secrets/tampered.sops.yaml", "stripe", "api_key"), context(sopsEnv(key)));
     expect(result).toMatchObject({ at: ["sops"], message: expect.stringContaining("fails its integrity check (MAC mismatch)") });
     expect(JSON.stringify(result)).not.toMatch(/[0-9A-F]{64}/);
     expectNoPlantedValue(JSON.stringify(result));
   });
 
-  it("a value swapped in from another key fails the same way", () => {
+  it("a value swapped in from another key fails the same way", async () => {
     const swapped = path.join(root, "secrets/swapped.sops.yaml");
     writeSopsFile(swapped, { a: STRIPE, b: JIRA }, [key]);
     const text = fs.readFileSync(swapped, "utf8");
     const a = /^a: (.*)$/m.exec(text)![1];
     const b = /^b: (.*)$/m.exec(text)![1];
     fs.writeFileSync(swapped, text.replace(`a: ${a}`, `a: ${b}`).replace(`b: ${b}`, `b: ${a}`));
-    const result = readSopsRef(ref("secrets/swapped.sops.yaml", "a"), context(sopsEnv(key)));
+    const result = await readSopsRef(ref("secrets/swapped.sops.yaml", "a"), context(sopsEnv(key)));
     expect(result).toMatchObject({ message: expect.stringContaining("fails its integrity check") });
     expectNoPlantedValue(JSON.stringify(result));
   });
 
-  it("a wrong key and no key say which, and name the file's recipients", () => {
+  it("a wrong key and no key say which, and name the file's recipients", async () => {
     const stranger = newAgeKey();
-    const wrong = readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), context(sopsEnv(stranger)));
+    const wrong = await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), context(sopsEnv(stranger)));
     expect(wrong).toMatchObject({ at: ["sops"], message: `no key available here can decrypt SOPS file secrets/a.sops.yaml: the age key set here is not one the file is encrypted for (it is encrypted for age ${key.recipient})` });
     expect((wrong as { fix: string }).fix).toContain("SOPS_AGE_KEY");
-    const none = readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), context(sopsEnv()));
+    const none = await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), context(sopsEnv()));
     expect(none).toMatchObject({ message: expect.stringContaining(": no age key is set here (it is encrypted for age ") });
     expectNoPlantedValue(JSON.stringify([wrong, none]));
   });
 
-  it("without sops installed, says how to install it", () => {
+  it("without sops installed, says how to install it", async () => {
     const ctx = { ...context(sopsEnv(key)), env: { ...sopsEnv(key), PATH: path.join(root, "empty") } };
-    expect(readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toMatchObject({
+    expect(await readSopsRef(ref("secrets/a.sops.yaml", "stripe", "api_key"), ctx)).toMatchObject({
       message: "the sops command is not installed here (no sops on PATH), and secrets/a.sops.yaml needs it to be decrypted",
       fix: expect.stringContaining("https://github.com/getsops/sops/releases"),
     });
   });
 
-  it("a value rotated with sops set is read anew by the next process", () => {
+  it("a value rotated with sops set is read anew by the next process", async () => {
     const file = path.join(root, "secrets/rotate.sops.yaml");
     writeSopsFile(file, { token: STRIPE }, [key]);
-    expect(readSopsRef(ref("secrets/rotate.sops.yaml", "token"), context(sopsEnv(key)))).toEqual({ value: STRIPE });
+    expect(await readSopsRef(ref("secrets/rotate.sops.yaml", "token"), context(sopsEnv(key)))).toEqual({ value: STRIPE });
     setSopsValue(file, ["token"], JIRA, key);
-    expect(readSopsRef(ref("secrets/rotate.sops.yaml", "token"), context(sopsEnv(key)))).toEqual({ value: JIRA });
+    expect(await readSopsRef(ref("secrets/rotate.sops.yaml", "token"), context(sopsEnv(key)))).toEqual({ value: JIRA });
   });
 });
 

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describeRef, type AccountFile, type CredentialSpec } from "../accounts/account";
 import { authSchemeChangeRefused, isNonSecretField } from "../accounts/fields";
 import type { AccountProblem } from "../accounts/problem";
-import { isSopsRef, sopsTarget, storedSopsValue, type StoredSopsFiles } from "../references/sops";
+import { isSopsRef, sopsRecipientsChange, sopsTarget, storedSopsValue, type StoredSopsFiles } from "../references/sops";
 import { keyPath } from "../references/sops-document";
 
 /**
@@ -199,7 +199,7 @@ function sameSource(b: AccountFile, from: CredentialSpec, h: AccountFile, to: Cr
 }
 
 /**
- * A value rotated inside a SOPS file: the same file and key on both sides, another ciphertext (SOPS
+ * A value rotated inside a SOPS file (or the file's recipients changed): the same file and key on both sides, another ciphertext (SOPS
  * keeps a value's ciphertext while the value stays the same, and re-encrypts it when it changes).
  * Undefined when nothing changed, or when the references differ (then they say what changed).
  */
@@ -209,7 +209,8 @@ function sopsRotation(b: AccountFile, from: CredentialSpec, h: AccountFile, to: 
   const after = storedSopsValue(to.ref, h, sops.head);
   if ("message" in after) return undefined;
   if ("message" in before) return `key added to ${to.ref.sops}`;
-  return before.ciphertext === after.ciphertext ? undefined : `encrypted value changed in ${to.ref.sops}`;
+  if (before.ciphertext !== after.ciphertext) return `encrypted value changed in ${to.ref.sops}`;
+  return sopsRecipientsChange(to.ref.sops, sopsTarget(b, from.ref), sops.base, sopsTarget(h, to.ref), sops.head);
 }
 
 /** How a credential is given, in words safe to print: never a secret, since secrets are never literals. */

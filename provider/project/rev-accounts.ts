@@ -84,11 +84,18 @@ async function sopsFilesAtRev(src: RevSource, accounts: readonly AccountFile[]):
       if (!rel.startsWith("..") && !path.isAbsolute(rel)) wanted.set(rel.split(path.sep).join("/"), target);
     }
   }
-  const entries = (await listTree(src.repoRoot, src.tree, [...wanted.keys()])).filter((e) => e.type === "blob" && e.mode !== SYMLINK_MODE && wanted.has(e.path));
+  for (const rel of [...wanted.keys()]) for (const config of sopsConfigsAbove(rel)) wanted.set(config, path.join(src.repoRoot, ...config.split("/")));
+  const entries = wanted.size === 0 ? [] : (await listTree(src.repoRoot, src.tree, [...wanted.keys()])).filter((e) => e.type === "blob" && e.mode !== SYMLINK_MODE && wanted.has(e.path));
   const blobs = await readBlobs(src.repoRoot, entries.filter((e) => e.size <= LIMITS.maxSopsFileBytes).map((e) => e.oid));
   const texts = new Map<string, Buffer | { size: number }>();
   for (const e of entries) texts.set(wanted.get(e.path)!, blobs.get(e.oid) ?? { size: e.size });
-  return sopsFilesFrom(texts);
+  return sopsFilesFrom(texts, src.repoRoot);
+}
+
+/** The `.sops.yaml` paths that may approve key services for a file (its folder and every one above). */
+function sopsConfigsAbove(rel: string): string[] {
+  const segments = rel.split("/").slice(0, -1);
+  return segments.map((_, i) => [...segments.slice(0, segments.length - i), ".sops.yaml"].join("/")).concat(".sops.yaml");
 }
 
 /** Same selection as `listAccountFiles`: YAML files, nothing under a dot-named file or folder. */

@@ -83,7 +83,7 @@ export class ConnectedAccountProvider implements Provider {
     const unknowns = hasUnknowns(news);
     // Paused and observed accounts send no credential: theirs are not read (an incident's missing secret blocks nothing).
     if (!news.paused && news.manage !== "observe" && !unknowns) {
-      const read = this.readValues(news);
+      const read = await this.readValues(news);
       failures.push(...credentialFailures(news, read.problems, this.projectRootDir()));
       const key = this.fingerprintKey();
       if (!key && Object.keys(news.credentials ?? {}).length > 0) {
@@ -155,7 +155,7 @@ export class ConnectedAccountProvider implements Provider {
     // also tells whether it is enabled.
     const remote = this.verified.get(desired.nanoid) ?? assertSameAccount(desired, await readOne(this.api(), desired.nanoid));
     if (desired.manage === "observe") return { id: desired.nanoid, outs: observed(desired, remote) };
-    const values = this.valuesToSend(desired);
+    const values = await this.valuesToSend(desired);
     const known = record({ ...nothingApplied, enabled: tracked(desired, !remote.isDisabled) }, remote.status);
     const outs = await this.apply(known, desired, inputs, values);
     this.progress.count("adopted");
@@ -169,7 +169,7 @@ export class ConnectedAccountProvider implements Provider {
     const desired = normalize(news);
     if (desired.paused) return { outs: record({ ...recorded, paused: true }, recorded.status, recorded.statusReason) };
     if (desired.manage === "observe") return { outs: observed(desired, await this.api().getConnectedAccount(desired.nanoid)) };
-    const outs = await this.apply(recorded, desired, news, this.valuesToSend(desired));
+    const outs = await this.apply(recorded, desired, news, await this.valuesToSend(desired));
     this.progress.count("updated");
     return { outs };
   }
@@ -208,8 +208,8 @@ export class ConnectedAccountProvider implements Provider {
    * The values to send, read again (files come from this process's memo) and refused unless each
    * fingerprint matches the checked one: what is sent is what the preview showed.
    */
-  private valuesToSend(desired: DesiredAccount): Record<string, string> {
-    const read = this.readValues(desired);
+  private async valuesToSend(desired: DesiredAccount): Promise<Record<string, string>> {
+    const read = await this.readValues(desired);
     if (read.problems.length > 0) throw new Error(readFailureMessage(desired, read.problems, this.projectRootDir()));
     const now = this.fingerprints(read.values);
     const moved = Object.keys(now).filter((field) => now[field] !== desired.fingerprints?.[field]);
@@ -222,7 +222,7 @@ export class ConnectedAccountProvider implements Provider {
     return read.values;
   }
 
-  private readValues(account: RegisteredAccount): ReadCredentials {
+  private readValues(account: RegisteredAccount): Promise<ReadCredentials> {
     return readCredentials(account.credentials ?? {}, { projectRoot: this.projectRootDir(), env: this.env, config: this.config, once: this.once });
   }
 

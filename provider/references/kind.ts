@@ -67,8 +67,8 @@ export interface ReferenceKind<W extends CredentialRef = CredentialRef, R extend
   check(ref: W, ctx: ReferenceCheckContext): ReferenceProblem[];
   /** The form the program registers: names and project-relative paths. */
   register(ref: W, account: AccountFile, projectRoot: string): R;
-  /** The value, in the provider process only. */
-  read(ref: R, ctx: ReferenceReadContext): ReadResult;
+  /** The value, in the provider process only; asynchronous where reading waits on another process (sops). */
+  read(ref: R, ctx: ReferenceReadContext): ReadResult | Promise<ReadResult>;
   /** How the reference reads in a message (`env GH_KEY`). */
   describe(ref: R | W): string;
 }

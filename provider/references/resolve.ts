@@ -52,7 +52,7 @@ export interface ReadCredentials {
 }
 
 /** The values of registered credentials, read in the provider process. */
-export function readCredentials(credentials: Record<string, RegisteredCredential>, ctx: ReferenceReadContext): ReadCredentials {
+export async function readCredentials(credentials: Record<string, RegisteredCredential>, ctx: ReferenceReadContext): Promise<ReadCredentials> {
   const values: Record<string, string> = {};
   const problems: ReadCredentials["problems"] = [];
   for (const [field, credential] of Object.entries(credentials)) {
@@ -65,7 +65,7 @@ export function readCredentials(credentials: Record<string, RegisteredCredential
       problems.push({ field, problem: { message: `is not a reference this provider knows (${JSON.stringify(Object.keys(credential ?? {}))})`, fix: "run pulumi with the version of this project that wrote the state, or update this checkout" } });
       continue;
     }
-    const read = kind.read(credential, ctx);
+    const read = await kind.read(credential, ctx);
     if ("value" in read) values[field] = read.value;
     else problems.push({ field, problem: read });
   }

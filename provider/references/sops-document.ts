@@ -6,6 +6,7 @@
  * with no key at all. Pure: text in, facts out.
  */
 import { parseDocument } from "yaml";
+import { keyServicesOf, type KeyService } from "./sops-key-services";
 
 /** The key path of a `{ sops, key }` reference: `a.b` as written, or `[a, "b.c"]` when a key holds a dot. */
 export type SopsKeyPath = readonly string[];
@@ -21,6 +22,8 @@ export interface SopsDocument {
   data: unknown;
   /** Who can decrypt it, as the metadata says (public: recipients, key ARNs, fingerprints). */
   recipients: string[];
+  /** The key services other than age it names (sops contacts them to decrypt); outside the MAC, like all metadata. */
+  keyServices: KeyService[];
 }
 
 export type SopsTextProblem = { message: string; fix: string };
@@ -61,7 +64,7 @@ export function parseSopsText(ref: string, text: string): SopsDocument | SopsTex
     return { message: `SOPS file ${ref} has no MAC in its sops metadata, so nothing shows whether it was tampered with`, fix: `re-encrypt it with sops (sops edit ${ref}, then save), and commit the result` };
   }
   const { sops: _metadata, ...rest } = data as Record<string, unknown>;
-  return { data: rest, recipients: recipientsOf(meta) };
+  return { data: rest, recipients: recipientsOf(meta), keyServices: keyServicesOf(meta) };
 }
 
 /** What a key path leads to in the stored document. */

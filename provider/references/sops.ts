@@ -17,6 +17,8 @@ import type { ReferenceKind } from "./kind";
 import { LIMITS } from "../settings";
 import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
+import { terminalSafe } from "../text/terminal-text";
+import { approvedKeyServices, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
 import {
   describeKeyPath,
   findStoredValue,
@@ -41,6 +43,24 @@ export type SopsProblem = SopsTextProblem & { at: ["sops"] | ["key"] };
 /** Stored (encrypted) SOPS files by absolute path: from the working tree, or from a git revision. */
 export interface StoredSopsFiles {
   get(target: string, ref: string): SopsDocument | SopsTextProblem | { missing: true };
+  /** The key services the repository approves for the file at `target`: its nearest `.sops.yaml`'s creation rules. */
+  approved(target: string): ApprovedKeyServices | KeyServiceConfigProblem;
+}
+
+/** The SOPS configuration whose creation rules approve key services: sops's own file name. */
+const SOPS_CONFIG = ".sops.yaml";
+const MAX_SOPS_CONFIG_BYTES = 256 * 1024;
+
+/**
+ * Refused before anything is decrypted: a file naming a key service (KMS, Vault, …) that the
+ * repository's `.sops.yaml` does not name. Age alone contacts nothing and needs no approval.
+ */
+export function keyServiceProblem(ref: string, target: string, doc: SopsDocument, files: StoredSopsFiles): SopsTextProblem | undefined {
+  if (doc.keyServices.length === 0) return undefined;
+  const approved = files.approved(target);
+  if ("message" in approved) return approved;
+  const unapproved = unapprovedKeyServices(doc.keyServices, approved);
+  return unapproved.length > 0 ? unapprovedProblem(ref, unapproved, approved.source) : undefined;
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -66,10 +86,39 @@ export function storedSopsValue(ref: SopsRef, account: AccountFile, files: Store
   return "message" in value ? { ...value, at: ["key"] } : value;
 }
 
+/**
+ * Who a SOPS file is encrypted for, and which services it names, changed between two sides (its
+ * values unchanged): said as such in a plan, since the metadata is outside the MAC and a key
+ * service added there is contacted on the next decryption. Undefined when nothing changed.
+ */
+export function sopsRecipientsChange(ref: string, baseTarget: string, base: StoredSopsFiles, headTarget: string, head: StoredSopsFiles): string | undefined {
+  const before = base.get(baseTarget, ref);
+  const after = head.get(headTarget, ref);
+  if (!("recipients" in before) || !("recipients" in after)) return undefined;
+  const was = new Set(before.recipients);
+  const now = new Set(after.recipients);
+  const added = after.recipients.filter((r) => !was.has(r));
+  const removed = before.recipients.filter((r) => !now.has(r));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const parts = [added.length > 0 ? `added ${added.map(terminalSafe).join(", ")}` : "", removed.length > 0 ? `removed ${removed.map(terminalSafe).join(", ")}` : ""];
+  return `recipients changed in ${ref}: ${parts.filter(Boolean).join("; ")}`;
+}
+
+/** The stored file's key services, when the repository does not approve them all. */
+function unapprovedServices(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): SopsProblem | undefined {
+  const target = sopsTarget(account, ref);
+  const doc = files.get(target, ref.sops);
+  if (!("keyServices" in doc)) return undefined;
+  const problem = keyServiceProblem(ref.sops, target, doc, files);
+  return problem && { ...problem, at: ["sops"] };
+}
+
 /** What `validate`, `plan` and the program can say about a reference without any key. */
 export function checkSopsRef(ref: SopsRef, account: AccountFile, files: StoredSopsFiles): SopsProblem[] {
   const value = storedSopsValue(ref, account, files);
   if ("message" in value) return [value];
+  const unapproved = unapprovedServices(ref, account, files);
+  if (unapproved) return [unapproved];
   const key = keyPath(ref.key);
   const wrongType = typeProblem(ref.sops, key, value.type);
   if (wrongType) return [{ ...wrongType, at: ["key"] }];
@@ -153,13 +202,63 @@ export function registerSopsRef(ref: SopsRef, account: AccountFile, projectRoot:
  * it is, how large.
  */
 export function workingTreeSopsFiles(repoRoot: string): StoredSopsFiles {
-  return { get: (target, ref) => readStoredFile(target, ref, repoRoot) };
+  return { get: (target, ref) => readStoredFile(target, ref, repoRoot), approved: (target) => workingTreeApproval(target, repoRoot) };
 }
 
-/** Stored files by absolute path, e.g. read from a git revision: the bytes, or only the size of one too large to read. */
-export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number }>): StoredSopsFiles {
+/** The nearest `.sops.yaml` from the file's folder up to the repository root, read like a SOPS file is. */
+function workingTreeApproval(target: string, repoRoot: string): ApprovedKeyServices | KeyServiceConfigProblem {
+  for (const dir of foldersUp(path.dirname(target), repoRoot)) {
+    const config = path.join(dir, SOPS_CONFIG);
+    const shown = path.relative(repoRoot, config).split(path.sep).join("/");
+    const at = locateInRepository(config, repoRoot);
+    if ("missing" in at) continue;
+    if (!("realPath" in at) || at.kind) return { message: `${shown} is not a regular file inside the repository, so no key service is approved`, fix: `replace ${shown} with the SOPS configuration itself` };
+    if (at.stat.size > MAX_SOPS_CONFIG_BYTES) return { message: `${shown} is ${at.stat.size} bytes; a SOPS configuration is limited to ${MAX_SOPS_CONFIG_BYTES}`, fix: `shorten ${shown}` };
+    const bytes = readAtMost(at.realPath, MAX_SOPS_CONFIG_BYTES);
+    if ("message" in bytes) return { message: `${shown} ${bytes.message}`, fix: bytes.fix };
+    return approvedKeyServices(shown, bytes.data.toString("utf8"));
+  }
+  return { source: SOPS_CONFIG, ids: new Set() };
+}
+
+/** `from`, its parent, … up to and including `root` (nothing when `from` is not inside it). */
+function foldersUp(from: string, root: string): string[] {
+  const out: string[] = [];
+  const top = path.resolve(root);
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const rel = path.relative(top, dir);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return out;
+    out.push(dir);
+    if (dir === top || dir === path.dirname(dir)) return out;
+  }
+}
+
+/** The repository holding `dir` (the nearest folder with `.git`), or `dir` itself outside git. */
+export function repositoryRootOf(dir: string): string {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    if (fs.existsSync(path.join(at, ".git"))) return at;
+    if (at === path.dirname(at)) return path.resolve(dir);
+  }
+}
+
+/**
+ * Stored files by absolute path, e.g. read from a git revision: the bytes, or only the size of one
+ * too large to read. `.sops.yaml` files among them approve key services for the files below them,
+ * up to `repoRoot`.
+ */
+export function sopsFilesFrom(texts: ReadonlyMap<string, Buffer | { size: number }>, repoRoot?: string): StoredSopsFiles {
   const parsed = new Map<string, SopsDocument | SopsTextProblem | { missing: true }>();
   return {
+    approved(target) {
+      for (const dir of repoRoot ? foldersUp(path.dirname(target), repoRoot) : []) {
+        const bytes = texts.get(path.join(dir, SOPS_CONFIG));
+        if (bytes === undefined) continue;
+        const shown = path.relative(repoRoot!, path.join(dir, SOPS_CONFIG)).split(path.sep).join("/");
+        if (!Buffer.isBuffer(bytes)) return { message: `${shown} is ${bytes.size} bytes; a SOPS configuration is limited to ${MAX_SOPS_CONFIG_BYTES}`, fix: `shorten ${shown}` };
+        return approvedKeyServices(shown, bytes.toString("utf8"));
+      }
+      return { source: SOPS_CONFIG, ids: new Set() };
+    },
     get(target, ref) {
       let doc = parsed.get(target);
       if (!doc) {
@@ -217,9 +316,9 @@ export interface SopsReadContext {
 /**
  * The plaintext value of a registered reference, in the provider process: the stored file is checked
  * first (so a missing key or a file that is not SOPS reads as such, with no sops run), then decrypted
- * once for the whole process.
+ * once for the whole process (concurrent reads of one file share the one sops run).
  */
-export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { value: string } | SopsProblem {
+export async function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): Promise<{ value: string } | SopsProblem> {
   const target = path.resolve(ctx.projectRoot, ref.sops);
   const files = workingTreeSopsFiles(ctx.projectRoot);
   const stored = ctx.once(`sops-stored:${target}`, () => files.get(target, ref.sops));
@@ -230,9 +329,14 @@ export function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext): { val
   if ("message" in value) return { ...value, at: ["key"] };
   const wrongType = typeProblem(ref.sops, key, value.type);
   if (wrongType) return { ...wrongType, at: ["key"] };
-  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, env: ctx.env }));
-  if ("message" in decrypted) return { ...decrypted, at: ["sops"] };
-  const plain = valueAt(decrypted.data, key);
+  // Checked again here, right before sops runs: the program's check ran in another process.
+  const repoRoot = ctx.once(`repository-root:${ctx.projectRoot}`, () => repositoryRootOf(ctx.projectRoot));
+  const unapproved = keyServiceProblem(ref.sops, target, stored, workingTreeSopsFiles(repoRoot));
+  if (unapproved) return { ...unapproved, at: ["sops"] };
+  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ctx.env }));
+  const plainDoc = await decrypted;
+  if ("message" in plainDoc) return { ...plainDoc, at: ["sops"] };
+  const plain = valueAt(plainDoc.data, key);
   if (typeof plain !== "string") {
     const wrong = typeProblem(ref.sops, key, typeof plain === "number" ? "int" : typeof plain === "boolean" ? "bool" : typeof plain);
     return { ...(wrong ?? { message: `key ${describeKeyPath(key)} is not in the decrypted ${ref.sops}`, fix: `check the file with sops edit ${ref.sops}` }), at: ["key"] };

@@ -15,14 +15,14 @@ export interface Sources {
   repoRoot: string;
 }
 
-export function resolveCredentials(account: AccountFile, sources: Sources): { resolved: { values: Record<string, string>; removed: string[] }; problems: AccountProblem[] } {
+export async function resolveCredentials(account: AccountFile, sources: Sources): Promise<{ resolved: { values: Record<string, string>; removed: string[] }; problems: AccountProblem[] }> {
   const short = (full: string) => full.slice(CONFIG_NAMESPACE.length + 1);
   const problems = checkReferences(account, {
     stage: "deploy", projectRoot: sources.repoRoot, repoRoot: sources.repoRoot, env: sources.env,
     config: { has: (k) => (sources.config(short(k)) ?? "") !== "", isSecret: () => true },
   });
   const registered = toRegistered(account, sources.repoRoot);
-  const read = readCredentials(registered.credentials, { projectRoot: sources.repoRoot, env: sources.env, config: (k) => sources.config(short(k)), once: processMemo() });
+  const read = await readCredentials(registered.credentials, { projectRoot: sources.repoRoot, env: sources.env, config: (k) => sources.config(short(k)), once: processMemo() });
   const checked = new Set(problems.map((p) => p.field.split(".").slice(0, 2).join(".")));
   for (const { field, problem } of read.problems) if (!checked.has(`credentials.${field}`)) problems.push(atField(account, field, problem));
   return { resolved: { values: read.values, removed: registered.removedCredentials ?? [] }, problems };
