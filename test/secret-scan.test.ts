@@ -14,7 +14,7 @@ import { CliStack, pulumiBinDir } from "./support/pulumi-cli";
 import { runSecretScan, SCAN_VALUES, type ScanRun } from "./support/secret-scan-run";
 import { API_KEY, FINGERPRINT_KEY } from "./support/stack";
 
-/** Where Pulumi itself puts stack config (README "Where secrets go"): the default provider's inputs and its Configure call. */
+/** Where Pulumi itself puts stack config (docs/where-secrets-go.md): the default provider's inputs and its Configure call. */
 const PULUMI_OWN_CONFIG_CHANNELS = [
   "-v=9 --logtostderr (stderr)",
   "--tracing files",
