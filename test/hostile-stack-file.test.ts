@@ -56,11 +56,12 @@ describe("a stack file is checked before it is read", () => {
     });
   }
 
-  it("check-env, plan and sandbox --stack refuse a FIFO the same way instead of hanging", () => {
+  it("check-env, plan, sandbox and import --stack refuse a FIFO the same way instead of hanging", () => {
     const runs = {
       "check-env": runBounded(["check-env", "--stack", "fifo", "--workflow", ".github/workflows/deploy.yml"], repo.dir),
       plan: runBounded(["plan", "--base", "v1", "--stack", "fifo"], repo.dir),
       sandbox: runBounded(["sandbox", "--stack", "fifo", "--port", "0"], repo.dir),
+      import: runBounded(["import", "--stack", "fifo"], repo.dir, { COMPOSIO_API_KEY: "hostile-stack-file-key", COMPOSIO_BASE_URL: "http://127.0.0.1:9" }),
     };
     for (const [command, r] of Object.entries(runs)) {
       expect(r.stderr, command).toBe(`connected-accounts ${command}: stack file stacks/Pulumi.fifo.yaml is a named pipe (FIFO), not a regular file; nothing was read from it. ${FIX}\n`);
