@@ -4,6 +4,7 @@
  * text still upgrades without a request. Each against a loopback API of the test's own.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDER_MODULE } from "../provider/pulumi/provider-module";
@@ -59,20 +60,86 @@ describe("which build the provider process loads", () => {
     }
   });
 
-  it("even where a stray build could be taken for the project's (it links the project's node_modules), its stale-build check refuses it", async () => {
-    const stray = path.join(stack.ws.dir, "provider");
-    fs.cpSync(path.join(stack.ws.dir, "dist/provider"), path.join(stray, "dist/provider"), { recursive: true, filter: (src) => !/\.(json|ts)$/.test(src) });
-    fs.symlinkSync("../node_modules", path.join(stray, "node_modules"));
-    fs.writeFileSync(path.join(stray, "Pulumi.yaml"), "name: stray\nruntime: nodejs\n");
+  /** A build planted at `dir`: its entry records that it ran, and what it could read, in `marker`. */
+  const plantBuild = (dir: string, marker: string) => {
+    fs.mkdirSync(path.join(dir, "dist/provider/pulumi"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: planted\nruntime: nodejs\n");
+    fs.writeFileSync(
+      path.join(dir, "dist/provider/pulumi/entry.js"),
+      `require("fs").writeFileSync(${JSON.stringify(marker)}, "loaded with COMPOSIO_API_KEY=" + process.env.COMPOSIO_API_KEY);\nthrow new Error("the planted build ran");\n`,
+    );
+  };
+
+  it("a provider module planted in the program folder with node_modules linked to the real SDK is never loaded", async () => {
+    const planted = path.join(stack.ws.dir, "provider");
+    const marker = path.join(stack.ws.dir, "planted-build-loaded");
+    const sdk = path.join(stack.ws.dir, "node_modules/@pulumi/pulumi");
+    stack.env.COMPOSIO_API_KEY = API_KEY;
+    // The SDK folder linked (as committed with git add -f), then the whole node_modules linked.
+    const shapes: [string, () => void][] = [
+      ["node_modules/@pulumi/pulumi linked to the SDK", () => {
+        fs.mkdirSync(path.join(planted, "node_modules/@pulumi"), { recursive: true });
+        fs.symlinkSync(sdk, path.join(planted, "node_modules/@pulumi/pulumi"));
+      }],
+      ["node_modules linked to the project's", () => fs.symlinkSync("../node_modules", path.join(planted, "node_modules"))],
+    ];
+    try {
+      for (const [shape, link] of shapes) {
+        plantBuild(planted, marker);
+        link();
+        try {
+          const previewed = await stack.preview();
+          expect(previewed.ok, `${shape}: ${previewed.text}`).toBe(true);
+          expect(previewed.ops).toEqual({ ca_oauth: "same" });
+          const refreshed = await stack.refresh();
+          expect(refreshed.ok, `${shape}: ${refreshed.text}`).toBe(true);
+          expect(fs.existsSync(marker), shape).toBe(false);
+          expect([previewed.text, refreshed.text].join("\n")).not.toContain("planted build");
+        } finally {
+          fs.rmSync(path.join(planted, "node_modules"), { recursive: true, force: true });
+          fs.rmSync(path.join(planted, "dist"), { recursive: true, force: true });
+          fs.rmSync(path.join(planted, "Pulumi.yaml"), { force: true });
+        }
+      }
+    } finally {
+      delete stack.env.COMPOSIO_API_KEY;
+    }
+  });
+
+  it("NODE_PATH naming a folder with another SDK and build is never loaded", async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ca-node-path-"));
+    const marker = path.join(elsewhere, "planted-build-loaded");
+    plantBuild(elsewhere, marker);
+    fs.mkdirSync(path.join(elsewhere, "@pulumi/pulumi/cmd/dynamic-provider"), { recursive: true });
+    fs.writeFileSync(path.join(elsewhere, "@pulumi/pulumi/cmd/dynamic-provider/index.js"), `require("fs").writeFileSync(${JSON.stringify(marker)}, "sdk");\n`);
+    stack.env.NODE_PATH = elsewhere;
     try {
       const previewed = await stack.preview();
-      expect(previewed.ok).toBe(false);
-      expect(previewed.text).toContain(`connected-accounts: the compiled provider in ${fs.realpathSync(stray)}/dist has no provider/ sources beside it, so it cannot be checked`);
-      expect(previewed.ops).toEqual({});
+      expect(previewed.ok, previewed.text).toBe(true);
+      expect(previewed.ops).toEqual({ ca_oauth: "same" });
+      expect(fs.existsSync(marker)).toBe(false);
     } finally {
-      fs.unlinkSync(path.join(stray, "node_modules"));
-      fs.rmSync(path.join(stray, "dist"), { recursive: true, force: true });
-      fs.rmSync(path.join(stray, "Pulumi.yaml"), { force: true });
+      delete stack.env.NODE_PATH;
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it("a Pulumi.yaml with a dist/ and node_modules linked to the SDK in a parent folder is never loaded", async () => {
+    const parent = fs.mkdtempSync(path.join(stack.ws.dir, "..", "cli-parent-"));
+    const marker = path.join(parent, "planted-build-loaded");
+    plantBuild(parent, marker);
+    fs.symlinkSync(path.join(stack.ws.dir, "node_modules"), path.join(parent, "node_modules"));
+    const nested = new CliStack("cli-nested", bin, "test", undefined, parent);
+    try {
+      await nested.init({ baseUrl: sandbox.url }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
+      nested.ws.write("slack/oauth.yaml", OAUTH_ACCOUNT);
+      const previewed = await nested.preview();
+      expect(previewed.ok, previewed.text).toBe(true);
+      expect(previewed.ops).toEqual({ ca_oauth: "create" });
+      expect(fs.existsSync(marker)).toBe(false);
+    } finally {
+      nested.cleanup();
+      fs.rmSync(parent, { recursive: true, force: true });
     }
   });
 
@@ -112,7 +179,29 @@ describe("the provider process when the engine is killed", () => {
       }
     });
 
-  it("kill -9 of `pulumi up`: the provider exits within seconds and sends nothing more", async () => {
+  /**
+   * Pulumi's released `pulumi-resource-pulumi-nodejs` (sdk/nodejs/dist): a `/bin/sh` script that
+   * runs node without `exec`, so the provider's parent is the shell, which outlives a killed CLI.
+   * Found first on PATH (the engine looks there before beside the CLI).
+   */
+  const pulumiLauncherDir = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ca-pulumi-launcher-"));
+    fs.writeFileSync(
+      path.join(dir, "pulumi-resource-pulumi-nodejs"),
+      "#!/bin/sh\n" +
+        "PULUMI_DYNAMIC_PROVIDER_SCRIPT_PATH=$(node -e \"console.log(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))\")\n" +
+        'if [ -n "$PULUMI_DYNAMIC_PROVIDER_SCRIPT_PATH" ]; then\n    node "$PULUMI_DYNAMIC_PROVIDER_SCRIPT_PATH" $@\nfi\n',
+      { mode: 0o755 },
+    );
+    return dir;
+  };
+
+  const parentCommand = (pid: number): string => {
+    const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]);
+    return fs.readFileSync(`/proc/${ppid}/cmdline`, "utf8").split("\0").join(" ");
+  };
+
+  async function killDuringUp(launcherDir?: string): Promise<void> {
     // Each PATCH is answered after 1.5 s and one request runs at a time: the up is still sending when it is killed.
     api = await startHostileApi((req, res) => {
       setTimeout(() => json(res, 200, { success: true, id: req.url.split("/").pop(), status: "ACTIVE" }), 1_500);
@@ -120,6 +209,7 @@ describe("the provider process when the engine is killed", () => {
     stack = new CliStack("cli-kill", bin);
     await stack.init({ baseUrl: api.url, maxConcurrency: "1" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY });
     stack.env.SLOW_KEY = "sk_slow_Vd81qLw0Pz";
+    if (launcherDir) stack.env.PATH = [launcherDir, bin, process.env.PATH].join(path.delimiter);
     for (let i = 0; i < 5; i++) stack.ws.write(`github/slow${i}.yaml`, { id: `ca_slow${i}`, toolkit: "github", userId: "team", authScheme: "API_KEY", credentials: { api_key: { env: "SLOW_KEY" } } });
 
     let cli: import("node:child_process").ChildProcess | undefined;
@@ -130,6 +220,8 @@ describe("the provider process when the engine is killed", () => {
     expect(api.requests.length).toBe(1);
     const providers = providerProcesses(stack.ws.dir);
     expect(providers.length).toBeGreaterThan(0);
+    // The launcher really is the one under test: with Pulumi's, the provider's parent is its shell.
+    if (launcherDir) for (const pid of providers) expect(parentCommand(pid)).toContain(path.join(launcherDir, "pulumi-resource-pulumi-nodejs"));
 
     cli!.kill("SIGKILL");
     const killedAt = Date.now();
@@ -142,6 +234,19 @@ describe("the provider process when the engine is killed", () => {
     await new Promise((r) => setTimeout(r, 3_000));
     expect(api.requests.filter((r) => r.at > killedAt + 300)).toEqual([]);
     expect(api.requests).toHaveLength(1);
+  }
+
+  it("kill -9 of `pulumi up`: the provider exits within seconds and sends nothing more", async () => {
+    await killDuringUp();
+  });
+
+  it("the same under Pulumi's own launcher, a shell that does not exec node and outlives the CLI", async () => {
+    const launcherDir = pulumiLauncherDir();
+    try {
+      await killDuringUp(launcherDir);
+    } finally {
+      fs.rmSync(launcherDir, { recursive: true, force: true });
+    }
   });
 });
 

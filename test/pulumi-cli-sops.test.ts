@@ -5,6 +5,8 @@
  * searched for in everything the CLI printed or stored.
  */
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +118,36 @@ describe("SOPS references under the real Pulumi CLI", () => {
     expect(none.text).toContain("fix: set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients");
     expect(none.ops).toEqual({});
     expect(sandbox.requests.filter((r) => r.method !== "GET")).toEqual([]);
+  });
+
+  it("a key service the repository does not approve stops the preview, naming the file and its address, and is never contacted", async () => {
+    // A Vault stand-in on loopback that records whether anything reached it.
+    const reached: string[] = [];
+    const vault = http.createServer((req, res) => {
+      reached.push(`${req.method} ${req.url} token=${String(req.headers["x-vault-token"])}`);
+      res.writeHead(403).end();
+    });
+    await new Promise<void>((resolve) => vault.listen(0, "127.0.0.1", resolve));
+    const address = `http://127.0.0.1:${(vault.address() as AddressInfo).port}`;
+    const intact = fs.readFileSync(sopsFile(), "utf8");
+    // Metadata is outside the MAC: the file still decrypts with the age key; only a Vault token and no age key here.
+    const i = /^sops:\n( +)/m.exec(intact)![1];
+    fs.writeFileSync(sopsFile(), `${intact}${i}hc_vault:\n${i}${i}- vault_address: ${address}\n${i}${i}  engine_path: sops\n${i}${i}  key_name: team\n${i}${i}  created_at: "2026-01-01T00:00:00Z"\n${i}${i}  enc: vault:v1:QUJDREVGR0hJSktMTU5PUA==\n`);
+    Object.assign(stack.env, { SOPS_AGE_KEY: "", VAULT_TOKEN: "hvs.PLANTED-vault-token" });
+    sandbox.clearRequests();
+    try {
+      const run = await stack.preview();
+      expect(run.ok).toBe(false);
+      expect(run.text).toContain(`SOPS file ../../secrets/team.sops.yaml names a key service the repository does not approve (.sops.yaml does not name it): Vault transit ${address}/v1/sops/keys/team`);
+      expect(run.ops).toEqual({});
+      expect(reached).toEqual([]);
+      expect(sandbox.requests.filter((r) => r.method !== "GET")).toEqual([]);
+    } finally {
+      fs.writeFileSync(sopsFile(), intact);
+      Object.assign(stack.env, { SOPS_AGE_KEY: key.identity });
+      delete stack.env.VAULT_TOKEN;
+      await new Promise((resolve) => vault.close(resolve));
+    }
   });
 
   it("leaves no value in anything the CLI printed or stored", async () => {

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decryptSopsFile } from "../provider/references/sops-decrypt";
+import { approvedKeyServices, keyServicesOf, unapprovedKeyServices } from "../provider/references/sops-key-services";
 import { readSopsRef } from "../provider/references/sops";
 import { GitRepo, runCli } from "./support/git-repo";
 import { newAgeKey, secretTools, sopsBinDir, sopsEnv, writeSopsFile, type AgeKey } from "./support/sops";
@@ -62,6 +63,67 @@ const REF = "  api_key: { sops: ../secrets/fleet.sops.yaml, key: stripe.api_key 
 let key: AgeKey;
 beforeAll(() => {
   key = newAgeKey();
+});
+
+describe("which key services a .sops.yaml approves", () => {
+  // A file's metadata as sops writes it, one entry of every kind.
+  const metadata = {
+    kms: [{ arn: "arn:aws:kms:eu-west-1:111:key/k1", role: "arn:aws:iam::111:role/deploy", aws_profile: "", enc: "x" }],
+    gcp_kms: [{ resource_id: "projects/p/locations/global/keyRings/r/cryptoKeys/k", enc: "x" }],
+    azure_kv: [{ vault_url: "https://v.vault.azure.net", name: "sops", version: "abc", enc: "x" }],
+    hc_vault: [{ vault_address: "https://vault.example.org:8200", engine_path: "sops", key_name: "fleet", enc: "x" }],
+    pgp: [{ fp: "85D77543B3D624B63CEA9E6DBC17301B491B3F21", enc: "x" }],
+    age: [{ recipient: "age1notaservice", enc: "x" }],
+  };
+  const config = [
+    "creation_rules:",
+    "  - path_regex: secrets/.*",
+    "    kms: arn:aws:kms:eu-west-1:111:key/k1+arn:aws:iam::111:role/deploy",
+    "    gcp_kms: projects/p/locations/global/keyRings/r/cryptoKeys/k",
+    "    azure_keyvault: https://v.vault.azure.net/keys/sops/abc",
+    "    hc_vault_transit_uri: https://vault.example.org:8200/v1/sops/keys/fleet",
+    "    pgp: 85D77543B3D624B63CEA9E6DBC17301B491B3F21",
+    "",
+  ].join("\n");
+
+  it("every kind sops contacts is matched exactly against the creation rules; age needs no approval", () => {
+    const services = keyServicesOf(metadata);
+    expect(services.map((s) => s.kind)).toEqual(["AWS KMS", "GCP KMS", "Azure Key Vault", "Vault transit", "PGP"]);
+    const approved = approvedKeyServices(".sops.yaml", config);
+    expect(unapprovedKeyServices(services, "message" in approved ? undefined : approved)).toEqual([]);
+  });
+
+  it("a key group in the rules approves as a rule's own keys do", () => {
+    const grouped = [
+      "creation_rules:",
+      "  - key_groups:",
+      "      - hc_vault: [https://vault.example.org:8200/v1/sops/keys/fleet]",
+      "        kms: [{ arn: 'arn:aws:kms:eu-west-1:111:key/k1', role: 'arn:aws:iam::111:role/deploy' }]",
+      "",
+    ].join("\n");
+    const approved = approvedKeyServices(".sops.yaml", grouped);
+    const services = keyServicesOf({ kms: metadata.kms, hc_vault: metadata.hc_vault });
+    expect(unapprovedKeyServices(services, "message" in approved ? undefined : approved)).toEqual([]);
+  });
+
+  it("another address, another role or a profile of its own, another key: not approved", () => {
+    const approved = approvedKeyServices(".sops.yaml", config);
+    if ("message" in approved) throw new Error(approved.message);
+    const variants = keyServicesOf({
+      hc_vault: [{ vault_address: "https://vault.example.org:8201", engine_path: "sops", key_name: "fleet" }],
+      kms: [
+        { arn: "arn:aws:kms:eu-west-1:111:key/k1", role: "arn:aws:iam::111:role/admin" },
+        { arn: "arn:aws:kms:eu-west-1:111:key/k1", role: "arn:aws:iam::111:role/deploy", aws_profile: "attacker" },
+      ],
+      azure_kv: [{ vault_url: "https://v.vault.azure.net", name: "other", version: "abc" }],
+      key_groups: [{ gcp_kms: [{ resource_id: "projects/evil/locations/global/keyRings/r/cryptoKeys/k" }] }],
+    });
+    expect(unapprovedKeyServices(variants, approved).map((s) => s.kind)).toEqual(["AWS KMS", "AWS KMS", "Azure Key Vault", "Vault transit", "GCP KMS"]);
+  });
+
+  it("a .sops.yaml that is not a mapping approves nothing, and says so", () => {
+    expect(approvedKeyServices(".sops.yaml", "- just\n- a list\n")).toMatchObject({ message: ".sops.yaml is not a SOPS configuration (not a YAML mapping), so no key service is approved" });
+  });
 });
 
 describe("a SOPS file naming a key service the repository does not approve", () => {

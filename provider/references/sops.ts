@@ -205,6 +205,8 @@ export function workingTreeSopsFiles(repoRoot: string): StoredSopsFiles {
   return { get: (target, ref) => readStoredFile(target, ref, repoRoot), approved: (target) => workingTreeApproval(target, repoRoot) };
 }
 
+const parsedConfigs = new Map<string, { signature: string; approved: ApprovedKeyServices | KeyServiceConfigProblem }>();
+
 /** The nearest `.sops.yaml` from the file's folder up to the repository root, read like a SOPS file is. */
 function workingTreeApproval(target: string, repoRoot: string): ApprovedKeyServices | KeyServiceConfigProblem {
   for (const dir of foldersUp(path.dirname(target), repoRoot)) {
@@ -214,9 +216,14 @@ function workingTreeApproval(target: string, repoRoot: string): ApprovedKeyServi
     if ("missing" in at) continue;
     if (!("realPath" in at) || at.kind) return { message: `${shown} is not a regular file inside the repository, so no key service is approved`, fix: `replace ${shown} with the SOPS configuration itself` };
     if (at.stat.size > MAX_SOPS_CONFIG_BYTES) return { message: `${shown} is ${at.stat.size} bytes; a SOPS configuration is limited to ${MAX_SOPS_CONFIG_BYTES}`, fix: `shorten ${shown}` };
+    // Read and parsed once while it is unchanged, however many files and accounts ask.
+    const signature = `${shown}:${at.stat.ino}:${at.stat.size}:${at.stat.mtimeMs}`;
+    const cached = parsedConfigs.get(at.realPath);
+    if (cached?.signature === signature) return cached.approved;
     const bytes = readAtMost(at.realPath, MAX_SOPS_CONFIG_BYTES);
-    if ("message" in bytes) return { message: `${shown} ${bytes.message}`, fix: bytes.fix };
-    return approvedKeyServices(shown, bytes.data.toString("utf8"));
+    const approved = "message" in bytes ? { message: `${shown} ${bytes.message}`, fix: bytes.fix } : approvedKeyServices(shown, bytes.data.toString("utf8"));
+    parsedConfigs.set(at.realPath, { signature, approved });
+    return approved;
   }
   return { source: SOPS_CONFIG, ids: new Set() };
 }

@@ -20,14 +20,40 @@ const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "provider
 
 let binDir: Promise<string> | undefined;
 
-/** A runnable copy of this project in `dest`: what the CLI needs (plus `extra` entries), its node_modules linked. */
+/** A runnable copy of this project in `dest`: what the CLI needs (plus `extra` entries), its node_modules linked (its Pulumi SDK its own). */
 export function copyProject(dest: string, extra: string[] = []): void {
   for (const entry of [...PROJECT_FILES, ...extra]) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dest, entry), { recursive: true });
   linkNodeModules(dest);
 }
 
+/**
+ * The project's installed packages, linked, except the Pulumi SDK, which the copy has as its own
+ * (hard links: no bytes copied), as a project installed with npm ci has: the provider module
+ * loads the build of the project whose node_modules really holds the SDK running it.
+ */
 function linkNodeModules(dest: string): void {
-  fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dest, "node_modules"));
+  const from = path.join(PROJECT_ROOT, "node_modules");
+  const to = path.join(dest, "node_modules");
+  fs.mkdirSync(path.join(to, "@pulumi"), { recursive: true });
+  for (const entry of fs.readdirSync(from)) if (entry !== "@pulumi") fs.symlinkSync(path.join(from, entry), path.join(to, entry));
+  for (const entry of fs.readdirSync(path.join(from, "@pulumi"))) if (entry !== "pulumi") fs.symlinkSync(path.join(from, "@pulumi", entry), path.join(to, "@pulumi", entry));
+  linkTree(path.join(from, "@pulumi/pulumi"), path.join(to, "@pulumi/pulumi"));
+}
+
+function linkTree(from: string, to: string): void {
+  fs.mkdirSync(to);
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const [src, dst] = [path.join(from, entry.name), path.join(to, entry.name)];
+    if (entry.isDirectory()) linkTree(src, dst);
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+    else {
+      try {
+        fs.linkSync(src, dst);
+      } catch {
+        fs.copyFileSync(src, dst);
+      }
+    }
+  }
 }
 
 /** The folder of the provisioned CLI; a clear failure (never a skip) when there is none. */
@@ -72,8 +98,9 @@ export class CliStack {
   onStart?: (child: ChildProcess) => void;
 
   /** `populate` writes another project into the copy's folder instead of this one (the bench's minimal program). */
-  constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void) {
-    this.ws = new Workspace(name);
+  /** `under`: the folder the project copy is made in (default test/.work). */
+  constructor(name: string, private readonly bin: string, readonly stack = "test", populate?: (dir: string) => void, under?: string) {
+    this.ws = new Workspace(name, under);
     if (populate) {
       populate(this.ws.dir);
       linkNodeModules(this.ws.dir);

@@ -13,8 +13,9 @@ export const PROJECT_ROOT = fs.existsSync(path.join(ABOVE, "Pulumi.yaml")) ? ABO
 export class Workspace {
   readonly dir: string;
 
-  constructor(name: string) {
-    const base = path.join(PROJECT_ROOT, "test/.work");
+  /** `under`: the folder to make it in (default test/.work). */
+  constructor(name: string, under?: string) {
+    const base = under ?? path.join(PROJECT_ROOT, "test/.work");
     fs.mkdirSync(base, { recursive: true });
     this.dir = fs.mkdtempSync(path.join(base, `${name}-`));
     this.accountsDir = path.join(this.dir, "accounts");
