@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLAN_COMMENT_MARKER } from "../provider/cli/format-plan";
 import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";
-import { PROJECT_ROOT } from "./support/git-repo";
+import { startSandbox } from "../provider/sandbox/server";
+import { GitRepo, PROJECT_ROOT, runCliAsync } from "./support/git-repo";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stacks = require("../scripts/ci/stacks.js");
@@ -322,4 +323,85 @@ describe("scripts/ci/account-secrets.js: the references' secrets from the wiring
   it("wires the project's own references from its own wiring file", () => {
     expect(accountSecrets.readWiring(PROJECT_ROOT).env.get("SHOPIFY_ACME_API_KEY")).toMatchObject({ secret: "SHOPIFY_ACME_API_KEY" });
   });
+});
+
+describe("the drift issue lists connections that need attention (connected-accounts health against the sandbox)", () => {
+  const KEY = "health-test-key";
+  const file = (id: string, toolkit: string, extra = "") => `id: ${id}\ntoolkit: ${toolkit}\nuserId: team\nauthScheme: API_KEY\n${extra}credentials:\n  api_key: { env: ${id.toUpperCase()}_KEY }\n`;
+  const seeds = [
+    { id: "ca_expired", toolkit: "github" },
+    { id: "ca_failed", toolkit: "github" },
+    { id: "ca_switched_off", toolkit: "shopify" },
+    { id: "ca_meant_off", toolkit: "shopify" },
+    { id: "ca_fine", toolkit: "slack" },
+  ];
+  let repo: GitRepo;
+  beforeAll(() => {
+    repo = new GitRepo("health");
+    repo.write("accounts/github/expired.yaml", file("ca_expired", "github", "enabled: true\n"));
+    repo.write("accounts/github/failed.yaml", file("ca_failed", "github"));
+    repo.write("accounts/shopify/switched-off.yaml", file("ca_switched_off", "shopify", "enabled: true\n"));
+    repo.write("accounts/shopify/meant-off.yaml", file("ca_meant_off", "shopify", "enabled: false\n"));
+    repo.write("accounts/slack/fine.yaml", file("ca_fine", "slack", "enabled: true\n"));
+  });
+  afterAll(() => repo.cleanup());
+
+  it("groups EXPIRED, FAILED and INACTIVE accounts the files expect to work by toolkit, says to reconnect, and closes the issue once they are fixed", async () => {
+    const sandbox = await startSandbox({ apiKey: KEY, accounts: seeds.map((s) => ({ ...s, userId: "team", authScheme: "API_KEY" as const })) });
+    try {
+      const edit = (id: string, body: object) =>
+        fetch(`${sandbox.url}/_sandbox/connected_accounts/${id}`, { method: "PATCH", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect((await edit("ca_expired", { status: "EXPIRED", status_reason: "refresh token revoked | <b>by</b> `admin`", alias: "release|bot" })).status).toBe(200);
+      await edit("ca_failed", { status: "FAILED" });
+      await edit("ca_switched_off", { enabled: false });
+      await edit("ca_meant_off", { enabled: false });
+      const env: NodeJS.ProcessEnv = { ...process.env, COMPOSIO_API_KEY: KEY, COMPOSIO_BASE_URL: sandbox.url };
+      delete env.PULUMI_STACK;
+      const health = await runCliAsync(["health", "--format", "json"], { cwd: repo.dir, env });
+      expect(health.code, health.stderr).toBe(1);
+      const doc = JSON.parse(health.stdout);
+      expect(doc.accounts.map((a: { id: string; status: string }) => `${a.id} ${a.status}`)).toEqual(["ca_expired EXPIRED", "ca_failed FAILED", "ca_switched_off INACTIVE"]);
+      const text = await runCliAsync(["health"], { cwd: repo.dir, env });
+      expect(text.stdout).toContain("github:\n  ca_expired (release|bot)  accounts/github/expired.yaml  EXPIRED: refresh token revoked | <b>by</b> `admin`\n    Reconnect it in Composio: its credentials expired. Enabling does not repair an expired connection");
+      expect(text.stdout.trimEnd().split("\n").at(-1)).toBe("3 of 5 accounts need attention");
+
+      const dir = fs.mkdtempSync(path.join(tmp, "health-"));
+      fs.writeFileSync(path.join(dir, "health.json"), health.stdout);
+      fs.writeFileSync(path.join(dir, "preview.txt"), "Resources: 5 unchanged\n");
+      const gh = new GitHubIssues();
+      const run = (healthExitCode: number) => drift.report(gh, { stack: "prod", exitCode: 0, healthExitCode, outputFile: path.join(dir, "preview.txt"), healthFile: path.join(dir, "health.json"), runUrl: "https://ci/run" });
+      expect(await run(1)).toEqual({ outcome: "unhealthy", action: "create" });
+      const issue = gh.issues[0];
+      expect(issue.title).toBe("Connected accounts of stack prod need attention: 3 connections not working");
+      expect(issue.body).toContain("**Enabling does not repair an EXPIRED or FAILED connection: reconnect the account in Composio**");
+      expect(issue.body).toContain("#### github\n\n| account | file | status | what to do |\n|---|---|---|---|\n" +
+        "| ca\\_expired (release\\|bot) | accounts/github/expired.yaml | EXPIRED: refresh token revoked \\| \\<b\\>by\\</b\\> \\`admin\\` | Reconnect it in Composio: its credentials expired.");
+      expect(issue.body).toContain("| ca\\_failed | accounts/github/failed.yaml | FAILED |");
+      expect(issue.body).toContain("#### shopify\n");
+      expect(issue.body).toContain("the next apply switches it back on");
+      expect(issue.body).not.toContain("ca_meant_off");
+      expect(issue.body).not.toContain("ca\\_meant\\_off");
+      expect(issue.body).not.toContain("slack");
+      expect(issue.body).not.toMatch(/<b>/);
+
+      // Reconnected in Composio, switched back on: the next run closes the issue.
+      await edit("ca_expired", { status: "ACTIVE" });
+      await edit("ca_failed", { status: "ACTIVE" });
+      await edit("ca_switched_off", { enabled: true });
+      const healthy = await runCliAsync(["health", "--format", "json"], { cwd: repo.dir, env });
+      expect(healthy.code).toBe(0);
+      fs.writeFileSync(path.join(dir, "health.json"), healthy.stdout);
+      expect(await run(0)).toEqual({ outcome: "clean", action: "close", number: issue.number });
+      expect(issue.state).toBe("closed");
+
+      // Composio unreachable: a broken run, the issue left alone.
+      const unreachable = await runCliAsync(["health", "--format", "json"], { cwd: repo.dir, env: { ...env, COMPOSIO_API_KEY: "wrong-key" } });
+      expect(unreachable.code).toBe(3);
+      expect(unreachable.stderr).toContain("Invalid API key");
+      expect(await run(3)).toEqual({ outcome: "error", action: "none" });
+      expect(gh.core.failed).toEqual(["connected-accounts health could not read the accounts of stack prod from Composio: see the step's log"]);
+    } finally {
+      await sandbox.close();
+    }
+  }, 60_000);
 });

@@ -317,6 +317,21 @@ describe("drift workflow", () => {
     expect(String(report.with?.script)).toContain('require("./scripts/ci/drift.js")');
     expect(indexOf(steps, preview)).toBeLessThan(indexOf(steps, report));
   });
+
+  it("checks connection health beside the preview and hands both exit codes to the drift script", () => {
+    const health = steps.find((s) => s.id === "health")!;
+    expect(health.run).toContain('npx --no-install connected-accounts health --format json > health.json');
+    expect(health.run).toContain('echo "exit-code=$?" >> "$GITHUB_OUTPUT"');
+    // The key from the secret, else from the stack's own config, masked before anything prints it.
+    expect(health.run).toContain('pulumi config get connected-accounts:apiKey --stack "$PULUMI_STACK"');
+    expect(health.run).toContain('echo "::add-mask::$COMPOSIO_API_KEY"');
+    expect(health.env).toMatchObject({ COMPOSIO_API_KEY: "${{ secrets.COMPOSIO_API_KEY }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+    const report = stepUsing(steps, "actions/github-script")!;
+    expect(report.env?.HEALTH_EXIT_CODE).toBe("${{ steps.health.outputs.exit-code }}");
+    expect(String(report.with?.script)).toContain("await report({ github, context, core }, { stack, exitCode, healthExitCode, runUrl })");
+    expect(indexOf(steps, steps.find((s) => s.id === "preview"))).toBeLessThan(indexOf(steps, health));
+    expect(indexOf(steps, health)).toBeLessThan(indexOf(steps, report));
+  });
 });
 
 describe("every workflow", () => {

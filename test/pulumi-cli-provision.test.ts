@@ -88,8 +88,9 @@ describe("the Go build's wrapper module", () => {
 
 describe("progress while Go builds the CLI", () => {
   it("starts with an estimate for the machine, then counts packages compiled of the total, never a time left that could jump", () => {
-    expect(firstEstimate(2)).toBe("about 4m10s from empty Go caches on this 2-core machine, seconds when the Go build cache is warm");
-    expect(firstEstimate(8)).toBe("about 1m33s from empty Go caches on this 8-core machine, seconds when the Go build cache is warm");
+    expect(firstEstimate(2, 0.5)).toBe("about 4m10s from empty Go caches on this 2-core machine, seconds when the Go build cache is warm");
+    expect(firstEstimate(8, 1)).toBe("about 1m33s from empty Go caches on this 8-core machine, seconds when the Go build cache is warm");
+    expect(firstEstimate(2, 20.2)).toBe("about 4m10s from empty Go caches on this 2-core machine, seconds when the Go build cache is warm; the machine is busy (load 20.2 on 2 cores), so expect several times that");
     expect(compileProgress(50, 1000, 30_000)).toBe("  go: compiling cmd/pulumi: 50 of 1000 packages (5%), 30s so far");
     expect(compileProgress(1200, 1000, 200_000)).toBe("  go: compiling cmd/pulumi: 1000 of 1000 packages (100%), 3m20s so far, linking");
     expect(downloadProgress(120, 45_000)).toBe("  go: downloading modules: 120 so far, 45s");

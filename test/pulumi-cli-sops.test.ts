@@ -150,6 +150,26 @@ describe("SOPS references under the real Pulumi CLI", () => {
     }
   });
 
+  it("takes a relative SOPS_AGE_KEY_FILE from the project root, and names the absolute path of one that is not there", async () => {
+    const root = fs.realpathSync(stack.ws.dir);
+    fs.mkdirSync(path.join(root, "keys"), { recursive: true });
+    fs.writeFileSync(path.join(root, "keys/team.agekey"), `${key.identity}\n`, { mode: 0o600 });
+    stack.env.SOPS_AGE_KEY = "";
+    try {
+      stack.env.SOPS_AGE_KEY_FILE = "keys/typo.agekey";
+      const missing = await stack.preview();
+      expect(missing.ok).toBe(false);
+      expect(missing.text).toContain(`credentials.api_key.sops: age key file not found at ${path.join(root, "keys/typo.agekey")} (SOPS_AGE_KEY_FILE; "keys/typo.agekey" is resolved from the project root, ${root}): no age key here can decrypt SOPS file ../../secrets/team.sops.yaml`);
+      expect(missing.text).not.toContain("no age key is set here");
+      stack.env.SOPS_AGE_KEY_FILE = "keys/team.agekey";
+      const found = await stack.preview();
+      expect(found.ok, found.text).toBe(true);
+    } finally {
+      delete stack.env.SOPS_AGE_KEY_FILE;
+      stack.env.SOPS_AGE_KEY = key.identity;
+    }
+  });
+
   it("leaves no value in anything the CLI printed or stored", async () => {
     expectNothingPlanted(stack.printed.join("\n"), "the CLI's output");
     expectNothingPlanted(stack.events.map(eventsWithoutDebug).join("\n"), "the engine's events");

@@ -278,3 +278,54 @@ describe("plan: a rotation inside a SOPS file, seen from the ciphertext alone", 
     fs.writeFileSync(file(), text);
   });
 });
+
+describe("age keys as users give them", () => {
+  let root: string;
+  let key: AgeKey;
+  beforeAll(() => {
+    key = newAgeKey();
+    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "ca-sops-keyfile-")));
+    writeSopsFile(path.join(root, "secrets/a.sops.yaml"), { token: STRIPE }, [key]);
+    fs.mkdirSync(path.join(root, "keys"));
+    fs.writeFileSync(path.join(root, "keys/team.agekey"), `# created for a test\n${key.identity}\n`, { mode: 0o600 });
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  /** No key of this machine's may help: HOME empty, and only the key file setting under test. */
+  const context = (keyFile: string) => {
+    const memo = new Map<string, unknown>();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "ca-sops-home-"));
+    return {
+      projectRoot: root,
+      env: { PATH: `${sopsBinDir()}${path.delimiter}${process.env.PATH}`, HOME: home, SOPS_AGE_KEY_FILE: keyFile },
+      once<T>(k: string, read: () => T): T {
+        if (!memo.has(k)) memo.set(k, read());
+        return memo.get(k) as T;
+      },
+    };
+  };
+
+  it("resolves a relative SOPS_AGE_KEY_FILE from the project root, wherever the process runs", () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ca-sops-cwd-"));
+    const cwd = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      expect(readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/team.agekey"))).toEqual({ value: STRIPE });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("names the absolute path of a key file that is not there, instead of saying no key is set", () => {
+    const result = readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/typo.agekey"));
+    expect(result).toMatchObject({
+      at: ["sops"],
+      message: `age key file not found at ${path.join(root, "keys/typo.agekey")} (SOPS_AGE_KEY_FILE; "keys/typo.agekey" is resolved from the project root, ${root}): no key available here can decrypt SOPS file secrets/a.sops.yaml`,
+      fix: expect.stringContaining("set SOPS_AGE_KEY_FILE to your age key file"),
+    });
+    expect(readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("/nowhere/team.agekey"))).toMatchObject({
+      message: "age key file not found at /nowhere/team.agekey (SOPS_AGE_KEY_FILE): no key available here can decrypt SOPS file secrets/a.sops.yaml",
+    });
+    expectNoPlantedValue(JSON.stringify(result));
+  });
+});

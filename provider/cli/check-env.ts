@@ -11,9 +11,9 @@ import * as path from "node:path";
 import { isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
+import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { fileTarget } from "../references/file";
 import { ACCOUNT_SECRETS_ACTION, CI_WIRING_FILE, envLineToAdd, fileLineToAdd, MAX_WIRING_BYTES, parseCiWiring, type CiWiring } from "./ci-wiring";
-import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { formatProblemsText, problemsToJson } from "./format-problems";
 

@@ -11,7 +11,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 const COMMANDS: Record<string, Command> = {
   validate: { summary: "check the account files offline: schema, secrets, ids, aliases, references", load: () => import("./validate.js") },
   plan: { summary: "what a change to the account files intends, per account (git base vs head)", load: () => import("./plan.js") },
-  "check-env": { summary: "list env references a workflow does not pass to its pulumi steps", load: () => import("./check-env.js") },
+  "check-env": { summary: "list env and file references a workflow running pulumi would not get (.github/connected-accounts-ci.yml)", load: () => import("./check-env.js") },
+  health: { summary: "list accounts whose connection is EXPIRED, FAILED or INACTIVE in Composio while the file says enabled", load: () => import("./health.js") },
   sandbox: { summary: "run a local stand-in for the Composio API, seeded from the account files", load: () => import("./sandbox.js") },
   import: { summary: "write account files for connected accounts that already exist in Composio", load: () => import("./import.js") },
   demo: { summary: "adopt the example accounts, then review and apply a change, against the local sandbox (npm run demo)", load: () => import("./demo/demo.js") },

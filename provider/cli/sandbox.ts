@@ -8,16 +8,21 @@ import * as path from "node:path";
 import { checkStackHint, locateWorkspace } from "../project/workspace";
 import { SeedFileError, seedFromAccountsDir, seedFromFile } from "../sandbox/seed";
 import { startSandbox, type Sandbox } from "../sandbox/server";
+import { watchStarter } from "../sandbox/starter";
 import type { SandboxAccountSeed } from "../sandbox/store";
 import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
+import { run as runEdit, runWait } from "./sandbox-edit";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
 const DEFAULT_PORT = 8787;
 const DEFAULT_API_KEY = "sandbox-demo-key";
 
 const USAGE = `usage: connected-accounts sandbox [options]
+       connected-accounts sandbox edit <account id> ...   (a dashboard edit, for drills: see --help there)
+       connected-accounts sandbox wait [--url URL]         (until a sandbox answers there)
 
-Runs a local stand-in for Composio's connected-accounts API until Ctrl-C.
+Runs a local stand-in for Composio's connected-accounts API until Ctrl-C, or until the process
+that started it exits (a shell, npx, a test), so a sandbox never outlives what started it.
 
 options:
   --port N          port to listen on, 0 for any free one (default ${DEFAULT_PORT})
@@ -43,6 +48,8 @@ interface SandboxFlags {
 }
 
 export function run(argv: string[]): Promise<number> {
+  if (argv[0] === "edit") return runEdit(argv.slice(1));
+  if (argv[0] === "wait") return runWait(argv.slice(1));
   return withUsage("sandbox", USAGE, async () => {
     const flags = readFlags(argv);
     return flags === "help" ? printHelp(USAGE) : serve(flags);
@@ -89,10 +96,17 @@ async function serve(flags: SandboxFlags): Promise<number> {
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      unwatch();
       resolve();
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // `npx connected-accounts sandbox &` then `kill $!` ends npx, not this process: without this it
+    // would keep the port.
+    const unwatch = watchStarter((pid) => {
+      console.log(`the process that started the sandbox (pid ${pid}) exited: stopping`);
+      stop();
+    });
   });
   await sandbox.close();
   console.log("sandbox stopped");

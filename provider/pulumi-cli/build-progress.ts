@@ -15,9 +15,11 @@ import * as os from "node:os";
 const DOWNLOAD_ESTIMATE_MS = 40_000;
 const COMPILE_ESTIMATE_MS_ON_2_CORES = 210_000;
 
-export function firstEstimate(cores = os.cpus().length): string {
+export function firstEstimate(cores = os.cpus().length, load = os.loadavg()[0]): string {
   const compile = (COMPILE_ESTIMATE_MS_ON_2_CORES * 2) / Math.max(1, cores);
-  return `about ${duration(DOWNLOAD_ESTIMATE_MS + compile)} from empty Go caches on this ${cores}-core machine, seconds when the Go build cache is warm`;
+  // Other work on the machine shares its cores: say so rather than promise the idle figure.
+  const busy = load > cores ? `; the machine is busy (load ${load.toFixed(1)} on ${cores} cores), so expect several times that` : "";
+  return `about ${duration(DOWNLOAD_ESTIMATE_MS + compile)} from empty Go caches on this ${cores}-core machine, seconds when the Go build cache is warm${busy}`;
 }
 
 /** `  go: compiling cmd/pulumi: 412 of 1530 packages (26%), 1m05s so far`. */

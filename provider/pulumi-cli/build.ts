@@ -88,7 +88,7 @@ export async function buildPulumiCli(opts: BuildOptions): Promise<void> {
 }
 
 /** Logs what `report`'s latest callback says every PROGRESS_EVERY_MS, until stopped. */
-function progressTicker(log: (line: string) => void): { report(line: () => string): void; stop(): void } {
+export function progressTicker(log: (line: string) => void): { report(line: () => string): void; stop(): void } {
   let current: (() => string) | undefined;
   const timer = setInterval(() => current && log(current()), PROGRESS_EVERY_MS);
   timer.unref();

@@ -8,7 +8,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CliBuildError, findGo, runBuildStep } from "./build";
+import { CliBuildError, findGo, progressTicker, runBuildStep } from "./build";
+import { duration } from "./build-progress";
 import { readGoBuildInfo } from "./go-buildinfo";
 import { candidatesOnPath, isExecutable } from "./locate";
 import { atLeast, parseVersion } from "./version";
@@ -88,7 +89,15 @@ async function buildGoTool(tool: GoTool, cacheDir: string, env: NodeJS.ProcessEn
     log(`building ${tool.command} v${tool.version} from its Go module (about 2 minutes the first time) into ${cacheDir}`);
     // GOFLAGS cleared: a -mod setting of the user's is refused by `go install module@version`.
     const buildEnv: NodeJS.ProcessEnv = { ...env, GOBIN: staging, GOFLAGS: "-trimpath", GOWORK: "off", CGO_ENABLED: "0" };
-    await runBuildStep(go, ["install", `${tool.pkg}@v${tool.version}`], staging, buildEnv, `go install ${tool.pkg}@v${tool.version}`);
+    // go install prints nothing while it compiles: a line now and then says it is still at it.
+    const started = Date.now();
+    const ticker = progressTicker(log);
+    ticker.report(() => `  go: building ${tool.command}, ${duration(Date.now() - started)} so far`);
+    try {
+      await runBuildStep(go, ["install", `${tool.pkg}@v${tool.version}`], staging, buildEnv, `go install ${tool.pkg}@v${tool.version}`);
+    } finally {
+      ticker.stop();
+    }
     fs.mkdirSync(cacheDir, { recursive: true });
     fs.renameSync(path.join(staging, tool.command), path.join(cacheDir, tool.command));
   } finally {

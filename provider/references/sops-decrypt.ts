@@ -41,6 +41,9 @@ export interface DecryptRequest {
   timeoutMs?: number;
 }
 
+/** Why a file could not be decrypted; `keyUnavailable` when no key here could open it (sops exit 128), and whether one was tried. */
+export type DecryptProblem = SopsTextProblem & { keyUnavailable?: "no key" | "wrong key" | "unknown" };
+
 /** Variables every decryption may use: where sops is found, and the age key sources (local). */
 const ALWAYS = ["PATH", "TMPDIR", "LANG", "LC_ALL", "SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_CMD"];
 /** What each key service's client reads from the environment (its credentials, endpoints, CA files). */
@@ -92,13 +95,13 @@ export function decryptionEnv(env: Record<string, string | undefined>, keyServic
  * serving (and watching the engine) while sops waits on a key service; bounded in time (the process
  * is killed at the limit) and in output.
  */
-export function decryptSopsFile(req: DecryptRequest): Promise<{ data: unknown } | SopsTextProblem> {
+export function decryptSopsFile(req: DecryptRequest): Promise<{ data: unknown } | DecryptProblem> {
   const timeoutMs = req.timeoutMs ?? LIMITS.sopsDecryptTimeoutMs;
   // Only the local key service: never one named by SOPS_KEYSERVICE or a flag.
   const args = ["--enable-local-keyservice=true", "--decrypt", "--output-type", "json", req.file];
   return new Promise((resolve) => {
     let settled = false;
-    const done = (result: { data: unknown } | SopsTextProblem) => {
+    const done = (result: { data: unknown } | DecryptProblem) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -166,7 +169,7 @@ function ageKeyCause(stderr: string): string {
   return "";
 }
 
-function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null, stderr: string): SopsTextProblem {
+function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Signals | null, stderr: string): DecryptProblem {
   const { ref } = req;
   switch (status) {
     case EXIT.macMismatch:
@@ -181,6 +184,7 @@ function failure(req: DecryptRequest, status: number | null, signal: NodeJS.Sign
     case EXIT.couldNotRetrieveKey: {
       const cause = req.recipients.some((r) => r.startsWith("age ")) ? ageKeyCause(stderr) : "";
       return {
+        keyUnavailable: cause === "" ? "unknown" : cause.startsWith("no age key") ? "no key" : "wrong key",
         message: `no key available here can decrypt SOPS file ${ref}${cause ? `: ${cause}` : ""} (it is encrypted for ${req.recipients.length > 0 ? req.recipients.join(", ") : "no key sops could name"})`,
         fix: req.recipients.some((r) => r.startsWith("age "))
           ? "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret), or give this machine access to one of the other keys"

@@ -19,6 +19,7 @@ import { locateInRepository, readAtMost } from "./secret-file";
 import { decryptSopsFile } from "./sops-decrypt";
 import { terminalSafe } from "../text/terminal-text";
 import { approvedKeyServices, unapprovedKeyServices, unapprovedProblem, type ApprovedKeyServices, type KeyServiceConfigProblem } from "./sops-key-services";
+import { ageKeyEnv, missingAgeKeyFile } from "./age-key";
 import {
   describeKeyPath,
   findStoredValue,
@@ -155,7 +156,7 @@ export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
     const files = workingTreeSopsFiles(ctx.repoRoot);
     const problems = checkSopsRef(ref, ctx.account, files);
     if (problems.length > 0 || ctx.stage !== "deploy" || !ctx.env) return problems;
-    const missing = missingAgeKey(ref, ctx.account, files, ctx.env);
+    const missing = missingAgeKey(ref, ctx.account, files, ctx.env, ctx.projectRoot);
     return missing ? [missing] : [];
   },
   register: (ref, account, projectRoot) => registerSopsRef(ref, account, projectRoot),
@@ -169,10 +170,13 @@ export const sopsKind: ReferenceKind<SopsRef, RegisteredSopsRef> = {
  * engine stopping at the first one whose Check fails. Only presence is looked at, never a key. A
  * wrong key, or a key service sops reaches by itself (KMS, Vault, PGP), is for the decryption to say.
  */
-function missingAgeKey(ref: SopsRef, account: AccountFile, files: StoredSopsFiles, env: Record<string, string | undefined>): SopsProblem | undefined {
+function missingAgeKey(ref: SopsRef, account: AccountFile, files: StoredSopsFiles, env: Record<string, string | undefined>, projectRoot: string): SopsProblem | undefined {
   const doc = files.get(sopsTarget(account, ref), ref.sops);
   if (!("recipients" in doc) || doc.recipients.length === 0 || doc.recipients.some((r) => !r.startsWith("age "))) return undefined;
-  if (ageKeySources(env).some((source) => source)) return undefined;
+  if (ageKeySources(ageKeyEnv(env, projectRoot)).some((source) => source)) return undefined;
+  // A key file named but not there is what the user needs to hear, not that no key is set.
+  const keyFile = missingAgeKeyFile(env, projectRoot);
+  if (keyFile) return { ...keyFile, message: `${keyFile.message}: no age key here can decrypt SOPS file ${ref.sops}`, at: ["sops"] };
   return {
     message: `no age key is set here to decrypt SOPS file ${ref.sops} (it is encrypted for ${doc.recipients.join(", ")})`,
     fix: "set SOPS_AGE_KEY (or SOPS_AGE_KEY_FILE) to the age identity of one of those recipients (in CI: the SOPS_AGE_KEY secret)",
@@ -340,9 +344,14 @@ export async function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext):
   const repoRoot = ctx.once(`repository-root:${ctx.projectRoot}`, () => repositoryRootOf(ctx.projectRoot));
   const unapproved = keyServiceProblem(ref.sops, target, stored, workingTreeSopsFiles(repoRoot));
   if (unapproved) return { ...unapproved, at: ["sops"] };
-  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ctx.env }));
+  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ageKeyEnv(ctx.env, ctx.projectRoot) }));
   const plainDoc = await decrypted;
-  if ("message" in plainDoc) return { ...plainDoc, at: ["sops"] };
+  if ("message" in plainDoc) {
+    // No key worked, and the key file the user named is not there: that is the cause to name.
+    const keyFile = plainDoc.keyUnavailable !== undefined && plainDoc.keyUnavailable !== "wrong key" && stored.recipients.some((r) => r.startsWith("age ")) ? missingAgeKeyFile(ctx.env, ctx.projectRoot) : undefined;
+    if (keyFile) return { ...keyFile, message: `${keyFile.message}: no key available here can decrypt SOPS file ${ref.sops}`, at: ["sops"] };
+    return { message: plainDoc.message, fix: plainDoc.fix, at: ["sops"] };
+  }
   const plain = valueAt(plainDoc.data, key);
   if (typeof plain !== "string") {
     const wrong = typeProblem(ref.sops, key, typeof plain === "number" ? "int" : typeof plain === "boolean" ? "bool" : typeof plain);

@@ -46,7 +46,7 @@ export function seedFromFile(file: string, shown = file): SandboxAccountSeed[] {
   const lineOf = (node: unknown) => lineCounter.linePos((node as Node | null)?.range?.[0] ?? 0).line;
   if (doc.errors.length > 0) throw new SeedFileError(shown, lineCounter.linePos(doc.errors[0].pos[0]).line, "", `invalid YAML: ${doc.errors[0].message.split("\n")[0]}`);
   const list = isMap(doc.contents) ? doc.contents.get("accounts", true) : undefined;
-  if (!isSeq(list)) throw new SeedFileError(shown, lineOf(doc.contents), "accounts", "the file must hold `accounts:`, a list of accounts (see the README's sandbox section)");
+  if (!isSeq(list)) throw new SeedFileError(shown, lineOf(doc.contents), "accounts", "the file must hold `accounts:`, a list of accounts (see docs/sandbox.md)");
   const seeds: SandboxAccountSeed[] = [];
   const ids = new Set<string>();
   for (const [index, item] of list.items.entries()) {

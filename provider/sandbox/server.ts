@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { ApiError, envelope, internalError, newRequestId, payloadTooLarge, routeNotFound, unauthorized } from "./api-error";
 import { FaultQueue, type Fault, type StatusFault } from "./faults";
 import { FixedWindow, type RateLimit } from "./rate-limit";
+import { routeDashboardEdit } from "./dashboard";
 import { formatRequestLine } from "./request-log";
 import { routeConnectedAccounts, type Answer, type ReceivedBody } from "./routes";
 import { AccountStore, type SandboxAccount, type SandboxAccountSeed } from "./store";
@@ -139,7 +140,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       authenticate(method, headers, apiKey);
       if (body.tooLarge) throw payloadTooLarge(MAX_BODY_BYTES);
       const url = new URL(target, "http://sandbox");
-      const routed = routeConnectedAccounts(store, method, url, body);
+      const routed = routeConnectedAccounts(store, method, url, body) ?? routeDashboardEdit(store, method, url, body);
       if (!routed) throw routeNotFound(method, url.pathname);
       answer = routed;
     } catch (err) {

@@ -38,6 +38,23 @@ export interface AccountUpdate {
   connection?: { authScheme: string; val: Record<string, string | null> };
 }
 
+/**
+ * What someone can change in Composio's dashboard (or Composio itself, for the status): for drift
+ * and health drills. Only what is present changes.
+ */
+export interface DashboardEdit {
+  /** null or "": the alias removed. */
+  alias?: string | null;
+  enabled?: boolean;
+  status?: ConnectionStatus;
+  /** Shown as status_reason; cleared when the status changes without one. */
+  statusReason?: string | null;
+}
+
+/** The statuses Composio reports for a connected account. */
+export const CONNECTION_STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE"] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
 export interface AccountFilter {
   ids?: string[];
   toolkits: string[];
@@ -128,6 +145,35 @@ export class AccountStore {
     const account = this.require(id);
     account.isDisabled = !enabled;
     if (account.status === (enabled ? "INACTIVE" : "ACTIVE")) account.status = enabled ? "ACTIVE" : "INACTIVE";
+    this.touch(account);
+    return account;
+  }
+
+  /**
+   * A change made outside the API the provider uses, all or nothing: the alias (unique per user and
+   * toolkit, as in the dashboard), enabled (as the status endpoint does), and the connection's
+   * status, which only Composio sets: an EXPIRED or FAILED account stays so until reconnected.
+   */
+  dashboardEdit(id: string, edit: DashboardEdit): SandboxAccount {
+    const account = this.require(id);
+    const alias = edit.alias === undefined ? account.alias : edit.alias || null;
+    if (alias !== null && alias !== account.alias) {
+      const holder = [...this.records.values()].find((a) => a.id !== id && a.userId === account.userId && a.toolkit === account.toolkit && a.alias === alias);
+      if (holder) throw duplicateAlias(alias);
+    }
+    account.alias = alias;
+    if (edit.enabled !== undefined) {
+      account.isDisabled = !edit.enabled;
+      if (account.status === (edit.enabled ? "INACTIVE" : "ACTIVE")) account.status = edit.enabled ? "ACTIVE" : "INACTIVE";
+    }
+    if (edit.status !== undefined) {
+      account.status = edit.status;
+      account.statusReason = edit.statusReason ?? null;
+      if (edit.status === "INACTIVE") account.isDisabled = true;
+      if (edit.status === "ACTIVE" && edit.enabled === undefined) account.isDisabled = false;
+    } else if (edit.statusReason !== undefined) {
+      account.statusReason = edit.statusReason;
+    }
     this.touch(account);
     return account;
   }

@@ -14,4 +14,14 @@ function codeBlock(text, maxChars = MAX_OUTPUT_CHARS) {
   return `${fence}text\n${body}\n${fence}`;
 }
 
-module.exports = { codeBlock, MAX_OUTPUT_CHARS };
+/**
+ * `text` as the content of one Markdown table cell, shown literally: no line breaks, no pipes, no
+ * code spans, links, emphasis or HTML of its own (it comes from a file or an API answer).
+ */
+function tableCell(text, maxChars = 500) {
+  let cell = String(text).replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  if (cell.length > maxChars) cell = `${cell.slice(0, maxChars)}…`;
+  return cell.replace(/[\\`*_{}\[\]()<>#+!|~]/g, (c) => `\\${c}`).replace(/@/g, "@\u200b");
+}
+
+module.exports = { codeBlock, tableCell, MAX_OUTPUT_CHARS };

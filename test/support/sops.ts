@@ -48,7 +48,8 @@ export function newAgeKey(): AgeKey {
 /** Environment that lets sops decrypt with `key` and nothing else from this machine. */
 export function sopsEnv(key?: AgeKey): Record<string, string> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "ca-sops-home-"));
-  return { HOME: home, SOPS_AGE_KEY: key?.identity ?? "", SOPS_AGE_KEY_FILE: path.join(home, "none.txt") };
+  // An empty HOME and config folder: sops finds no key file of this machine's (~/.config/sops/age/keys.txt, ~/.ssh).
+  return { HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), SOPS_AGE_KEY: key?.identity ?? "" };
 }
 
 /** Encrypts `data` for `recipients` into `target` (YAML or JSON by its extension). */
