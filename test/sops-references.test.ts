@@ -305,25 +305,25 @@ describe("age keys as users give them", () => {
     };
   };
 
-  it("resolves a relative SOPS_AGE_KEY_FILE from the project root, wherever the process runs", () => {
+  it("resolves a relative SOPS_AGE_KEY_FILE from the project root, wherever the process runs", async () => {
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ca-sops-cwd-"));
     const cwd = process.cwd();
     process.chdir(elsewhere);
     try {
-      expect(readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/team.agekey"))).toEqual({ value: STRIPE });
+      expect(await readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/team.agekey"))).toEqual({ value: STRIPE });
     } finally {
       process.chdir(cwd);
     }
   });
 
-  it("names the absolute path of a key file that is not there, instead of saying no key is set", () => {
-    const result = readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/typo.agekey"));
+  it("names the absolute path of a key file that is not there, instead of saying no key is set", async () => {
+    const result = await readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("keys/typo.agekey"));
     expect(result).toMatchObject({
       at: ["sops"],
       message: `age key file not found at ${path.join(root, "keys/typo.agekey")} (SOPS_AGE_KEY_FILE; "keys/typo.agekey" is resolved from the project root, ${root}): no key available here can decrypt SOPS file secrets/a.sops.yaml`,
       fix: expect.stringContaining("set SOPS_AGE_KEY_FILE to your age key file"),
     });
-    expect(readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("/nowhere/team.agekey"))).toMatchObject({
+    expect(await readSopsRef({ sops: "secrets/a.sops.yaml", key: ["token"] }, context("/nowhere/team.agekey"))).toMatchObject({
       message: "age key file not found at /nowhere/team.agekey (SOPS_AGE_KEY_FILE): no key available here can decrypt SOPS file secrets/a.sops.yaml",
     });
     expectNoPlantedValue(JSON.stringify(result));
