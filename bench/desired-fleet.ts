@@ -3,6 +3,7 @@
  * references only. The values are the fleet's env and config secrets, which a provider under test
  * is given as its environment and stack config (see provider-driver.ts).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts } from "../provider/accounts/load";
 import { formatProblem, type AccountProblem } from "../provider/accounts/problem";
@@ -11,8 +12,9 @@ import { toRegistered } from "../provider/plan/desired";
 import { checkReferences } from "../provider/references/resolve";
 import type { FleetSecrets } from "./fleet";
 
-/** The repository root: `file:` references must resolve inside it (dist/bench/ → ../..). */
-export const PROJECT_ROOT = path.resolve(__dirname, "../..");
+/** The repository root: `file:` references must resolve inside it (dist/bench/ → ../..; bench/, as the tests import it → ..). */
+const ABOVE = path.resolve(__dirname, "..");
+export const PROJECT_ROOT = fs.existsSync(path.join(ABOVE, "Pulumi.yaml")) ? ABOVE : path.dirname(ABOVE);
 export const FINGERPRINT_KEY = "bench-fingerprint-key-3Rk8-51c0e9a24d7f86b3";
 
 /** Every account as registered; a problem in the generated files is a bug in the generator, so it throws. */

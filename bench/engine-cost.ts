@@ -181,7 +181,7 @@ function providerEnv(config: Record<string, string>): Record<string, string | un
  * Deploys a small fleet with the harness Engine and reads back `__provider` and the size of the
  * largest recorded account with three credential keys, as its state file holds it.
  */
-async function smallFleetState(workRoot: string, baseUrl: string): Promise<{ providerText: string; recordedBytes: number }> {
+export async function smallFleetState(workRoot: string, baseUrl: string): Promise<{ providerText: string; recordedBytes: number }> {
   const root = fs.mkdtempSync(path.join(workRoot, "small-fleet-"));
   const spec: FleetSpec = { n: 12, mix: REALISTIC_MIX };
   writeFleet(root, spec, "initial");

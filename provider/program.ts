@@ -13,7 +13,7 @@ import { formatProblemText } from "./cli/format-problems";
 import { terminalSafe, terminalSafeLines } from "./text/terminal-text";
 import { trackedTargetsSync } from "./project/git";
 import { UsageError } from "./project/usage-error";
-import { readStack, stackSettingPosition, type StackSettings } from "./project/stack";
+import { readStack, type StackSettings } from "./project/stack";
 import { findProjectRoot } from "./project/workspace";
 import { toRegistered } from "./plan/desired";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -23,8 +23,8 @@ import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { fileTargets } from "./references/file";
 import { checkReferences } from "./references/resolve";
-import { plainSettingProblems, stackConfigFromText, type StackConfig } from "./references/stack-config";
-import { allowedEnvPatterns, CONFIG_NAMESPACE, DEFAULTS, MIN_FINGERPRINT_KEY_LENGTH, settingsProblems } from "./settings";
+import { stackConfigFromText, type StackConfig } from "./references/stack-config";
+import { accountsDirPath, CONFIG_NAMESPACE, MIN_FINGERPRINT_KEY_LENGTH, readSettings } from "./settings";
 import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 
 // The engine runs the program in the folder of `main` (provider/), not the project root: the root
@@ -37,11 +37,6 @@ if (staleProvider) throw new pulumi.RunError(terminalSafeLines(staleProvider));
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
 const secretKeys = stackSecretKeys();
-const config = (key: string): string | undefined => stackConfig[`${CONFIG_NAMESPACE}:${key}`];
-// Checked here, before anything registers: the provider would otherwise fail every account alike.
-const badSettings = settingsProblems((key) => stackConfig[key]);
-if (badSettings.length > 0) throw new pulumi.RunError(badSettings.map(terminalSafe).join("\n"));
-const accountsDir = path.resolve(projectRoot, config("accountsDir") || DEFAULTS.accountsDir);
 // Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
 const stackSettings = checkedStack();
 const stackFile = stackConfigFromText(path.relative(projectRoot, stackSettings.file), stackSettings.text);
@@ -51,13 +46,15 @@ const stack: StackConfig = {
   isSecret: (key) => secretKeys.has(key),
   locate: (key) => stackFile.locate(key),
 };
+// The settings as every command reads them: a bad one is refused with the rest, before anything registers.
+const { settings, problems: settingProblems } = readSettings({ ...stack, get: (key) => stackConfig[key] }, process.env);
+const accountsDir = accountsDirPath(projectRoot, settings.accountsDir);
 
 const loadStarted = performance.now();
 const loaded = loadAccounts({ dir: accountsDir, repoRoot: projectRoot, displayBase: projectRoot });
-const problems: AccountProblem[] = [...loaded.problems, ...plainSettingProblems(stack)];
+const problems: AccountProblem[] = [...loaded.problems, ...settingProblems];
 const registered: RegisteredAccount[] = [];
-const fingerprintKey = config("fingerprintKey");
-const allowedEnv = allowedEnvPatterns(pulumi.runtime.getConfig);
+const { fingerprintKey, allowedEnv } = settings;
 const managed = loaded.accounts.filter((a) => a.manage !== "observe");
 // One git call for every `file:` target: a secret file git tracks is a committed secret.
 const tracked = trackedTargetsSync(projectRoot, managed.flatMap(fileTargets));
@@ -76,13 +73,13 @@ for (const account of loaded.accounts) {
 }
 
 const needsKey = loaded.accounts.find((a) => a.manage !== "observe" && !a.paused && Object.values(a.credentials).some((c) => c.kind !== "remove"));
-// A key in plain text is reported at its line in the stack file (plainSettingProblems).
+// A key in plain text is reported at its line in the stack file (readSettings).
 const weakKey = fingerprintKey && fingerprintKeyProblem(fingerprintKey, true, MIN_FINGERPRINT_KEY_LENGTH);
 if (needsKey && (!fingerprintKey || weakKey)) {
   // A stack setting: the problem is in the stack file, whichever account needs the key.
   const key = `${CONFIG_NAMESPACE}:fingerprintKey`;
   problems.push({
-    ...stackSettingPosition(projectRoot, pulumi.getStack(), key, projectRoot), field: key,
+    file: stack.file, ...stack.locate(key), field: key,
     message: `stack config ${key} ${weakKey || "is not set"}; it keys the fingerprints that show reviewers which secret changed (${needsKey.file} has credentials)`,
     fix: `pulumi config set --secret ${key} "$(openssl rand -hex 32)"`,
   });
@@ -144,9 +141,9 @@ function withoutPromiseStacks<T>(register: () => T): T {
 }
 
 if (problems.length > 0) {
-  // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace,
-  // and as it is: what the files control is escaped, as validate escapes it, so a file name or a
-  // SOPS recipient cannot clear the screen or forge an `error:` line in the preview (or its PR comment).
+  // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
+  // Escaped as validate escapes it: a file name or a SOPS recipient cannot clear the screen or forge
+  // an `error:` line in the preview (or the pull-request comment that quotes it).
   throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems), formatProblemText).message);
 }
 

@@ -1,8 +1,10 @@
 /**
- * Stack settings: every knob, its default and why, in one place. Read from stack config
- * (`connected-accounts:<key>`) first, then the environment. Both the program and the provider
- * process use this; the provider gets the whole stack config from the engine in `configure`.
+ * Stack settings: every knob, its default and why, in one place, and the one reading of them
+ * (`readSettings`): stack config (`connected-accounts:<key>`) first, then the environment. The
+ * program, the provider process (which gets the stack config from the engine in `configure`) and
+ * every command that takes `--stack` read them through it, so each refuses the same settings.
  */
+import * as path from "node:path";
 
 export const CONFIG_NAMESPACE = "connected-accounts";
 export const DEFAULT_BASE_URL = "https://backend.composio.dev";
@@ -139,37 +141,59 @@ export interface ApiSettings {
 /** Reads a `connected-accounts:*` value (full key) from stack config. */
 export type ConfigLookup = (fullKey: string) => string | undefined;
 
-/** Undefined when `raw` (a numeric setting as written) is in range; else the problem and its fix. */
-export function settingProblem(key: keyof typeof SETTING_RANGES, raw: string): string | undefined {
-  const { min, max, unit } = SETTING_RANGES[key];
-  const n = Number(raw.trim());
-  if (raw.trim() !== "" && Number.isInteger(n) && n >= min && n <= max) return undefined;
-  const full = `${CONFIG_NAMESPACE}:${key}`;
-  return (
-    `stack config ${full} must be a whole number from ${min} to ${max} (${unit}), not "${raw}"; ` +
-    `fix: pulumi config set ${full} ${DEFAULTS[key]} (the default), or pulumi config rm ${full}`
-  );
+/** This tool's settings that are secrets: a plain value sits in plain text in the stack file (in git) and in every checkpoint. */
+const SECRET_SETTINGS = ["apiKey", "fingerprintKey"] as const;
+
+/** Where the settings come from: a stack's config (full keys), and where each is written. */
+export interface SettingsSource {
+  /** The stack file as shown to the user; positions are in it. */
+  file: string;
+  get(fullKey: string): string | undefined;
+  /** Which keys are stack secrets; absent when that is not known (the provider gets the config decrypted). */
+  isSecret?(fullKey: string): boolean;
+  /** Set to a non-empty value (a secret's value may be unknown: it is set all the same). */
+  has?(fullKey: string): boolean;
+  locate(fullKey: string): { line: number; column: number };
 }
 
-/** Every numeric setting out of range, each with its fix; empty when all are fine. */
-export function settingsProblems(config: ConfigLookup): string[] {
-  return (Object.keys(SETTING_RANGES) as (keyof typeof SETTING_RANGES)[]).flatMap((key) => {
-    const raw = config(`${CONFIG_NAMESPACE}:${key}`);
-    const problem = raw === undefined || raw === "" ? undefined : settingProblem(key, raw);
-    return problem ? [problem] : [];
-  });
+/** A setting that cannot be used: where it is written, what is wrong, the fix (the shape of an account problem). */
+export interface SettingProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** The full key, `connected-accounts:<key>`. */
+  field: string;
+  message: string;
+  fix: string;
 }
 
-export function apiSettings(config: ConfigLookup, env: Record<string, string | undefined>): ApiSettings {
-  const get = (key: string) => config(`${CONFIG_NAMESPACE}:${key}`);
+/** Every setting, typed, with its default where it is not set. */
+export interface Settings {
+  api: ApiSettings;
+  /** The accounts folder as written (relative to the project root, or absolute); the default when unset. */
+  accountsDir: string;
+  fingerprintKey?: string;
+  /** undefined: any environment variable not refused may be read. */
+  allowedEnv?: string[];
+}
+
+/**
+ * Stack config plus environment → typed settings and every problem with them. A setting with a
+ * problem reads as its default; whoever reads the settings refuses to go on while there are problems.
+ */
+export function readSettings(stack: SettingsSource, env: Record<string, string | undefined>): { settings: Settings; problems: SettingProblem[] } {
+  const get = (key: string) => stack.get(`${CONFIG_NAMESPACE}:${key}`);
+  const problems: SettingProblem[] = [];
+  const at = (key: string, message: string, fix: string) => problems.push({ file: stack.file, ...stack.locate(key), field: key, message, fix });
   const num = (key: keyof typeof SETTING_RANGES): number => {
     const raw = get(key);
     if (raw === undefined || raw === "") return DEFAULTS[key];
-    const problem = settingProblem(key, raw);
-    if (problem) throw new Error(problem);
-    return Number(raw);
+    const problem = rangeProblem(key, raw);
+    if (!problem) return Number(raw);
+    at(`${CONFIG_NAMESPACE}:${key}`, problem.message, problem.fix);
+    return DEFAULTS[key];
   };
-  return {
+  const api: ApiSettings = {
     baseUrl: (get("baseUrl") || env.COMPOSIO_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, ""),
     apiKey: get("apiKey") || env.COMPOSIO_API_KEY || undefined,
     apiKeySource: get("apiKey") ? `stack config ${CONFIG_NAMESPACE}:apiKey` : "COMPOSIO_API_KEY",
@@ -182,4 +206,52 @@ export function apiSettings(config: ConfigLookup, env: Record<string, string | u
     refreshBatchSize: num("refreshBatchSize"),
     refreshBatchWindowMs: num("refreshBatchWindowMs"),
   };
+  for (const setting of SECRET_SETTINGS) {
+    const key = `${CONFIG_NAMESPACE}:${setting}`;
+    const set = stack.has ? stack.has(key) : (stack.get(key) ?? "") !== "";
+    if (!stack.isSecret || !set || stack.isSecret(key)) continue;
+    at(
+      key,
+      `stack config ${key} is not a stack secret: Pulumi keeps a plain value in plain text in the stack file (in git) and in the state`,
+      `pulumi config set --secret ${key} ${setting === "fingerprintKey" ? '"$(openssl rand -hex 32)"' : "<value>"} (and rotate it: the plain value stays in the history)`,
+    );
+  }
+  const settings: Settings = { api, accountsDir: get("accountsDir") || DEFAULTS.accountsDir };
+  const fingerprintKey = get("fingerprintKey");
+  if (fingerprintKey) settings.fingerprintKey = fingerprintKey;
+  const allowedEnv = allowedEnvPatterns((key) => stack.get(key));
+  if (allowedEnv) settings.allowedEnv = allowedEnv;
+  return { settings, problems };
+}
+
+/** The accounts folder, absolute: `setting` as written in the stack (relative to the project root), else the default. */
+export function accountsDirPath(projectRoot: string, setting: string | undefined): string {
+  return path.resolve(projectRoot, setting || DEFAULTS.accountsDir);
+}
+
+/** Undefined when `raw` (a numeric setting as written) is in range; else what is wrong and its fix. */
+function rangeProblem(key: keyof typeof SETTING_RANGES, raw: string): { message: string; fix: string } | undefined {
+  const { min, max, unit } = SETTING_RANGES[key];
+  const n = Number(raw.trim());
+  if (raw.trim() !== "" && Number.isInteger(n) && n >= min && n <= max) return undefined;
+  const full = `${CONFIG_NAMESPACE}:${key}`;
+  return {
+    message: `stack config ${full} must be a whole number from ${min} to ${max} (${unit}), not "${raw}"`,
+    fix: `pulumi config set ${full} ${DEFAULTS[key]} (the default), or pulumi config rm ${full}`,
+  };
+}
+
+/**
+ * The settings from a config lookup without positions (the provider's `configure`, a client of a
+ * test): throws the first problem, with its fix, where the program and the commands list them all.
+ */
+export function settingsFrom(config: ConfigLookup, env: Record<string, string | undefined>): Settings {
+  const { settings, problems } = readSettings({ file: "", get: config, locate: () => ({ line: 1, column: 1 }) }, env);
+  if (problems.length > 0) throw new Error(`${problems[0].message}; fix: ${problems[0].fix}`);
+  return settings;
+}
+
+/** The API settings alone (see settingsFrom). */
+export function apiSettings(config: ConfigLookup, env: Record<string, string | undefined>): ApiSettings {
+  return settingsFrom(config, env).api;
 }

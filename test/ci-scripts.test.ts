@@ -1,6 +1,8 @@
 /**
  * The scripts the workflows run (scripts/ci/): the stack matrix, the pinned CLI version, the
- * references' secrets from the wiring file, the plan comment and the drift issue. The scripts run as the workflows run them (node, with the project
+ * references' secrets from the wiring file, the plan comment, the drift issue, and the reviewed
+ * update plan (its artifact, the merged pull request's plan found again, the engine's refusal in
+ * the project's words). The scripts run as the workflows run them (node, with the project
  * as the working directory); the comment and issue decisions are driven through the same `post`
  * and `report` functions github-script calls, against an in-memory stand-in for the GitHub issues
  * API that keeps what a repository would (comments, issues, their state).
@@ -21,6 +23,9 @@ const planComment = require("../scripts/ci/plan-comment.js");
 const drift = require("../scripts/ci/drift.js");
 const { codeBlock } = require("../scripts/ci/markdown.js");
 const accountSecrets = require("../scripts/ci/account-secrets.js");
+const updatePlan = require("../scripts/ci/update-plan.js");
+const mergedPlan = require("../scripts/ci/merged-plan.js");
+const planViolations = require("../scripts/ci/plan-violations.js");
 
 function node(script: string, args: string[], cwd = PROJECT_ROOT, env: NodeJS.ProcessEnv = process.env) {
   const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, script), ...args], { cwd, encoding: "utf8", env });
@@ -198,6 +203,26 @@ describe("scripts/ci/plan-comment.js: one plan comment per stack, never stale", 
     expect(planComment.findStackComment(comments, "staging")).toBeUndefined();
   });
 
+  it("says the preview waits for the preview environment's approval, then that the merge applies the saved plan and nothing else", async () => {
+    const gh = new GitHubIssues();
+    const dir = fs.mkdtempSync(path.join(tmp, "saved-"));
+    const f = { ...files(dir, { "plan.md": PLAN, "preview.txt": "~ alias: \"a\" => \"b\"" }), preview: path.join(dir, "preview.txt") };
+    const ok = { stack: "prod", validate: "success", checkEnv: "success", plan: "success", files: f };
+    await planComment.post(gh, { ...ok, preview: "waiting", previewEnvironment: "production-preview" });
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0].body).toContain("runs in the GitHub environment `production-preview`, which holds the keys, once a maintainer approves it");
+    expect(gh.comments[0].body).not.toContain("Saved as the update plan");
+    const artifact = updatePlan.planArtifactName("prod", "a".repeat(40));
+    await planComment.post(gh, { ...ok, preview: "success", savedPlan: artifact });
+    expect(gh.comments).toHaveLength(1);
+    expect(gh.comments[0].body).toContain(`**Saved as the update plan \`${artifact}\`.** Merging applies this preview and nothing else`);
+    expect(gh.comments[0].body).not.toContain("once a maintainer approves it");
+    // A failed preview saves nothing, and the comment never claims a plan.
+    await planComment.post(gh, { ...ok, preview: "failure", savedPlan: "" });
+    expect(gh.comments[0].body).toContain("Pulumi preview: failed");
+    expect(gh.comments[0].body).not.toContain("Saved as the update plan");
+  });
+
   it("keeps command output inside its code block, whatever it holds, and cuts it to fit a comment", () => {
     const block = codeBlock("a ``` b ```` c\n\u001b[31mred\u001b[0m");
     expect(block.startsWith("`````text\n")).toBe(true);
@@ -255,6 +280,168 @@ describe("scripts/ci/drift.js: one drift issue per stack", () => {
     expect(gh.issues[0].state).toBe("closed");
     expect(gh.comments.map((c) => c.body)).toEqual(["No drift any more on stack `prod` (https://ci/run): closing."]);
     expect(gh.issues[1].state).toBe("open");
+  });
+});
+
+const fixture = (name: string) => fs.readFileSync(path.join(PROJECT_ROOT, "test/fixtures/ci", name), "utf8");
+const MERGE_SHA = "b7e1d2c3a4f5061728394a5b6c7d8e9f00112233";
+const HEAD_SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4";
+
+describe("scripts/ci/update-plan.js: one saved plan per stack and head commit", () => {
+  it("names the artifact after the stack and the commit, unambiguously, and refuses anything else", () => {
+    expect(updatePlan.planArtifactName("prod", HEAD_SHA)).toBe(`update-plan@prod@${HEAD_SHA}`);
+    expect(updatePlan.planArtifactName("my-org/prod", HEAD_SHA)).toBe(`update-plan@my-org+prod@${HEAD_SHA}`);
+    expect(updatePlan.planArtifactName("my-org/prod", HEAD_SHA)).not.toBe(updatePlan.planArtifactName("my-org.prod", HEAD_SHA));
+    expect(() => updatePlan.planArtifactName("prod", "main")).toThrow(/not a commit/);
+    expect(() => updatePlan.planArtifactName("a/b/c", HEAD_SHA)).toThrow(/not a stack name/);
+    expect(() => updatePlan.planArtifactName("prod\n", HEAD_SHA)).toThrow(/not a stack name/);
+  });
+
+  it("runs nothing without a plan, says so in the job summary, and exits 1; a usage mistake exits 2", () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "no-plan-"));
+    const summary = path.join(dir, "summary.md");
+    // A `pulumi` that would leave a trace if it were run.
+    fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\ntouch "${dir}/pulumi-ran"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: summary };
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts/ci/update-plan.js"), "apply", "--stack", "prod", "--plan", path.join(dir, "update-plan.json")], { cwd: dir, env, encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(fs.existsSync(path.join(dir, "pulumi-ran"))).toBe(false);
+    expect(fs.readFileSync(summary, "utf8")).toContain("### Stack `prod`: not applied, no reviewed plan");
+    expect(r.stderr).toContain("::error::stack prod: no reviewed plan; nothing was applied");
+    const usage = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts/ci/update-plan.js"), "save", "--stack", "prod", "--sha", "HEAD"], { cwd: dir, env, encoding: "utf8" });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('update-plan: not a commit (40 hex digits): "HEAD"');
+  });
+});
+
+describe("scripts/ci/plan-violations.js: the engine's refusal, per account and field", () => {
+  const plan = {
+    resourcePlans: {
+      "urn:pulumi:prod::connected-accounts::pulumi-nodejs:dynamic/composio:ConnectedAccount::ca_plan_sops": {
+        state: { accountFile: "accounts/openai/sops.yaml", alias: "sops-one", fingerprints: { api_key: "hmac:f7c065cb2080", token: "hmac:0a1b2c3d4e5f" } },
+      },
+      "urn:pulumi:prod::connected-accounts::pulumi-nodejs:dynamic/composio:ConnectedAccount::ca_plan_file": {
+        state: { accountFile: "accounts/openai/file.yaml", alias: "file-one" },
+      },
+      "urn:pulumi:prod::connected-accounts::pulumi-nodejs:dynamic/composio:ConnectedAccount::ca_plan_env": {
+        state: { accountFile: "accounts/openai/env.yaml", alias: "env-three" },
+      },
+    },
+  };
+
+  it("reads Go's rendering of property values", () => {
+    expect(planViolations.parseValue("{b2}")).toBe("b2");
+    expect(planViolations.parseValue("{map[api_key:{hmac:8b6c} sub:{acme corp}]}")).toEqual({ api_key: "hmac:8b6c", sub: "acme corp" });
+    expect(planViolations.parseValue("{map[api_key:{map[env:{KEY_A}]}]}")).toEqual({ api_key: { env: "KEY_A" } });
+    expect(planViolations.parseValue("{[{a} {b}]}")).toEqual(["a", "b"]);
+    expect(planViolations.parseChanges("~~alias[{env-three}!={env-edited-later}], =-paused[{true}]")).toEqual([
+      { property: "alias", expected: "changed", actual: "changed", reviewedValue: "env-three", value: "env-edited-later" },
+      { property: "paused", expected: "unchanged", actual: "removed", reviewedValue: "true" },
+    ]);
+  });
+
+  it("names each refused account, its file and field, what was reviewed and what the apply found", () => {
+    const violations = planViolations.parseViolations(fixture("up-plan-refused.txt"));
+    // Each resource once, though the CLI prints it in the progress and again under Diagnostics.
+    expect(violations.map((v: { urn: string; kind: string }) => [v.urn.split("::").pop(), v.kind])).toEqual([
+      ["ca_plan_file", "properties"], ["ca_plan_sops", "properties"], ["ca_plan_new", "operation"], ["ca_plan_env", "properties"],
+    ]);
+    expect(planViolations.describeViolations(violations, plan)).toEqual([
+      { account: "ca_plan_file", file: "accounts/openai/file.yaml", field: "alias", reviewed: "file-one", found: "file-unreviewed", why: "unchanged in the reviewed plan, changed now" },
+      // Only the key whose fingerprint moved, although the engine prints the whole map.
+      { account: "ca_plan_sops", file: "accounts/openai/sops.yaml", field: "credentials.api_key", reviewed: "hmac:f7c065cb2080", found: "hmac:8b6cd37bca08", why: "its value differs from the one the reviewed preview showed (unchanged in the plan, changed now)" },
+      { account: "ca_plan_new", file: undefined, field: "(the step)", why: "the apply would create it, which the reviewed plan does not allow (no steps were expected for this resource)" },
+      { account: "ca_plan_env", file: "accounts/openai/env.yaml", field: "alias", reviewed: "env-three", found: "env-edited-later", why: "changed in the reviewed plan, changed now" },
+    ]);
+  });
+
+  it("escapes what a file or an account id holds before it reaches the summary", () => {
+    const findings = [{ account: "ca_`x`", file: "accounts/a|b.yaml", field: "alias", reviewed: "a\u001b[2Jb", found: "c\nd", why: "x | y" }];
+    const summary = updatePlan.refusedSummary({ stack: "prod", findings });
+    expect(summary).not.toContain("\u001b");
+    expect(summary).toContain("`a\\x1b[2Jb`");
+    expect(summary).toContain("`c\\x0ad`");
+    expect(summary.split("\n").filter((l: string) => l.startsWith("| `ca_"))).toHaveLength(1);
+    expect(updatePlan.annotation("a.yaml\n::add-mask::x 100%")).toBe("a.yaml%0A::add-mask::x 100%25");
+  });
+});
+
+describe("scripts/ci/merged-plan.js: the merged pull request's reviewed plan", () => {
+  it("finds the pull request from a merge commit, a squash merge's message, or none for a direct push", () => {
+    const merge = JSON.parse(fixture("pulls-merge-commit.json"));
+    expect(mergedPlan.mergedPullRequest(merge, { sha: MERGE_SHA, baseRef: "main" })).toEqual({ number: 42, headSha: HEAD_SHA, sameRepository: true });
+    // An unmerged pull request that happens to contain the commit is never taken.
+    expect(mergedPlan.mergedPullRequest(merge, { sha: "9c0ffee000000000000000000000000000000041", baseRef: "main" })).toBeUndefined();
+    expect(mergedPlan.mergedPullRequest([], { sha: MERGE_SHA })).toBeUndefined();
+    expect(mergedPlan.pullRequestNumberFromMessage("Merge pull request #42 from acme/rename-github\n\nRename")).toBe(42);
+    expect(mergedPlan.pullRequestNumberFromMessage("Rename the GitHub account (#57)\n\n* squashed")).toBe(57);
+    expect(mergedPlan.pullRequestNumberFromMessage("Fix a typo")).toBeUndefined();
+    const fork = JSON.parse(fixture("pulls-squash-fork.json"));
+    expect(mergedPlan.mergedPullRequest(fork, { sha: "57575757575757575757575757575757575757aa", number: 57, baseRef: "main" })).toMatchObject({ number: 57, sameRepository: false });
+  });
+
+  it("takes only an unexpired plan made by the pull-request workflow at that head commit", () => {
+    const { artifacts } = JSON.parse(fixture("plan-artifacts.json"));
+    const runs = JSON.parse(fixture("plan-workflow-runs.json"));
+    const name = updatePlan.planArtifactName("prod", HEAD_SHA);
+    const picked = mergedPlan.pickPlanArtifact(artifacts, runs, { name, headSha: HEAD_SHA, workflowPath: ".github/workflows/pull-request.yml" });
+    // 1001 expired, 1003 came from another commit, 1004 from another workflow: 1002.
+    expect(picked.id).toBe(1002);
+    expect(mergedPlan.pickPlanArtifact(artifacts, runs, { name, headSha: "f".repeat(40), workflowPath: ".github/workflows/pull-request.yml" })).toBeUndefined();
+  });
+
+  /** The calls github-script's client makes, answered from the fixtures. */
+  function gitHub(pulls: unknown[], pullByNumber: Record<number, unknown> = {}) {
+    const { artifacts } = JSON.parse(fixture("plan-artifacts.json"));
+    const runs = JSON.parse(fixture("plan-workflow-runs.json"));
+    const outputs: Record<string, string> = {};
+    const failed: string[] = [];
+    let summary = "";
+    const core = {
+      setOutput: (k: string, v: string) => void (outputs[k] = v),
+      setFailed: (m: string) => void failed.push(m),
+      summary: { addRaw(text: string) { summary += text; return this; }, async write() { return this; } },
+    };
+    const github = {
+      paginate: async (method: (a: any) => Promise<{ data: any }>, args: any) => (await method(args)).data,
+      rest: {
+        repos: { listPullRequestsAssociatedWithCommit: async () => ({ data: pulls }) },
+        pulls: { get: async ({ pull_number }: any) => ({ data: pullByNumber[pull_number] }) },
+        actions: {
+          listArtifactsForRepo: async ({ name }: any) => ({ data: artifacts.filter((a: { name: string }) => a.name === name) }),
+          getWorkflowRun: async ({ run_id }: any) => ({ data: runs[run_id] }),
+        },
+      },
+    };
+    return { github, core, outputs, failed, summary: () => summary };
+  }
+  const push = (sha: string, message: string) => ({ repo: { owner: "acme", repo: "accounts" }, sha, ref: "refs/heads/main", payload: { head_commit: { message } } });
+
+  it("gives the download step the artifact and its run, or stops the job with why there is no plan", async () => {
+    const merged = gitHub(JSON.parse(fixture("pulls-merge-commit.json")));
+    const found = await mergedPlan.locate({ github: merged.github, context: push(MERGE_SHA, "Merge pull request #42 from acme/rename-github"), core: merged.core }, { stack: "prod" });
+    expect(found).toEqual({ "pull-request": "42", "head-sha": HEAD_SHA, artifact: `update-plan@prod@${HEAD_SHA}`, "run-id": "502" });
+    expect(merged.outputs).toEqual(found);
+    expect(merged.failed).toEqual([]);
+
+    // A squash merge the commit listing does not know yet: found by the number in its message.
+    const [squashed] = JSON.parse(fixture("pulls-merge-commit.json")).slice(1);
+    const bySquash = gitHub([], { 42: squashed });
+    expect(await mergedPlan.locate({ github: bySquash.github, context: push(MERGE_SHA, "Rename the GitHub account (#42)"), core: bySquash.core }, { stack: "prod" })).toMatchObject({ "run-id": "502" });
+
+    const direct = gitHub([]);
+    expect(await mergedPlan.locate({ github: direct.github, context: push("d".repeat(40), "Fix a typo"), core: direct.core }, { stack: "prod" })).toBeUndefined();
+    expect(direct.failed).toEqual(["stack prod: no reviewed plan for this push; nothing was applied"]);
+    expect(direct.summary()).toContain("without a merged pull request");
+    expect(direct.outputs).toEqual({});
+
+    const fork = gitHub(JSON.parse(fixture("pulls-squash-fork.json")));
+    expect(await mergedPlan.locate({ github: fork.github, context: push("57575757575757575757575757575757575757aa", "x (#57)"), core: fork.core }, { stack: "prod" })).toBeUndefined();
+    expect(fork.summary()).toContain("came from a fork");
+
+    const otherStack = gitHub(JSON.parse(fixture("pulls-merge-commit.json")));
+    expect(await mergedPlan.locate({ github: otherStack.github, context: push(MERGE_SHA, ""), core: otherStack.core }, { stack: "staging" })).toBeUndefined();
+    expect(otherStack.summary()).toContain(`no saved plan \`update-plan@staging@${HEAD_SHA}\``);
   });
 });
 

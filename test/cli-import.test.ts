@@ -11,9 +11,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { listAccountFiles, loadAccounts } from "../provider/accounts/load";
 import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../provider/sandbox/server";
 import { CLI, PROJECT_ROOT, runCliAsync, type CliResult } from "./support/git-repo";
+import { json, startHostileApi } from "./support/hostile-api";
 
 const KEY = "import-test-key-5Hq2vT";
-/** Stored in the sandbox as every credential value: must never reach a file or the output. */
+/** Stored in the sandbox as every credential value (its API shows them as "REDACTED"); an API that answered them in plain is tested below. */
 const SECRET = "ghp_IMPORTsecret4242";
 
 const SECRET_TODO = '{ todo: "replace with { env: NAME }, { config: key } or { file: path }" }';
@@ -102,11 +103,8 @@ describe("connected-accounts import", () => {
   });
   afterAll(async () => {
     await sandbox.close();
-    // Whatever a run printed, the credential values and the API key never appear in it.
-    for (const out of outputs) {
-      expect(out.stdout + out.stderr).not.toContain(SECRET);
-      expect(out.stdout + out.stderr).not.toContain(KEY);
-    }
+    // Whatever a run printed, the API key (which every run sends) never appears in it.
+    for (const out of outputs) expect(out.stdout + out.stderr).not.toContain(KEY);
   });
   beforeEach(() => {
     cwd = fs.mkdtempSync(path.join(WORK, "import-"));
@@ -142,7 +140,6 @@ describe("connected-accounts import", () => {
     expect(read("accounts/slack/ca_imp05.yaml")).toBe(SLACK_05);
     for (const file of all) {
       const text = read(file);
-      expect(text).not.toContain(SECRET);
       expect(text).not.toContain("REDACTED");
       // OAuth accounts: Composio takes no credentials for them, so none are written.
       if (file.startsWith("accounts/slack/")) expect(text).not.toMatch(/^credentials:/m);
@@ -372,5 +369,30 @@ describe("connected-accounts import", () => {
       expect(r.stderr).toContain("usage: connected-accounts import");
     }
     expect(sandbox.requests).toEqual([]);
+  });
+
+  it("writes placeholders, never values, when an API answers credential values in plain", async () => {
+    const PLAIN = "ghp_answeredInPlain7731";
+    const api = await startHostileApi((req, res) =>
+      json(res, 200, {
+        items: [{
+          id: "ca_plain", alias: "gh-plain", status: "ACTIVE", is_disabled: false, toolkit: { slug: "github" }, user_id: "team-a",
+          auth_config: { id: "ac_1", is_composio_managed: false, is_disabled: false },
+          state: { authScheme: "BEARER_TOKEN", val: { token: PLAIN, base_url: PLAIN } },
+        }],
+        next_cursor: null,
+        total_items: 1,
+      }),
+    );
+    try {
+      const r = await importCli([], { COMPOSIO_BASE_URL: api.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(api.requests).toHaveLength(1);
+      const text = read("accounts/github/ca_plain.yaml");
+      expect(text).toContain(`token: ${SECRET_TODO}`);
+      expect(text + r.stdout + r.stderr).not.toContain(PLAIN);
+    } finally {
+      await api.close();
+    }
   });
 });

@@ -90,31 +90,63 @@ function accountReferences(): { env: string[]; files: string[] } {
 
 const setupAction = parse(fs.readFileSync(SETUP_ACTION, "utf8")) as { inputs: Record<string, unknown>; outputs: Record<string, { value: string }>; runs: { using: string; steps: Step[] } };
 
+interface StackJobShape {
+  /** What the job waits for (default: the stacks job). */
+  needs?: string | string[];
+  /** Its condition (default: skipped when .github/stacks.yml is empty). */
+  if?: string;
+  /** false: a job that holds no credential (no backend login, no OIDC token). */
+  credentials?: boolean;
+}
+
 /** The `stacks` job lists .github/stacks.yml; the stack job runs once per entry with the shared setup. */
-function expectStackJob(wf: Workflow, jobName: string): Job {
+function expectStackJob(wf: Workflow, jobName: string, shape: StackJobShape = {}): Job {
   const stacks = wf.jobs.stacks;
   expect(stacks.outputs).toEqual({ matrix: "${{ steps.stacks.outputs.matrix }}", count: "${{ steps.stacks.outputs.count }}" });
   const list = stacks.steps.find((s) => s.id === "stacks");
   expect(list?.run).toMatch(/^node scripts\/ci\/stacks\.js( --only "\$ONLY")? >> "\$GITHUB_OUTPUT"$/);
   const job = wf.jobs[jobName];
-  expect(job.needs).toBe("stacks");
+  expect(job, jobName).toBeDefined();
+  expect(job.needs).toEqual(shape.needs ?? "stacks");
   // An empty .github/stacks.yml (a new repository) skips the job rather than failing on an empty matrix.
-  expect((job as { if?: string }).if).toBe("needs.stacks.outputs.count != '0'");
+  expect((job as { if?: string }).if).toBe(shape.if ?? "needs.stacks.outputs.count != '0'");
   expect(job.strategy).toEqual({ "fail-fast": false, matrix: MATRIX });
   expect(job.env?.PULUMI_STACK).toBe("${{ matrix.stack }}");
   expect(job.env?.PULUMI_BACKEND_URL).toBe("${{ vars.PULUMI_BACKEND_URL }}");
   for (const s of job.steps) expect(s.env?.PULUMI_STACK, s.name).toBeUndefined();
-  // The backend's cloud login needs an OIDC token; the shared setup gets every input from a variable.
-  expect(wf.permissions["id-token"]).toBe("write");
   const setup = job.steps.find((s) => s.uses === "./.github/actions/setup")!;
   expect(setup.id).toBe("setup");
   expect(indexOf(job.steps, stepUsing(job.steps, "actions/checkout"))).toBeLessThan(indexOf(job.steps, setup));
-  expect(Object.keys(setup.with ?? {}).sort()).toEqual(Object.keys(setupAction.inputs).sort());
-  expect(setup.with?.["backend-cloud"]).toBe("${{ vars.PULUMI_BACKEND_CLOUD }}");
-  for (const [input, value] of Object.entries(setup.with ?? {})) expect(String(value), input).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}$/);
+  if (shape.credentials === false) {
+    // Nothing to log in with: no cloud login inputs, no OIDC token.
+    expect(setup.with).toBeUndefined();
+    expect((job as { permissions?: Record<string, string> }).permissions?.["id-token"] ?? wf.permissions["id-token"]).toBeUndefined();
+  } else {
+    // The backend's cloud login needs an OIDC token; the shared setup gets every input from a variable.
+    expect((job as { permissions?: Record<string, string> }).permissions?.["id-token"] ?? wf.permissions["id-token"]).toBe("write");
+    expect(Object.keys(setup.with ?? {}).sort()).toEqual(Object.keys(setupAction.inputs).sort());
+    expect(setup.with?.["backend-cloud"]).toBe("${{ vars.PULUMI_BACKEND_CLOUD }}");
+    for (const [input, value] of Object.entries(setup.with ?? {})) expect(String(value), input).toMatch(/^\$\{\{ vars\.[A-Z_]+ \}\}$/);
+  }
   // -o pipefail for `… | tee`, which a run step only gets with an explicit bash shell.
   expect(wf.defaults?.run?.shell).toBe("bash");
   return job;
+}
+
+/** Jobs that hold keys run in GitHub environments: previews in `<environment>-preview`, applies in `<environment>`. */
+const PREVIEW_ENVIRONMENT = "${{ matrix.environment }}-preview";
+const APPLY_ENVIRONMENT = "${{ matrix.environment }}";
+const UPDATE_PLAN = "scripts/ci/update-plan.js";
+const UPLOAD = "actions/upload-artifact";
+const DOWNLOAD = "actions/download-artifact";
+
+/** Every job of a workflow whose steps read a secret other than the GitHub token runs in an environment. */
+function expectKeysOnlyInEnvironments(wf: Workflow, name: string): void {
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    if (job.uses) continue;
+    const text = JSON.stringify(job.steps ?? []);
+    if (/secrets\./.test(text) || /toJSON\(secrets\)/.test(text)) expect(job.environment, `${name}: job ${id} reads secrets outside an environment`).toMatch(/^\$\{\{ matrix\.environment \}\}(-preview)?$/);
+  }
 }
 
 /**
@@ -136,13 +168,13 @@ function expectSecretsFor(steps: Step[], step: Step, what: string): void {
   expect(steps.filter((s) => s.run?.includes("secrets/")), `${what}: files are written by the account-secrets action`).toEqual([]);
 }
 
-function expectPulumiStep(steps: Step[], command: string): Step {
-  const pulumi = stepUsing(steps, "pulumi/actions")!;
-  expect(pulumi.uses).toMatch(/^pulumi\/actions@[0-9a-f]{40}$/);
-  expect(pulumi.with).toMatchObject({ command, "stack-name": "${{ matrix.stack }}", "work-dir": ".", "pulumi-version": PINNED_FROM_SETUP });
-  for (const input of Object.keys(pulumi.with ?? {})) expect(PULUMI_ACTION_INPUTS, `pulumi/actions input ${input}`).toContain(input);
-  expectSecretsFor(steps, pulumi, `pulumi ${command}`);
-  return pulumi;
+/** A step running scripts/ci/update-plan.js `command` (save: the preview as a plan; apply: `pulumi up --plan`), with every secret it needs. */
+function expectUpdatePlanStep(steps: Step[], command: "save" | "apply"): Step {
+  const step = stepRunning(steps, new RegExp(`^node scripts/ci/update-plan\\.js ${command} --stack "\\$PULUMI_STACK" `))!;
+  expect(step, `a step running ${UPDATE_PLAN} ${command}`).toBeDefined();
+  expectSecretsFor(steps, step, `${UPDATE_PLAN} ${command}`);
+  expectSops(steps, step);
+  return step;
 }
 
 describe("the shared setup (.github/actions/setup)", () => {
@@ -200,16 +232,18 @@ describe("the install-sops action", () => {
 
 describe("pull-request workflow", () => {
   const wf = workflow("pull-request.yml");
-  const job = expectStackJob(wf, "review");
+  const job = expectStackJob(wf, "review", { credentials: false });
   const steps = job.steps;
+  const previewJob = expectStackJob(wf, "preview", { needs: ["stacks", "review"], if: FORK_GUARD });
+  const previewSteps = previewJob.steps;
 
   it("runs on pull requests that change what a stack does, with read access to contents and write access to pull requests", () => {
     expect(Object.keys(wf.on)).toEqual(["pull_request"]);
     expect(wf.on.pull_request.paths).toEqual(["accounts/**", "stacks/**", "secrets/**", "Pulumi.yaml", "provider/**", "bin/**", "scripts/ci/**", "package.json", "package-lock.json", ".github/**"]);
-    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
+    expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   });
 
-  it("validates, then plans against the base branch with the full history checked out", () => {
+  it("validates, then plans against the base branch with the full history checked out, holding no secret (forks included)", () => {
     expect(stepUsing(steps, "actions/checkout")?.with?.["fetch-depth"]).toBe(0);
     const validate = steps.find((s) => s.id === "validate")!;
     expect(validate.run).toBe("npx --no-install connected-accounts validate 2>&1 | tee validate.txt");
@@ -217,65 +251,117 @@ describe("pull-request workflow", () => {
     expect(plan.run).toContain('npx --no-install connected-accounts plan --base "origin/$BASE_REF" --format markdown > plan.md 2> plan-output.txt');
     expect(plan.env).toEqual({ BASE_REF: "${{ github.base_ref }}" });
     expect(indexOf(steps, validate)).toBeLessThan(indexOf(steps, plan));
+    expect(job.environment).toBeUndefined();
+    expect(JSON.stringify(steps)).not.toMatch(/secrets/);
   });
 
-  it("replaces the stack's one comment on every push with the plan and the preview, or the step that failed, and skips it on forks", () => {
+  it("posts the offline plan as the stack's one comment, saying the preview waits for the preview environment; skips it on forks", () => {
     const comment = stepUsing(steps, "actions/github-script")!;
     expect(comment.if).toBe(`\${{ !cancelled() && ${FORK_GUARD} }}`);
     expect(comment.env).toMatchObject({
       VALIDATE_OUTCOME: "${{ steps.validate.outcome }}",
       CHECK_ENV_OUTCOME: "${{ steps.check-env.outcome }}",
       PLAN_OUTCOME: "${{ steps.plan.outcome }}",
-      PREVIEW_OUTCOME: "${{ steps.preview.outcome }}",
+      PREVIEW_ENVIRONMENT: PREVIEW_ENVIRONMENT,
     });
     const script = String(comment.with?.script);
     expect(script).toContain('require("./scripts/ci/plan-comment.js")');
-    expect(script).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl })");
-    expect(indexOf(steps, steps.find((s) => s.id === "preview"))).toBeLessThan(indexOf(steps, comment));
-    // The only comment: no pulumi/actions step, which would post its own.
-    expect(stepsUsing(steps, "pulumi/actions")).toEqual([]);
+    expect(script).toContain('? "waiting" : "skipped"');
+    expect(script).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, previewEnvironment, runUrl })");
   });
 
   it("checks that every workflow running Pulumi gets every reference, before planning or previewing, into a file the comment quotes", () => {
-    const check = steps.find((s) => s.id === "check-env")!;
-    expect(check.run).toBe("npx --no-install connected-accounts check-env 2>&1 | tee check-env.txt");
-    expect(check.if).toBeUndefined();
-    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, stepRunning(steps, /connected-accounts plan /)));
-    expect(indexOf(steps, check)).toBeLessThan(indexOf(steps, steps.find((s) => s.id === "preview")));
+    for (const list of [steps, previewSteps]) {
+      const check = list.find((s) => s.id === "check-env")!;
+      expect(check.run).toBe("npx --no-install connected-accounts check-env 2>&1 | tee check-env.txt");
+      expect(check.if).toBeUndefined();
+      expect(indexOf(list, check)).toBeLessThan(indexOf(list, stepRunning(list, /connected-accounts plan /)));
+    }
+    expect(indexOf(previewSteps, previewSteps.find((s) => s.id === "check-env"))).toBeLessThan(indexOf(previewSteps, previewSteps.find((s) => s.id === "preview")));
   });
 
-  it("previews with the pinned CLI only where secrets exist, its output kept for the comment", () => {
-    const preview = steps.find((s) => s.id === "preview")!;
-    expect(preview.run).toBe('pulumi preview --diff --non-interactive --stack "$PULUMI_STACK" 2>&1 | tee preview.txt');
-    expectSecretsFor(steps, preview, "the preview");
-    expectSops(steps, preview);
-    expect(stepUsing(steps, "./.github/actions/install-sops")?.if).toBe(FORK_GUARD);
-    expect(stepUsing(steps, ACCOUNT_SECRETS)?.if).toBe(FORK_GUARD);
-    expect(preview.if).toBe(FORK_GUARD);
-    for (const s of steps) if (JSON.stringify(s).includes("secrets")) expect(s.if, s.name ?? s.uses).toBe(FORK_GUARD);
+  it("previews in the stack's preview environment, never for forks, and saves the preview as the update plan per stack and head commit", () => {
+    expect(previewJob.environment).toBe(PREVIEW_ENVIRONMENT);
+    const preview = previewSteps.find((s) => s.id === "preview")!;
+    expect(preview.run).toBe('node scripts/ci/update-plan.js save --stack "$PULUMI_STACK" --sha "$HEAD_SHA" --dir update-plan 2>&1 | tee preview.txt');
+    expect(preview.env?.HEAD_SHA).toBe("${{ github.event.pull_request.head.sha }}");
+    expectUpdatePlanStep(previewSteps, "save");
+    const upload = stepUsing(previewSteps, UPLOAD)!;
+    expect(upload.with).toMatchObject({ name: "${{ steps.preview.outputs.artifact }}", path: "update-plan/update-plan.json", "if-no-files-found": "error" });
+    expect(indexOf(previewSteps, preview)).toBeLessThan(indexOf(previewSteps, upload));
+    // No pulumi/actions step, which would post a comment of its own.
+    expect(stepsUsing(previewSteps, "pulumi/actions")).toEqual([]);
+    expectKeysOnlyInEnvironments(wf, "pull-request.yml");
+  });
+
+  it("replaces the stack's one comment with the plan, the preview and the saved plan, or the step that failed", () => {
+    const comment = stepUsing(previewSteps, "actions/github-script")!;
+    expect(comment.if).toBe("${{ !cancelled() }}");
+    expect(comment.env).toMatchObject({
+      PREVIEW_OUTCOME: "${{ steps.preview.outcome }}",
+      SAVED_PLAN: "${{ steps.saved.outcome == 'success' && steps.preview.outputs.artifact || '' }}",
+    });
+    expect(String(comment.with?.script)).toContain("await post({ github, context }, { stack, validate, checkEnv, plan, preview, savedPlan, runUrl })");
+    expect(indexOf(previewSteps, stepUsing(previewSteps, UPLOAD))).toBeLessThan(indexOf(previewSteps, comment));
   });
 });
 
 describe("apply workflow", () => {
   const wf = workflow("apply.yml");
-  const job = expectStackJob(wf, "apply");
+  const merged = expectStackJob(wf, "apply-merged", { if: "github.event_name == 'push' && needs.stacks.outputs.count != '0'" });
+  const preview = expectStackJob(wf, "preview", { if: "github.event_name != 'push' && needs.stacks.outputs.count != '0'" });
+  const apply = expectStackJob(wf, "apply", { needs: ["stacks", "preview"], if: "github.event_name != 'push' && needs.stacks.outputs.count != '0'" });
 
-  it("runs on pushes to main, by hand for one stack or all, and when called (rotate)", () => {
+  it("runs on pushes to main, by hand for one stack or all, and when called (rotate); by hand on main only", () => {
     expect(wf.on.push).toEqual({ branches: ["main"] });
     expect(wf.on.workflow_dispatch.inputs.stack).toMatchObject({ default: "all" });
     expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(["stack", "reason"]);
     expect(wf.jobs.stacks.steps.find((s) => s.id === "stacks")?.env).toEqual({ ONLY: "${{ inputs.stack }}" });
-    expect(wf.permissions).toEqual({ contents: "read", "id-token": "write" });
+    expect(wf.permissions).toEqual({ contents: "read", actions: "read", "pull-requests": "read", "id-token": "write" });
+    const guard = wf.jobs.stacks.steps[0];
+    expect(guard.if).toBe("github.ref != 'refs/heads/main'");
+    expect(guard.run).toContain("exit 1");
   });
 
-  it("waits for the stack's environment (its required reviewers), one up per stack at a time, never cancelled", () => {
-    expect(job.environment).toBe("${{ matrix.environment }}");
-    expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+  it("on a push, applies the merged pull request's saved plan with pulumi up --plan, in the stack's environment, one per stack at a time, never cancelled", () => {
+    expect(merged.environment).toBe(APPLY_ENVIRONMENT);
+    expect(merged.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    const steps = merged.steps;
+    const locate = steps.find((s) => s.id === "reviewed")!;
+    expect(locate.uses?.split("@")[0]).toBe("actions/github-script");
+    expect(String(locate.with?.script)).toContain('require("./scripts/ci/merged-plan.js")');
+    const download = stepUsing(steps, DOWNLOAD)!;
+    expect(download.with).toEqual({ name: "${{ steps.reviewed.outputs.artifact }}", "run-id": "${{ steps.reviewed.outputs.run-id }}", "github-token": "${{ github.token }}", path: "update-plan" });
+    const up = expectUpdatePlanStep(steps, "apply");
+    expect(up.run).toContain("--plan update-plan/update-plan.json");
+    expect(indexOf(steps, locate)).toBeLessThan(indexOf(steps, download));
+    expect(indexOf(steps, download)).toBeLessThan(indexOf(steps, up));
+    // Before any secret: no plan, no keys.
+    expect(indexOf(steps, download)).toBeLessThan(indexOf(steps, stepUsing(steps, ACCOUNT_SECRETS)));
+    expect(indexOf(steps, stepRunning(steps, /^npx --no-install connected-accounts validate$/))).toBeLessThan(indexOf(steps, up));
   });
 
-  it("validates, then runs pulumi up with the pinned CLI", () => {
-    const pulumi = expectPulumiStep(job.steps, "up");
-    expect(indexOf(job.steps, stepRunning(job.steps, /^npx --no-install connected-accounts validate$/))).toBeLessThan(indexOf(job.steps, pulumi));
+  it("by hand or from rotate, previews main into a saved plan, and the apply job, approved in the stack's environment, runs exactly that plan", () => {
+    expect(preview.environment).toBe(PREVIEW_ENVIRONMENT);
+    const save = expectUpdatePlanStep(preview.steps, "save");
+    expect(save.run).toBe('node scripts/ci/update-plan.js save --stack "$PULUMI_STACK" --sha "$GITHUB_SHA" --dir update-plan');
+    expect(stepUsing(preview.steps, UPLOAD)?.with).toMatchObject({ name: "${{ steps.preview.outputs.artifact }}", path: "update-plan/update-plan.json" });
+    expect(apply.environment).toBe(APPLY_ENVIRONMENT);
+    expect(apply.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    expect(apply.steps.find((s) => s.id === "reviewed")?.run).toBe('node scripts/ci/update-plan.js name --stack "$PULUMI_STACK" --sha "$GITHUB_SHA"');
+    expect(stepUsing(apply.steps, DOWNLOAD)?.with).toEqual({ name: "${{ steps.reviewed.outputs.artifact }}", path: "update-plan" });
+    expect(expectUpdatePlanStep(apply.steps, "apply").run).toContain("--plan update-plan/update-plan.json");
+    expectKeysOnlyInEnvironments(wf, "apply.yml");
+  });
+
+  it("applies every account it can when one fails (--continue-on-error), and still fails the job", () => {
+    for (const job of [merged, apply]) {
+      const up = expectUpdatePlanStep(job.steps, "apply");
+      expect(up.run).toContain("--continue-on-error");
+      // The step-level keyword of the same name would hide the failure: the job must fail.
+      expect((up as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
+    }
+    expect(JSON.stringify(wf.jobs)).not.toMatch(/pulumi\/actions@/);
   });
 });
 
@@ -305,6 +391,9 @@ describe("drift workflow", () => {
     expect(Object.keys(wf.on)).toEqual(["schedule", "workflow_dispatch"]);
     expect(wf.permissions).toEqual({ contents: "read", issues: "write", "id-token": "write" });
     expect(job.concurrency).toEqual({ group: "apply-${{ matrix.stack }}", "cancel-in-progress": false });
+    // It reads the keys: in the stack's preview environment, as previews do.
+    expect(job.environment).toBe(PREVIEW_ENVIRONMENT);
+    expectKeysOnlyInEnvironments(wf, "drift.yml");
   });
 
   it("previews with --refresh --expect-no-changes, keeps the exit code, and hands it to the drift script", () => {
@@ -344,21 +433,8 @@ describe("every workflow", () => {
   });
 
   it("installs the pinned sops and passes the one SOPS_AGE_KEY secret to every pulumi step", () => {
-    const apply = expectStackJob(workflow("apply.yml"), "apply").steps;
-    expectSops(apply, expectPulumiStep(apply, "up"));
     const drift = expectStackJob(workflow("drift.yml"), "drift").steps;
     expectSops(drift, drift.find((s) => s.id === "preview")!);
-  });
-});
-
-describe("apply workflow, when one account fails", () => {
-  const steps = expectStackJob(workflow("apply.yml"), "apply").steps;
-
-  it("applies every account it can when one fails (pulumi up --continue-on-error), and still fails the job", () => {
-    const pulumi = expectPulumiStep(steps, "up");
-    expect(pulumi.with?.["continue-on-error"]).toBe(true);
-    // The step-level keyword of the same name would hide the failure: the job must fail.
-    expect((pulumi as Record<string, unknown>)["continue-on-error"]).toBeUndefined();
   });
 });
 
@@ -420,6 +496,7 @@ describe("remote actions", () => {
     }
     expect(new Set(remote)).toEqual(new Set([
       "actions/checkout", "actions/setup-node", "actions/cache", "actions/setup-go", "actions/github-script", "pulumi/actions",
+      "actions/upload-artifact", "actions/download-artifact",
       "aws-actions/configure-aws-credentials", "google-github-actions/auth", "azure/login",
     ]));
   });

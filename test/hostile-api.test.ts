@@ -1,5 +1,5 @@
 /**
- * The client against a hostile or broken API (issue 15): a loopback server of the test's own
+ * The client against a hostile or broken API: a loopback server of the test's own
  * echoes secrets in every encoding, streams without end, pages forever and asks for absurd waits.
  * Each test asserts what a user would notice: the error text, the requests on the wire.
  */
@@ -35,7 +35,7 @@ afterEach(async () => {
   api = undefined;
 });
 
-describe("1. secrets echoed back never reach the user", () => {
+describe("secrets echoed back never reach the user", () => {
   it("a body without a string message is never printed: only the envelope's fields, scrubbed", async () => {
     api = await startHostileApi((req, res) => json(res, 400, { error: { message: { echoed: req.body }, slug: "BadRequest", request_id: "req_1" }, sent: req.body }));
     const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_echo", body));
@@ -124,7 +124,7 @@ describe("1. secrets echoed back never reach the user", () => {
   });
 });
 
-describe("6. response bodies are capped", () => {
+describe("response bodies are capped", () => {
   it("a 200 that streams forever fails that account with a clear error", async () => {
     let sent = 0;
     api = await startHostileApi((_req, res) => {
@@ -160,7 +160,7 @@ describe("6. response bodies are capped", () => {
   });
 });
 
-describe("7. a list that never ends", () => {
+describe("a list that never ends", () => {
   const page = (req: { url: string }, next: (cursor: string | null) => string) => {
     const cursor = new URL(req.url, "http://x").searchParams.get("cursor");
     return { items: [{ id: `ca_${cursor ?? "first"}`, status: "ACTIVE", toolkit: { slug: "github" }, user_id: "u" }], next_cursor: next(cursor) };
@@ -210,7 +210,7 @@ describe("7. a list that never ends", () => {
   });
 });
 
-describe("8. every wait inside the request's time budget; absurd values ignored", () => {
+describe("every wait inside the request's time budget; absurd values ignored", () => {
   const account = (id: string) => ({ id, status: "ACTIVE", toolkit: { slug: "github" }, user_id: "u" });
   /** Answers with the next headers of the script (the last one repeats). */
   const scripted = (script: Record<string, string>[]) =>
@@ -279,7 +279,7 @@ describe("8. every wait inside the request's time budget; absurd values ignored"
   });
 });
 
-describe("9. the pacer uses whichever rate-limit headers the API sends (throughput itself: npm run bench)", () => {
+describe("the pacer uses whichever rate-limit headers the API sends (throughput itself: npm run bench)", () => {
   it("no X-RateLimit headers: a 429's Retry-After holds every request, not only the refused one", () => {
     const pacer = new Pacer(8);
     pacer.observe({ "retry-after": "2" }, 429);
@@ -318,7 +318,7 @@ describe("9. the pacer uses whichever rate-limit headers the API sends (throughp
   });
 });
 
-describe("10. a 200 that is not the API's answer is not recorded as applied", () => {
+describe("a 200 that is not the API's answer is not recorded as applied", () => {
   const KEY_1 = "sk_first_Pq83nVz2Lk";
   const KEY_2 = "sk_rotated_Wm51cTq8Rb";
   const file = () => ({ id: "ca_html", toolkit: "github", userId: "u", alias: "gh-html", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } });
@@ -373,7 +373,7 @@ describe("10. a 200 that is not the API's answer is not recorded as applied", ()
   });
 });
 
-describe("11. Retry-After: 0 on every 429 and 503", () => {
+describe("Retry-After: 0 on every 429 and 503", () => {
   const refuse = (status: number) => (_req: unknown, res: import("node:http").ServerResponse) => json(res, status, { error: { message: "slow down" } }, { "retry-after": "0" });
 
   it("40 accounts: each retries its budget and no more, no sooner than the minimum backoff, in bounded time", async () => {
@@ -405,7 +405,7 @@ describe("11. Retry-After: 0 on every 429 and 503", () => {
   });
 });
 
-describe("12. strings from the API are escaped in every output", () => {
+describe("strings from the API are escaped in every output", () => {
   const HOSTILE = "\u001b[2J\u001b[31mACTIVE\u001b]8;;https://evil.example\u0007";
   const ESCAPED = "\\x1b[2J\\x1b[31mACTIVE\\x1b]8;;https://evil.example\\x07";
 

@@ -1,5 +1,5 @@
 /**
- * Hostile account files and `file:` references (issue 15 points 2, 5; issue 14 point 5): each gets a
+ * Hostile account files and `file:` references: each gets a
  * problem naming the file, line and field, in `validate` and in the program's reference resolution
  * alike, and nothing is read before its target has been checked.
  */
@@ -26,7 +26,7 @@ async function resolveIn(repo: GitRepo, file: string) {
   return { loaded, ...(await resolveCredentials(acct, { env: {}, config: () => undefined, repoRoot: repo.dir })) };
 }
 
-describe("5. file: references are checked before they are opened", () => {
+describe("file: references are checked before they are opened", () => {
   let repo: GitRepo;
   beforeAll(() => {
     repo = new GitRepo("hostile-files");
@@ -69,7 +69,7 @@ describe("5. file: references are checked before they are opened", () => {
   });
 });
 
-describe("2. secret files are sent exactly, or refused", () => {
+describe("secret files are sent exactly, or refused", () => {
   let repo: GitRepo;
   beforeAll(() => {
     repo = new GitRepo("secret-text");
@@ -98,7 +98,7 @@ describe("2. secret files are sent exactly, or refused", () => {
   });
 });
 
-describe("issue 14.5: a file: reference to a file git tracks is a committed secret", () => {
+describe("a file: reference to a file git tracks is a committed secret", () => {
   it("validate refuses it (directly or through a link), naming file, line, field, and the fix", () => {
     const repo = new GitRepo("committed-secret");
     try {
@@ -129,7 +129,7 @@ describe("issue 14.5: a file: reference to a file git tracks is a committed secr
 
 const ok = (extra = "", id = "ca_ok1") => `id: ${id}\ntoolkit: github\nuserId: team\nauthScheme: API_KEY\n${extra}`;
 
-describe("10. hostile YAML is a problem of its file; the other files are still checked", () => {
+describe("hostile YAML is a problem of its file; the other files are still checked", () => {
   let repo: GitRepo;
   beforeAll(() => {
     repo = new GitRepo("hostile-yaml");
@@ -188,7 +188,7 @@ describe("10. hostile YAML is a problem of its file; the other files are still c
   });
 });
 
-describe("11. credential keys named like object internals", () => {
+describe("credential keys named like object internals", () => {
   it("__proto__ is refused with its line, instead of silently never being sent", () => {
     const repo = new GitRepo("proto");
     try {
@@ -222,7 +222,7 @@ describe("11. credential keys named like object internals", () => {
   });
 });
 
-describe("12. the sandbox's --state file", () => {
+describe("the sandbox's --state file", () => {
   it("removes temp files a killed sandbox left (plaintext credentials), keeping a live writer's", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ca-state-"));
     try {
@@ -243,7 +243,7 @@ describe("12. the sandbox's --state file", () => {
   });
 });
 
-describe("13. linked folders and special files in the accounts folder", () => {
+describe("linked folders and special files in the accounts folder", () => {
   it("import refuses to write through a linked folder that leads outside the accounts folder, naming the path", async () => {
     const repo = new GitRepo("import-linked-folder");
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), "outside-"));
@@ -288,7 +288,7 @@ describe("13. linked folders and special files in the accounts folder", () => {
   });
 });
 
-describe("14. a hard link as a file: reference", () => {
+describe("a hard link as a file: reference", () => {
   it("is refused like a link outside the repository, by validate and by the program's resolution, without being read", async () => {
     const repo = new GitRepo("hard-link");
     // Outside the repository, on the same file system (a hard link cannot cross one).

@@ -1,5 +1,5 @@
 /**
- * The deployment's own secrets stay its own (issue 15 points 3 and 4): account files cannot read
+ * The deployment's own secrets stay its own: account files cannot read
  * them, a stack can restrict which environment variables files read, and the fingerprint key must be
  * a long stack secret. Checked through the real program under the engine harness, and `validate`.
  */
@@ -30,7 +30,7 @@ beforeEach(() => {
 
 const shopAccount = (env: string) => ({ id: "ca_st1", toolkit: "shopify", userId: "u", authScheme: "API_KEY", credentials: { api_key: { env } } });
 
-describe("3. references to the deployment's own secrets", () => {
+describe("references to the deployment's own secrets", () => {
   it("validate refuses the tool's and the CI's credentials, each with its line, field and a fix", () => {
     const repo = new GitRepo("refused-refs");
     try {
@@ -79,7 +79,7 @@ describe("3. references to the deployment's own secrets", () => {
   });
 });
 
-describe("4. the fingerprint key", () => {
+describe("the fingerprint key", () => {
   it("a key shorter than 32 characters is refused with a fix, before anything is sent", async () => {
     stack.config["connected-accounts:fingerprintKey"] = "short-key-123";
     stack.ws.write("a.yaml", shopAccount("SHOP_KEY"));
@@ -102,7 +102,7 @@ describe("4. the fingerprint key", () => {
   });
 });
 
-describe("2. secret files on the wire", () => {
+describe("secret files on the wire", () => {
   it("a key file with a byte-order mark is sent without it; a binary one is refused and nothing is sent", async () => {
     const pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
     stack.ws.writeRaw("secrets/app.pem", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${pem}\n`)]));
@@ -121,7 +121,7 @@ describe("2. secret files on the wire", () => {
   });
 });
 
-describe("5. file: references in the program", () => {
+describe("file: references in the program", () => {
   it("a link to /dev/zero is refused once, before it is opened, and nothing is sent", async () => {
     fs.mkdirSync(stack.ws.path("secrets"), { recursive: true });
     fs.symlinkSync("/dev/zero", stack.ws.path("secrets/zero.pem"));
@@ -135,7 +135,7 @@ describe("5. file: references in the program", () => {
   });
 });
 
-describe("6. numeric settings are range-checked at load", () => {
+describe("numeric settings are range-checked at load", () => {
   it("a retry budget at or past Node's timer limit (2^31, 2^32 ms) stops the program with the range and a fix, and sends nothing", async () => {
     stack.ws.write("a.yaml", shopAccount("SHOP_KEY"));
     for (const raw of ["2147483648", "4294967296"]) {
@@ -143,7 +143,7 @@ describe("6. numeric settings are range-checked at load", () => {
       const d = await stack.up();
       expect(d.ok).toBe(false);
       expect(d.programError).toContain(
-        `stack config connected-accounts:retryBudgetMs must be a whole number from 1 to 3600000 (ms), not "${raw}"; fix: pulumi config set connected-accounts:retryBudgetMs 120000 (the default), or pulumi config rm connected-accounts:retryBudgetMs`,
+        `connected-accounts:retryBudgetMs: stack config connected-accounts:retryBudgetMs must be a whole number from 1 to 3600000 (ms), not "${raw}"\n    fix: pulumi config set connected-accounts:retryBudgetMs 120000 (the default), or pulumi config rm connected-accounts:retryBudgetMs`,
       );
       expect(d.programError).not.toMatch(/RangeError|gave up after/);
     }
@@ -159,7 +159,7 @@ describe("6. numeric settings are range-checked at load", () => {
   });
 });
 
-describe("7. more of the build machine's credentials are refused", () => {
+describe("more of the build machine's credentials are refused", () => {
   const NAMES = ["GH_TOKEN", "VAULT_TOKEN", "GITLAB_TOKEN", "DOCKER_PASSWORD", "SOPS_AGE_KEY", "GH_ENTERPRISE_TOKEN", "CI_REGISTRY_PASSWORD", "TF_TOKEN_app_terraform_io", "KUBECONFIG"];
 
   it("validate refuses each, with its line and field", () => {
@@ -185,7 +185,7 @@ describe("7. more of the build machine's credentials are refused", () => {
   });
 });
 
-describe("8. a stack config too large to reach the program", () => {
+describe("a stack config too large to reach the program", () => {
   const setup = (values: number, size: number) => {
     const repo = new GitRepo("big-config");
     repo.write("Pulumi.yaml", "name: connected-accounts\nruntime: nodejs\nstackConfigDir: stacks\n");

@@ -402,8 +402,6 @@ function expectNoSecret(text: string, where: string): void {
   }
 }
 
-let realResults: StepResult[] | undefined;
-
 /** What the real CLI and the harness must agree on. */
 // Which reads a preview's checks make depends on the order the engine checks accounts in: compared per run above, not here.
 const comparable = (r: StepResult[]) => r.map(({ name, previewOps, upOps, requests, previewFailed }) => ({ name, previewOps, upOps, requests, previewFailed }));
@@ -444,24 +442,25 @@ interface ExportedState {
   deployment: { resources: { urn: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[] };
 }
 
-describe("the deployment sequence under the real Pulumi CLI", () => {
+describe("the deployment sequence", () => {
   let sandbox: Sandbox;
   let stack: CliStack;
+  /** The sequence as the real CLI plays it: what the tests below assert, and what the harness must match. */
+  let real: StepResult[];
   beforeAll(async () => {
     sandbox = await startSandbox({ apiKey: API_KEY, accounts: SEEDS });
     stack = new CliStack("cli-sequence", bin);
     await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY, ghToken: TOKEN });
-  });
+    real = await playSequence(sandbox, cliDriver(stack), SEQUENCE, shownChanges);
+  }, SEQUENCE_TIMEOUT_MS);
   afterAll(async () => {
     await sandbox?.close();
     stack?.cleanup();
   });
 
-  it("applies each step with the minimal PATCH, and the preview shows it", async () => {
-    const driver = cliDriver(stack);
-    const results = await playSequence(sandbox, driver, SEQUENCE, shownChanges);
+  it("under the real Pulumi CLI, applies each step with the minimal PATCH, and the preview shows it", async () => {
     for (const [i, step] of SEQUENCE.entries()) {
-      const got = results[i];
+      const got = real[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
       // Which list call a check reads ahead with depends on the order the engine checks accounts in:
       // the preview reads the accounts being adopted, in at most as many requests as expected.
@@ -473,9 +472,10 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
-    realResults = results;
     expect(sandbox.account("ca_seq1")).toMatchObject({ alias: "gh-primary" });
+  });
 
+  it("under the real Pulumi CLI, leaves no secret in any output, and a small state", async () => {
     // Nothing secret anywhere: what the CLI printed, its events, the backend's files, the export.
     expectNoSecret(stack.printed.join("\n"), "the CLI's output");
     expectNoSecret(stack.events.map(eventsWithoutDebug).join("\n"), "the engine's events");
@@ -498,56 +498,46 @@ describe("the deployment sequence under the real Pulumi CLI", () => {
     const outputs = await stack.outputs();
     // One output, whose size does not grow with the fleet.
     expect(outputs).toEqual({ fleet: { total: 2, byToolkit: { github: 1, slack: 1 }, byStatus: { ACTIVE: 2 }, notActive: [] } });
-  }, SEQUENCE_TIMEOUT_MS);
-});
-
-describe("test/harness/ against the real CLI", () => {
-  let sandbox: Sandbox;
-  let stack: TestStack;
-  beforeAll(async () => {
-    sandbox = await startSandbox({ apiKey: API_KEY, accounts: SEEDS });
-    stack = new TestStack("harness-sequence", sandbox.url);
-    stack.setSecretConfig("ghToken", TOKEN);
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-    stack?.cleanup();
   });
 
-  it("takes the same step per account and sends the same requests", async () => {
-    const driver = harnessDriver(stack);
-    const harness = await playSequence(sandbox, driver);
-    expect(realResults, "the real CLI's sequence must have run first").toBeDefined();
-    expect(comparable(harness)).toEqual(comparable(realResults!));
+  it("test/harness/ takes the same step per account and sends the same requests as the real CLI", async () => {
+    const harnessSandbox = await startSandbox({ apiKey: API_KEY, accounts: SEEDS });
+    const harnessStack = new TestStack("harness-sequence", harnessSandbox.url);
+    try {
+      harnessStack.setSecretConfig("ghToken", TOKEN);
+      const harness = await playSequence(harnessSandbox, harnessDriver(harnessStack));
+      expect(comparable(harness)).toEqual(comparable(real));
+    } finally {
+      await harnessSandbox.close();
+      harnessStack.cleanup();
+    }
   }, MANY_COMMANDS_MS);
 });
 
-let realEnabled: StepResult[] | undefined;
-
-describe("enabled: true | false under the real Pulumi CLI", () => {
+describe("enabled: true | false", () => {
   let sandbox: Sandbox;
   let stack: CliStack;
+  /** The enabled sequence as the real CLI plays it. */
+  let real: StepResult[];
   beforeAll(async () => {
     sandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[0]] });
     stack = new CliStack("cli-enabled", bin);
     await stack.init({ baseUrl: sandbox.url, retryBaseMs: "20" }, { apiKey: API_KEY, fingerprintKey: FINGERPRINT_KEY, ghToken: TOKEN });
-  });
+    real = await playSequence(sandbox, cliDriver(stack), ENABLED_SEQUENCE);
+  }, SEQUENCE_TIMEOUT_MS);
   afterAll(async () => {
     await sandbox?.close();
     stack?.cleanup();
   });
 
-  it("sends one status request per change, in order beside the PATCH, and the preview shows `enabled`", async () => {
-    const driver = cliDriver(stack);
-    const results = await playSequence(sandbox, driver, ENABLED_SEQUENCE);
+  it("under the real Pulumi CLI, sends one status request per change, in order beside the PATCH, and the preview shows `enabled`", async () => {
     for (const [i, step] of ENABLED_SEQUENCE.entries()) {
-      const got = results[i];
+      const got = real[i];
       expect({ step: step.name, requests: got.requests }).toEqual({ step: step.name, requests: expectedRequests(step) });
       expect({ step: step.name, preview: got.previewOps, up: got.upOps }).toEqual({ step: step.name, preview: step.ops, up: step.ops });
       await expect(normalizePreview(got.previewText ?? "", stack.ws.dir)).toMatchFileSnapshot(`golden/pulumi-cli/enabled-${String(i + 1).padStart(2, "0")}-${step.name}.txt`);
     }
-    realEnabled = results;
-    const refused = results.find((r) => r.name === "enable-refused-after-rotate")!;
+    const refused = real.find((r) => r.name === "enable-refused-after-rotate")!;
     expect(refused.upText).toContain("Composio could not enable connected account ca_seq1: Injected fault: HTTP 403");
     expect(refused.upText).toMatch(/slug: Sandbox_InjectedFault, HTTP 403, request_id: req_\S+/);
     expect(refused.upText).toContain("The alias and credential change was applied and is recorded; the next pulumi up sends only what is still missing.");
@@ -556,28 +546,20 @@ describe("enabled: true | false under the real Pulumi CLI", () => {
     expect(seq.outputs).toMatchObject({ manage: "observe", enabled: true, status: "ACTIVE" });
     expectNoSecret(stack.printed.join("\n"), "the CLI's output");
     expectNoSecret(stack.stateFilesText(), "the backend's state files");
-   }, SEQUENCE_TIMEOUT_MS);
-});
-
-describe("test/harness/ against the real CLI, with enabled", () => {
-  let sandbox: Sandbox;
-  let stack: TestStack;
-  beforeAll(async () => {
-    sandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[0]] });
-    stack = new TestStack("harness-enabled", sandbox.url);
-    stack.setSecretConfig("ghToken", TOKEN);
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-    stack?.cleanup();
   });
 
-  it("takes the same step per account and sends the same requests", async () => {
-    const driver = harnessDriver(stack);
-    const harness = await playSequence(sandbox, driver, ENABLED_SEQUENCE);
-    expect(realEnabled, "the real CLI's sequence must have run first").toBeDefined();
-    expect(comparable(harness)).toEqual(comparable(realEnabled!));
-   }, SEQUENCE_TIMEOUT_MS);
+  it("test/harness/ takes the same step per account and sends the same requests as the real CLI", async () => {
+    const harnessSandbox = await startSandbox({ apiKey: API_KEY, accounts: [SEEDS[0]] });
+    const harnessStack = new TestStack("harness-enabled", harnessSandbox.url);
+    try {
+      harnessStack.setSecretConfig("ghToken", TOKEN);
+      const harness = await playSequence(harnessSandbox, harnessDriver(harnessStack), ENABLED_SEQUENCE);
+      expect(comparable(harness)).toEqual(comparable(real));
+    } finally {
+      await harnessSandbox.close();
+      harnessStack.cleanup();
+    }
+  }, SEQUENCE_TIMEOUT_MS);
 });
 
 describe("one failing account among several changed ones, under the real CLI", () => {

@@ -45,7 +45,7 @@ describe("README", () => {
     expect(README).not.toMatch(/\d+(\.\d+)?×/);
   });
 
-  it("try it locally is one block: the provisioned CLI on PATH, the sandbox with its state file, the local backend, passphrase, age key and the examples' references, then preview and up", () => {
+  it("try it locally is one block: the provisioned CLI on PATH, the sandbox with its state file, the local backend, passphrase, age key and the examples' references, then the preview saved as a plan and the up bound to it", () => {
     const lines = tryItLocallyBlock().trimEnd().split("\n").map((l) => l.replace(/\s+#.*$/, ""));
     const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
     const order = [
@@ -59,8 +59,8 @@ describe("README", () => {
       /^export SHOPIFY_ACME_API_KEY=/,
       /^printf '.*' > secrets\/github-release-app\.pem$/,
       /^pulumi stack select --create dev$/,
-      /^pulumi preview --diff$/,
-      /^pulumi up --yes --continue-on-error$/,
+      /^pulumi preview --diff --save-plan \.pulumi-state\/plan\.json$/,
+      /^pulumi up --yes --plan \.pulumi-state\/plan\.json --continue-on-error$/,
     ].map(at);
     expect(order.every((i) => i >= 0), JSON.stringify(order)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);

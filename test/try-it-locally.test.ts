@@ -98,8 +98,11 @@ describe("README: try it locally", () => {
     });
     expect(run.code, run.out).toBe(0);
     expect(Date.now() - started).toBeLessThan(RUN_BOUND_MS);
-    // The preview and the up, with the env, file and SOPS (relative age key) references all read.
+    // The preview saved as a plan and the up bound to it, with the env, file and SOPS (relative age
+    // key) references all read.
     expect(run.out).toMatch(/Previewing update \(dev\)/);
+    expect(run.out).toContain("Update plan written to '.pulumi-state/plan.json'");
+    expect(run.out).not.toMatch(/violates plan|is not allowed by the plan|errored/);
     // Every example account, and the stack itself.
     const accounts = execFileSync("git", ["ls-files", "accounts/*.yaml", "accounts/**/*.yaml"], { cwd: PROJECT_ROOT, encoding: "utf8" }).trim().split("\n").length;
     expect(run.out).toContain(`+ ${accounts + 1} to create`);

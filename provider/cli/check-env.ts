@@ -12,6 +12,7 @@ import { isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { AccountFile } from "../accounts/account";
 import type { AccountProblem } from "../accounts/problem";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
+import { stackSettingProblems } from "./stack-secrets";
 import { fileTarget } from "../references/file";
 import { ACCOUNT_SECRETS_ACTION, CI_WIRING_FILE, envLineToAdd, fileLineToAdd, MAX_WIRING_BYTES, parseCiWiring, type CiWiring } from "./ci-wiring";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
@@ -63,7 +64,7 @@ export function run(argv: string[]): Promise<number> {
     const workflows = lists.workflow?.map((f) => path.resolve(ws.cwd, f)) ?? discoverWorkflows(path.join(ws.repoRoot, WORKFLOWS_DIR));
     const wiringPath = values.wiring !== undefined ? path.resolve(ws.cwd, values.wiring) : path.join(ws.repoRoot, CI_WIRING_FILE);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    const problems = [...loaded.problems];
+    const problems = [...loaded.problems, ...stackSettingProblems(ws)];
     if (problems.length === 0) {
       const wiringText = readBounded(wiringPath, shown(wiringPath), "wiring file", MAX_WIRING_BYTES, values.wiring === undefined);
       let wiring: CiWiring | undefined;
@@ -116,6 +117,9 @@ function readBounded(file: string, shown: string, what: string, maxBytes: number
 
 type Env = Record<string, unknown> | undefined;
 
+/** scripts/ci/update-plan.js runs `pulumi preview --save-plan` and `pulumi up --plan` itself. */
+const RUNS_PULUMI_SCRIPT = /(^|[\s;&|(])node\s+(\.\/)?scripts\/ci\/update-plan\.js\s+(save|apply)\b/;
+
 /** The steps of a workflow that run pulumi, each with what reaches it. */
 export function pulumiSteps(shown: string, text: string): PulumiStep[] {
   const lines = new LineCounter();
@@ -133,7 +137,7 @@ export function pulumiSteps(shown: string, text: string): PulumiStep[] {
       const runs = typeof step.run === "string" ? step.run : "";
       const skipped = neverRuns(job?.if) || neverRuns(step.if);
       if (uses === ACCOUNT_SECRETS_ACTION && !skipped) wired = true;
-      if (!runsPulumi(uses, runs)) continue;
+      if (!runsPulumi(uses, runs) && !RUNS_PULUMI_SCRIPT.test(runs)) continue;
       const node = isSeq(stepNodes) ? (stepNodes.items[i] as Node | undefined) : undefined;
       const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
       const label = `${typeof job.name === "string" ? job.name : jobId} / ${typeof step.name === "string" ? step.name : `step ${i + 1}`}`;

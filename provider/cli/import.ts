@@ -14,7 +14,8 @@ import { ComposioClient, type AccountFilter } from "../composio/client";
 import type { RemoteAccount } from "../plan/live-account";
 import { isIgnored } from "../project/git";
 import { checkStackHint, locateWorkspace } from "../project/workspace";
-import { apiSettings, DEFAULTS } from "../settings";
+import { accountsDirPath, apiSettings, DEFAULTS } from "../settings";
+import { refuseBadStackSettings } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
 import { encryptOrExplain, parseSecretsOption, renderSecretsDocument, SopsKeyNames, type PlaceholderKey, type SopsSecretsTarget } from "./import-secrets";
@@ -100,8 +101,9 @@ async function importAccounts(options: ImportOptions): Promise<number> {
   }
   const ws = await locateWorkspace({ dir: options.dir, stack: options.stack });
   checkStackHint(ws);
+  refuseBadStackSettings(ws);
   // The whole project counts, not only --dir: a second file for an id or an alias fails validation.
-  const declared = declaredAccounts(ws.accountsDir, path.join(ws.projectRoot, DEFAULTS.accountsDir));
+  const declared = declaredAccounts(ws.accountsDir, accountsDirPath(ws.projectRoot, undefined));
   const secrets = options.secrets === undefined ? undefined : parseSecretsOption(options.secrets, ws.cwd, ws.projectRoot);
 
   const client = new ComposioClient(settings);

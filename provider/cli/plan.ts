@@ -12,7 +12,7 @@ import { readFileAtTree, resolveTree } from "../project/git";
 import { loadAccountsAtRev } from "../project/rev-accounts";
 import { accountsDirIn } from "../project/stack";
 import { checkStackHint, loadWorkspaceAccounts, locateWorkspace, type Workspace } from "../project/workspace";
-import { DEFAULTS } from "../settings";
+import { accountsDirPath } from "../settings";
 import { startProgress, type Progress } from "../text/progress";
 import { compareAccounts } from "./account-changes";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
@@ -140,7 +140,7 @@ async function accountsDirAt(ws: Workspace, tree: string): Promise<string> {
   if (ws.accountsDirFrom === "--dir" || ws.stack === undefined) return repoRelative(ws, ws.accountsDir);
   const stackFile = path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/");
   const setting = accountsDirIn(await readFileAtTree(ws.repoRoot, tree, stackFile));
-  return repoRelative(ws, path.resolve(ws.projectRoot, setting ?? DEFAULTS.accountsDir));
+  return repoRelative(ws, accountsDirPath(ws.projectRoot, setting));
 }
 
 /** The stack file at a revision (undefined tree: the working tree), when a stack is named. */

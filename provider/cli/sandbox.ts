@@ -11,6 +11,7 @@ import { startSandbox, type Sandbox } from "../sandbox/server";
 import { watchStarter } from "../sandbox/starter";
 import type { SandboxAccountSeed } from "../sandbox/store";
 import { parseFlags, printHelp, UsageError, withUsage } from "./flags";
+import { refuseBadStackSettings } from "./stack-secrets";
 import { run as runEdit, runWait } from "./sandbox-edit";
 
 /** The dev stack (stacks/Pulumi.dev.yaml) points at this port with this key. */
@@ -61,6 +62,7 @@ async function serve(flags: SandboxFlags): Promise<number> {
   // references bounded by the project root.
   const ws = await locateWorkspace({ dir: flags.accountsDir, stack: flags.stack });
   checkStackHint(ws);
+  refuseBadStackSettings(ws);
   if (!fs.existsSync(ws.accountsDir)) {
     if (ws.accountsDirFrom !== "default") throw new UsageError(`the accounts folder ${ws.accountsDir} does not exist`);
     console.error(`no ${path.relative(ws.cwd, ws.accountsDir) || "."} folder here: starting without accounts from files (seed some with --dir DIR or --seed FILE)`);

@@ -17,15 +17,11 @@ interface Waiting {
  * list endpoint that ignored the filter would cost speed, never correctness.
  */
 export class BatchedReader {
-  private waiting: Waiting[];
+  private waiting: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private batchStartedAt: number;
+  private batchStartedAt = 0;
 
-  constructor(private readonly client: ComposioClient, private readonly maxBatch: number, private readonly windowMs: number) {
-    // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
-    this.waiting = [];
-    this.batchStartedAt = 0;
-  }
+  constructor(private readonly client: ComposioClient, private readonly maxBatch: number, private readonly windowMs: number) {}
 
   /** The account, or undefined when Composio no longer has it (404). */
   read(id: string): Promise<RemoteAccount | undefined> {

@@ -24,7 +24,6 @@ export interface PatchResult {
 /**
  * The Composio connected-accounts API: its endpoints, over one Transport. One instance serves every
  * resource of a provider process, so its transport's limiter bounds the requests of the whole process.
- * Created lazily in the provider, never captured in its closure (Pulumi serializes the closure).
  */
 export class ComposioClient {
   private readonly transport: Transport;
@@ -75,8 +74,7 @@ export class ComposioClient {
   }
 
   /**
-   * Every account matching the filter, following `next_cursor` to the end. (Not an async
-   * generator: this class travels inside the serialized provider, whose serializer rejects them.)
+   * Every account matching the filter, following `next_cursor` to the end; `onPage` sees each page as it arrives.
    */
   async listAll(filter: AccountFilter, pageSize = 100, onPage?: (page: AccountListPage) => void): Promise<RemoteAccount[]> {
     const all: RemoteAccount[] = [];

@@ -15,23 +15,29 @@ export interface ComposioErrorInfo {
   apiKeySource?: string;
 }
 
-export type ComposioError = Error & ComposioErrorInfo;
+/** An Error carrying the API's answer, with a message that is the whole story for the user. */
+export class ComposioError extends Error {
+  declare readonly status: number;
+  declare readonly slug: string;
+  declare readonly apiMessage: string;
+  declare readonly accountId: string;
+  declare readonly requestId?: string;
+  declare readonly suggestedFix?: string;
+  declare readonly details: string[];
+  declare readonly operation: string;
+  declare readonly apiKeySource?: string;
 
-/**
- * An Error carrying the API's answer, with a message that is the whole story for the user.
- * Not a subclass of Error: Pulumi serializes the provider's code, and a serialized `extends Error`
- * calls `Error.call(this, …)`, which leaves `message` empty.
- */
-export function composioError(info: ComposioErrorInfo): ComposioError {
-  const { status, slug, apiMessage, accountId, requestId, suggestedFix, details, operation, apiKeySource } = info;
-  const message = [
-    `Composio could not ${operation} connected account ${accountId}: ${apiMessage}`,
-    `  slug: ${slug}, HTTP ${status}${requestId ? `, request_id: ${requestId}` : ""}`,
-    ...details.map((d) => `  - ${d}`),
-    ...(suggestedFix ? [`  suggested fix: ${suggestedFix}`] : []),
-    ...(hint(status, apiKeySource) ? [`  ${hint(status, apiKeySource)}`] : []),
-  ].join("\n");
-  return Object.assign(new Error(message), info, { name: "ComposioError" });
+  constructor(info: ComposioErrorInfo) {
+    const { status, slug, apiMessage, accountId, requestId, suggestedFix, details, operation, apiKeySource } = info;
+    super([
+      `Composio could not ${operation} connected account ${accountId}: ${apiMessage}`,
+      `  slug: ${slug}, HTTP ${status}${requestId ? `, request_id: ${requestId}` : ""}`,
+      ...details.map((d) => `  - ${d}`),
+      ...(suggestedFix ? [`  suggested fix: ${suggestedFix}`] : []),
+      ...(hint(status, apiKeySource) ? [`  ${hint(status, apiKeySource)}`] : []),
+    ].join("\n"));
+    Object.assign(this, info, { name: "ComposioError" });
+  }
 }
 
 export function isComposioError(err: unknown): err is ComposioError {
@@ -66,5 +72,5 @@ export function toComposioError(status: number, rawBody: string, accountId: stri
   const message = str(envelope.message) ?? `HTTP ${status} without an error message (the answer is not shown: it may quote what was sent)`;
   const slug = str(envelope.slug) ?? `HTTP_${status}`;
   const details = Array.isArray(envelope.errors) ? envelope.errors.filter((e): e is string => typeof e === "string").map((e) => terminalSafe(scrub(e, secrets))) : [];
-  return composioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation, apiKeySource });
+  return new ComposioError({ status, slug, apiMessage: message, accountId, requestId, suggestedFix: str(envelope.suggested_fix), details, operation, apiKeySource });
 }

@@ -3,16 +3,12 @@ import { LIMITS } from "../settings";
 /**
  * Follows the list endpoint's `next_cursor` so that a cursor that never ends cannot loop forever:
  * a cursor coming back, or more pages than any project needs, ends the walk with an error.
- * (Fields set in the constructor: this class travels in the serialized provider.)
  */
 export class CursorTrail {
-  private readonly seen: Set<string>;
-  private pages: number;
+  private readonly seen = new Set<string>();
+  private pages = 0;
 
-  constructor(private readonly maxPages: number = LIMITS.maxListPages) {
-    this.seen = new Set();
-    this.pages = 0;
-  }
+  constructor(private readonly maxPages: number = LIMITS.maxListPages) {}
 
   /** The cursor of the next page after one more page was read, or undefined at the end. */
   next(cursor: string | null): string | undefined {

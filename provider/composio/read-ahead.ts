@@ -11,12 +11,9 @@ import type { ComposioClient } from "./client";
  */
 export class ReadAhead {
   /** Each id read or being read → the list call that covers it. */
-  private readonly covered: Map<string, Promise<Map<string, RemoteAccount>>>;
+  private readonly covered = new Map<string, Promise<Map<string, RemoteAccount>>>();
 
-  constructor(private readonly client: ComposioClient, private readonly batchSize: number) {
-    // Set here, not as a field initializer: Pulumi's closure serializer drops initializers.
-    this.covered = new Map();
-  }
+  constructor(private readonly client: ComposioClient, private readonly batchSize: number) {}
 
   /** The account, or undefined when Composio does not have it (404). `upcoming` lists the ids likely asked for next. */
   async read(id: string, upcoming: () => readonly string[]): Promise<RemoteAccount | undefined> {

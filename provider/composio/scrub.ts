@@ -4,7 +4,6 @@
  * `\uXXXX`), URL-encoded, base64-encoded inside a longer blob, or only its first characters
  * ("invalid key sk_live_4f…"). Every such form is replaced; a text still holding a secret once
  * decoded, or holding a secret too short to replace safely, is withheld as a whole.
- * Pure: no I/O, so it can travel in the serialized provider.
  */
 
 /** Shown instead of a secret. */

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAccounts, type LoadedAccounts } from "../accounts/load";
-import { DEFAULTS } from "../settings";
+import { accountsDirPath } from "../settings";
 import { startProgress, type Progress } from "../text/progress";
 import { findRepoTopLevel } from "./git";
 import { readStack, stacksSettingAccountsDir, type StackSettings } from "./stack";
@@ -49,8 +49,8 @@ export async function locateWorkspace(opts: WorkspaceOptions = {}): Promise<Work
   const settings = stackName === undefined ? undefined : readStack(projectRoot, stackName, stack !== undefined);
   const [accountsDir, accountsDirFrom]: [string, Workspace["accountsDirFrom"]] =
     dir !== undefined ? [path.resolve(realCwd, dir), "--dir"]
-    : settings?.accountsDir !== undefined ? [path.resolve(projectRoot, settings.accountsDir), "stack"]
-    : [path.join(projectRoot, DEFAULTS.accountsDir), "default"];
+    : settings?.accountsDir !== undefined ? [accountsDirPath(projectRoot, settings.accountsDir), "stack"]
+    : [accountsDirPath(projectRoot, undefined), "default"];
   return { cwd: realCwd, repoRoot, projectRoot, inGit: topLevel !== undefined, stack: settings, accountsDir: realOrSelf(accountsDir), accountsDirFrom };
 }
 

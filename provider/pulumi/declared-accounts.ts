@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { AccountFile } from "../accounts/account";
 import { loadAccounts } from "../accounts/load";
 import { findProjectRoot } from "../project/workspace";
-import { DEFAULTS } from "../settings";
+import { accountsDirPath } from "../settings";
 
 /**
  * The account files as the program read them, read again by the provider process (which runs in
@@ -25,7 +25,7 @@ export class DeclaredAccounts {
   static load(cwd: string, accountsDirSetting: string | undefined): DeclaredAccounts {
     const projectRoot = findProjectRoot(cwd);
     if (!projectRoot) return new DeclaredAccounts([]);
-    const dir = path.resolve(projectRoot, accountsDirSetting || DEFAULTS.accountsDir);
+    const dir = accountsDirPath(projectRoot, accountsDirSetting);
     // Problems were the program's to report; an account with one was never registered.
     return new DeclaredAccounts(loadAccounts({ dir, repoRoot: projectRoot, displayBase: projectRoot }).accounts);
   }

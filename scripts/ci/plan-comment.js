@@ -1,9 +1,11 @@
 // The pull request's plan comment, one per stack, replaced on every push: the plan and the Pulumi
 // preview when every step passed, else what failed, so a comment never shows the plan of an older push.
 // From actions/github-script:
-//   await require("./scripts/ci/plan-comment.js").post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl })
+//   await require("./scripts/ci/plan-comment.js").post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl, savedPlan, previewEnvironment })
 // where validate, checkEnv, plan and preview are the steps' outcomes ("success", "failure", "skipped";
-// checkEnv and preview undefined when the workflow has no such step).
+// checkEnv and preview undefined when the workflow has no such step; preview "waiting" while the
+// preview job waits for `previewEnvironment`'s approval), and savedPlan the name of the update-plan
+// artifact the preview was saved as.
 "use strict";
 const fs = require("node:fs");
 const { codeBlock } = require("./markdown.js");
@@ -17,7 +19,7 @@ function stackMarker(stack) {
  * The comment for one push. `planMarkdown` is plan.md (plan --format markdown), `validateOutput`
  * and `planOutput` what those steps printed; files that were never written are "".
  */
-function planCommentBody({ stack, validate, checkEnv, plan, preview, planMarkdown = "", validateOutput = "", checkEnvOutput = "", planOutput = "", previewOutput = "", runUrl = "" }) {
+function planCommentBody({ stack, validate, checkEnv, plan, preview, planMarkdown = "", validateOutput = "", checkEnvOutput = "", planOutput = "", previewOutput = "", runUrl = "", savedPlan = "", previewEnvironment = "" }) {
   const head = `${stackMarker(stack)}\n**Stack \`${stack}\`**`;
   const run = runUrl ? `\n\n[The run](${runUrl}) has the whole log.` : "";
   if (validate !== "success") {
@@ -35,11 +37,24 @@ function planCommentBody({ stack, validate, checkEnv, plan, preview, planMarkdow
     return `${head}\n\n### Connected accounts plan: plan failed\n\n` +
       `\`connected-accounts plan\` did not finish (${plan}), so this push has no plan.\n\n${codeBlock(planOutput || "(no output)")}${run}\n`;
   }
-  return `${head}\n\n${planMarkdown.trimEnd()}\n${previewSection(preview, previewOutput, run)}`;
+  return `${head}\n\n${planMarkdown.trimEnd()}\n${previewSection(preview, previewOutput, run, previewEnvironment)}${savedPlanNote(preview, savedPlan)}`;
+}
+
+/** What the merge applies: this preview, saved as an update plan, and nothing else. */
+function savedPlanNote(preview, savedPlan) {
+  if (preview !== "success" || !savedPlan) return "";
+  return `\n**Saved as the update plan \`${savedPlan.replace(/`/g, "")}\`.** Merging applies this preview and nothing else: ` +
+    "an account whose files, secrets or state differ from it when the merge is applied is refused, and nothing is sent for it. " +
+    "A new push replaces this plan.\n";
 }
 
 /** The Pulumi preview against the real stack, folded under the plan; nothing when it did not run. */
-function previewSection(preview, output, run) {
+function previewSection(preview, output, run, environment) {
+  if (preview === "waiting") {
+    return `\n> The Pulumi preview against the real stack runs in the GitHub environment \`${String(environment).replace(/`/g, "")}\`, ` +
+      "which holds the keys, once a maintainer approves it (after reading this branch's changes); this comment is updated then. " +
+      "Without that preview no plan is saved, and the merge applies nothing.\n";
+  }
   if (preview === undefined || preview === "" || preview === "skipped") return "";
   const verdict = preview === "success" ? "Pulumi preview" : `Pulumi preview: ${preview === "failure" ? "failed" : preview}`;
   return `\n<details${preview === "success" ? "" : " open"}><summary>${verdict}</summary>\n\n${codeBlock(output || "(no output)")}\n\n</details>${run}\n`;
@@ -59,9 +74,11 @@ function readIfThere(file) {
   }
 }
 
-async function post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl, files = {} }) {
+async function post({ github, context }, { stack, validate, checkEnv, plan, preview, runUrl, savedPlan, previewEnvironment, files = {} }) {
   const body = planCommentBody({
     stack,
+    savedPlan,
+    previewEnvironment,
     validate,
     checkEnv,
     plan,

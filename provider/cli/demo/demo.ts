@@ -37,7 +37,7 @@ import { PROVISIONED_TOOLS, provisionTools } from "../../pulumi-cli/main";
 import { pinnedPulumiVersion } from "../../pulumi-cli/version";
 import { seedFromAccountsDir } from "../../sandbox/seed";
 import { startSandbox, type Sandbox } from "../../sandbox/server";
-import { CONFIG_NAMESPACE, DEFAULTS } from "../../settings";
+import { accountsDirPath, CONFIG_NAMESPACE } from "../../settings";
 import { formatAccountsTable } from "./accounts-table";
 import { applyDemoChange } from "./change";
 import { prepareDemoInputs } from "./inputs";
@@ -113,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function runInProject(settings: DemoSettings, sourceRoot: string, project: DemoProject, steps: StepRunner): Promise<number> {
-  const accountsDir = path.join(project.dir, DEFAULTS.accountsDir);
+  const accountsDir = accountsDirPath(project.dir, undefined);
   let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({
@@ -148,7 +148,7 @@ async function runInProject(settings: DemoSettings, sourceRoot: string, project:
 async function runSteps(settings: DemoSettings, sourceRoot: string, project: DemoProject, sandbox: Sandbox, steps: StepRunner): Promise<number> {
   const root = project.dir;
   heading("Demo inputs (throwaway values, never real ones)");
-  const { accounts } = loadAccounts({ dir: path.join(root, DEFAULTS.accountsDir), repoRoot: root, displayBase: root });
+  const { accounts } = loadAccounts({ dir: accountsDirPath(root, undefined), repoRoot: root, displayBase: root });
   const inputs = prepareDemoInputs(accounts, root);
   for (const note of inputs.notes) console.log(note);
   if (inputs.notes.length === 0) console.log("none needed");

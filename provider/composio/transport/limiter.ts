@@ -4,14 +4,10 @@
  * connection pool, where the wait would count against their timeout.
  */
 export class Limiter {
-  private active: number;
-  private readonly queue: (() => void)[];
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {
-    // Set here, not as field initializers: Pulumi's closure serializer drops initializers.
-    this.active = 0;
-    this.queue = [];
-  }
+  constructor(private readonly limit: number) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));

@@ -11,11 +11,10 @@ import { LIMITS } from "../../settings";
  *   when a reset was seen (Remaining jumping up), its length is told or learned between two resets.
  * Values out of range (negative, longer than LIMITS.maxRateWindowMs, not numbers) count as absent;
  * a Retry-After shorter than `minHoldMs` (`0`, from an API that wants to be hammered) holds that long.
- * One pacer per client, so every resource of a provider process shares it. Fields are set in the
- * constructor: Pulumi's closure serializer drops initializers.
+ * One pacer per client, so every resource of a provider process shares it.
  */
 export class Pacer {
-  private openAt: number;
+  private openAt = 0;
   private lowest: number | undefined;
   private windowStart: number | undefined;
   private learnedWindowMs: number | undefined;
@@ -24,12 +23,7 @@ export class Pacer {
    * `slack`: how far apart the Remaining of one window's answers may arrive (the requests in flight).
    * `minHoldMs`: the least a 429's or 503's Retry-After closes the gate for.
    */
-  constructor(private readonly slack: number, private readonly minHoldMs = 0) {
-    this.openAt = 0;
-    this.lowest = undefined;
-    this.windowStart = undefined;
-    this.learnedWindowMs = undefined;
-  }
+  constructor(private readonly slack: number, private readonly minHoldMs = 0) {}
 
   /** How long requests must still wait, 0 when they may start. */
   delayMs(now = Date.now()): number {

@@ -1,4 +1,4 @@
-import { Agent, RetryAgent, request, type Dispatcher, type RetryHandler } from "undici";
+import type { Dispatcher, RetryHandler } from "undici";
 import { LIMITS, type ApiSettings } from "../../settings";
 import { terminalSafe } from "../../text/terminal-text";
 import { toComposioError, type ComposioError } from "../errors";
@@ -22,9 +22,14 @@ export class Transport {
   private readonly dispatcher: Dispatcher;
   private readonly pacer: Pacer;
   private readonly limiter: Limiter;
+  private readonly undici: typeof import("undici");
 
   constructor(private readonly settings: ApiSettings) {
-    // Fields are set in the constructor, never by initializers: Pulumi's closure serializer drops those.
+    // Loaded with the first transport, not with the module: undici is most of the provider's load
+    // time, and a no-op preview of recorded accounts never asks the API anything.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.undici = require("undici") as typeof import("undici");
+    const { Agent, RetryAgent } = this.undici;
     this.pacer = new Pacer(settings.maxConcurrency, minimumWaitMs(settings.retryBaseMs, 1));
     this.limiter = new Limiter(settings.maxConcurrency);
     const pool = new Agent({
@@ -74,7 +79,7 @@ export class Transport {
         let text: string;
         let headers: Dispatcher.ResponseData["headers"];
         try {
-          const res = await request(this.settings.baseUrl + path, {
+          const res = await this.undici.request(this.settings.baseUrl + path, {
             method,
             dispatcher: this.dispatcher,
             headers: { "x-api-key": apiKey, "content-type": "application/json", accept: "application/json" },
@@ -82,7 +87,7 @@ export class Transport {
             signal,
             // Read by `backoff` (undici hands request options to the retry callback): no retry waits past it.
             deadline,
-          } as Parameters<typeof request>[1] & BudgetedRequest);
+          } as Parameters<typeof import("undici").request>[1] & BudgetedRequest);
           ({ statusCode: status, headers } = res);
           text = await res.body.text();
         } catch (err) {

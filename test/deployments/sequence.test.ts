@@ -5,9 +5,9 @@
  */
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../provider/sandbox/server";
-import { API_KEY, TestStack } from "./support/stack";
-import { PROJECT_ROOT } from "./support/workspace";
+import { startSandbox, type Sandbox } from "../../provider/sandbox/server";
+import { API_KEY, TestStack } from "../support/stack";
+import { PROJECT_ROOT } from "../support/workspace";
 
 const KEY_1 = "sk_first_6FqL2nP0aZ";
 const KEY_2 = "sk_rotated_Hh81dMwq3";
@@ -128,28 +128,6 @@ describe("a sequence of deployments", () => {
     for (const secret of [KEY_1, KEY_2, TOKEN, API_KEY]) expect(stack.everythingPrinted()).not.toContain(secret);
   });
 
-  it("sends an explicit null once, records it, and sends nothing for it later", async () => {
-    stack.env = { GH_KEY: KEY_1 };
-    stack.ws.write("a.yaml", account({ alias: undefined, credentials: { api_key: { env: "GH_KEY" }, password: null } }));
-    await stack.up();
-    expect(patches().map((p) => p.body)).toEqual([{ connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_1, password: null } } } }]);
-    sandbox.clearRequests();
-    const d = await stack.up();
-    expect(d.summary).toMatchObject({ same: 1 });
-    expect(sandbox.requests).toHaveLength(0);
-  });
-
-  it("sends alias and credentials together in one request when both change", async () => {
-    stack.env = { GH_KEY: KEY_1 };
-    stack.ws.write("a.yaml", account());
-    await stack.up();
-    sandbox.clearRequests();
-    stack.env = { GH_KEY: KEY_2 };
-    stack.ws.write("a.yaml", account({ alias: "both-changed" }));
-    await stack.up();
-    expect(patches().map((p) => p.body)).toEqual([{ alias: "both-changed", connection: { state: { authScheme: "API_KEY", val: { api_key: KEY_2 } } } }]);
-  });
-
   it("manages only the alias of an OAuth account", async () => {
     stack.ws.write("slack.yaml", { id: "ca_oauth", toolkit: "slack", userId: "team", alias: "slack-main", authScheme: "OAUTH2" });
     await stack.up();
@@ -240,8 +218,8 @@ describe("what a user reads when something is wrong", () => {
   });
 });
 
-describe("the serialized provider", () => {
-  it("carries no secret and runs from state in a fresh process", async () => {
+describe("the provider module recorded in the state", () => {
+  it("carries no secret, and a fresh provider process runs it for a no-op and for a release, which sends nothing", async () => {
     stack.env = { GH_KEY: KEY_1 };
     stack.ws.write("a.yaml", account());
     await stack.up();
@@ -249,7 +227,7 @@ describe("the serialized provider", () => {
     const provider: string = resource.inputs.__provider;
     expect(provider).toContain("exports.handler");
     for (const secret of [KEY_1, TOKEN, API_KEY]) expect(provider).not.toContain(secret);
-    // A new server process deserializes the recorded provider for a refresh-less no-op and for a delete.
+    // A new provider process loads the recorded module for a refresh-less no-op and for a release.
     sandbox.clearRequests();
     expect((await stack.up()).summary).toMatchObject({ same: 1 });
     stack.ws.remove("a.yaml");

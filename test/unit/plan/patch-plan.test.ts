@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { MAX_NOT_ACTIVE_LISTED, summarizeFleet } from "../provider/plan/fleet-summary";
-import type { DesiredAccount, RecordedAccount } from "../provider/plan/account-state";
-import { fingerprintAll } from "../provider/plan/fingerprint";
-import { planPatch as planWithValues, recordDiffers } from "../provider/plan/patch-plan";
-import { applyOrder, brokenConnectionNote, planStatus, statusAfter } from "../provider/plan/status-plan";
+import { MAX_NOT_ACTIVE_LISTED, summarizeFleet } from "../../../provider/plan/fleet-summary";
+import type { DesiredAccount, RecordedAccount } from "../../../provider/plan/account-state";
+import { fingerprintAll } from "../../../provider/plan/fingerprint";
+import { planPatch as planWithValues, recordDiffers } from "../../../provider/plan/patch-plan";
+import { applyOrder, brokenConnectionNote, planStatus, statusAfter } from "../../../provider/plan/status-plan";
 
 const KEY = "fingerprint-key";
 /** In these cases every credential is a literal: its value is what the provider would have read. */

@@ -1,0 +1,58 @@
+/**
+ * Adoption: an account that exists in Composio is checked against its file before anything is
+ * written, then gets what the file declares, once.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../../provider/sandbox/server";
+import { API_KEY, TestStack } from "../support/stack";
+import { switchInDashboard } from "../support/dashboard";
+
+const SEEDS: SandboxAccountSeed[] = [
+  { id: "ca_en", toolkit: "github", userId: "team", authScheme: "API_KEY" },
+  { id: "ca_plain", toolkit: "notion", userId: "team", authScheme: "OAUTH2" },
+];
+const KEY_1 = "sk_enabled_first_4RtY8u";
+const PATH = "/api/v3/connected_accounts/ca_en";
+const enFile = (over: Record<string, unknown> = {}) => ({
+  id: "ca_en", toolkit: "github", userId: "team", alias: "gh-en", authScheme: "API_KEY",
+  credentials: { api_key: { env: "EN_KEY" } }, ...over,
+});
+const wire = () => sandbox.requests.map((r) => (r.body === undefined ? [r.method, r.path] : [r.method, r.path, r.body]));
+const recorded = (name = "ca_en") => JSON.parse(stack.stateText()).resources.find((r: { name: string }) => r.name === name);
+
+let sandbox: Sandbox;
+let stack: TestStack;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ apiKey: API_KEY, accounts: SEEDS });
+});
+afterAll(async () => sandbox.close());
+beforeEach(async () => {
+  stack = new TestStack("adopt", sandbox.url);
+  stack.env = { EN_KEY: KEY_1 };
+  sandbox.clearFaults();
+  // Every test starts from an enabled, ACTIVE ca_en.
+  await switchInDashboard(sandbox, "ca_en", true);
+  sandbox.clearRequests();
+});
+afterEach(() => stack.cleanup());
+
+describe("adopting an account", () => {
+  it("adopts with the declared value: a read tells whether it is already so, then only what differs is sent", async () => {
+    await switchInDashboard(sandbox, "ca_en", false);
+    sandbox.clearRequests();
+    stack.ws.write("plain.yaml", { id: "ca_plain", toolkit: "notion", userId: "team", authScheme: "OAUTH2", alias: "docs", enabled: true });
+    stack.ws.write("en.yaml", enFile({ enabled: false, credentials: undefined }));
+    const d = await stack.up();
+    expect(d.ok, JSON.stringify(d.steps)).toBe(true);
+    const byPath = wire().sort((a, b) => String(a[1]).localeCompare(String(b[1])) || String(a[0]).localeCompare(String(b[0])));
+    expect(byPath).toEqual([
+      // One list call reads both adoptions (the check before anything is written).
+      ["GET", "/api/v3/connected_accounts?connected_account_ids=ca_en%2Cca_plain&limit=2"],
+      ["PATCH", PATH, { alias: "gh-en" }],
+      ["PATCH", "/api/v3/connected_accounts/ca_plain", { alias: "docs" }],
+    ]);
+    expect(recorded().outputs).toMatchObject({ enabled: false, status: "INACTIVE" });
+    expect(recorded("ca_plain").outputs).toMatchObject({ enabled: true, status: "ACTIVE" });
+  });
+});
