@@ -9,9 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadAccounts } from "./project/account-files";
 import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
-import { terminalSafe } from "./text/terminal-text";
+import { formatProblemText } from "./cli/format-problems";
+import { terminalSafe, terminalSafeLines } from "./text/terminal-text";
 import { trackedTargetsSync } from "./project/git";
-import { readStack } from "./project/stack";
+import { UsageError } from "./project/usage-error";
+import { readStack, type StackSettings } from "./project/stack";
 import { findProjectRoot } from "./project/workspace";
 import { toRegistered } from "./references/registered-account";
 import { fingerprintKeyProblem } from "./plan/fingerprint";
@@ -21,7 +23,7 @@ import { staleBuild } from "./pulumi/build-stamp";
 import { ConnectedAccount } from "./pulumi/connected-account";
 import { carryProblems } from "./pulumi/problem-carrier";
 import { checkReferences, referenceTargets } from "./references/resolve";
-import { stackConfigFromFile, type StackConfig } from "./references/stack-config";
+import { stackConfigFromText, type StackConfig } from "./references/stack-config";
 import { accountsDirPath, CONFIG_NAMESPACE, MIN_FINGERPRINT_KEY_LENGTH, readSettings } from "./settings";
 import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-progress";
 
@@ -30,14 +32,14 @@ import { PROGRESS_INTERVAL_MS, PROGRESS_MIN_OPERATIONS } from "./pulumi/fleet-pr
 const projectRoot = pulumi.runtime.getRootDirectory() || findProjectRoot(process.cwd()) || process.cwd();
 // The provider process runs the compiled provider (dist/): refuse to deploy with one built from other sources.
 const staleProvider = staleBuild(projectRoot);
-if (staleProvider) throw new pulumi.RunError(staleProvider);
+if (staleProvider) throw new pulumi.RunError(terminalSafeLines(staleProvider));
 
 // Parsed once: the SDK parses the whole stack config on every lookup, and a fleet looks up one key per reference.
 const stackConfig = pulumi.runtime.allConfig();
 const secretKeys = stackSecretKeys();
 // Which keys are set and which are secrets, as the language host passed them; positions from the stack file.
-const stackFilePath = readStack(projectRoot, pulumi.getStack(), false).file;
-const stackFile = stackConfigFromFile(stackFilePath, path.relative(projectRoot, stackFilePath));
+const stackSettings = checkedStack();
+const stackFile = stackConfigFromText(path.relative(projectRoot, stackSettings.file), stackSettings.text);
 const stack: StackConfig = {
   file: stackFile.file,
   has: (key) => (stackConfig[key] ?? "") !== "",
@@ -65,7 +67,7 @@ for (const account of loaded.accounts) {
   if (account.paused && refProblems.length > 0) {
     // Pausing is how a team freezes an account during an incident, often one where a secret is
     // missing: a paused account's references may fail without blocking anything.
-    pulumi.log.warn(`${account.file}: ${account.id} is paused; its references are not resolved until it is unpaused`);
+    pulumi.log.warn(`${terminalSafe(account.file)}: ${terminalSafe(account.id)} is paused; its references are not resolved until it is unpaused`);
     continue;
   }
   referenceProblems.push(...refProblems);
@@ -97,6 +99,16 @@ function lifecycleLegend(accounts: readonly RegisteredAccount[]): string {
     `${n(accounts.length, "account file")}${kinds ? ` (${kinds})` : ""}. In Pulumi's steps, create = adopt: the account already exists in Composio and ` +
     "gets its declared alias and credentials once; delete = release: the account is only no longer managed, it stays in Composio and nothing is sent."
   );
+}
+
+/** The stack file, checked before it is read (a link to /dev/zero or a FIFO stops the program with the reason). */
+function checkedStack(): StackSettings {
+  try {
+    return readStack(projectRoot, pulumi.getStack(), false);
+  } catch (err) {
+    if (err instanceof UsageError) throw new pulumi.RunError(terminalSafe(err.message));
+    throw err;
+  }
 }
 
 /**
@@ -134,7 +146,9 @@ const carried = carryProblems(registered, sortProblems(referenceProblems), probl
 problems.push(...referenceProblems);
 if (problems.length > 0 && !carried) {
   // RunError: Pulumi prints the message (every problem, with file, line and fix) without a stack trace.
-  throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems)).message);
+  // Escaped as validate escapes it: a file name or a SOPS recipient cannot clear the screen or forge
+  // an `error:` line in the preview (or the pull-request comment that quotes it).
+  throw new pulumi.RunError(new AccountProblemsError(sortProblems(problems), formatProblemText).message);
 }
 
 pulumi.log.info(lifecycleLegend(registered));

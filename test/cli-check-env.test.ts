@@ -152,3 +152,43 @@ describe("connected-accounts check-env with the CI wiring file", () => {
     expect(r.stdout).toContain(".github/connected-accounts-ci.yml:3:3 env.LD_PRELOAD: LD_PRELOAD is a variable CI or the runner relies on, so it is never set from a secret here");
   });
 });
+
+describe("check-env sees through workflows that only look wired", () => {
+  let repo: GitRepo;
+  beforeAll(() => {
+    repo = new GitRepo("check-env-hostile");
+    repo.write("accounts/a.yaml", account("ca_a", "", "  api_key: { env: SHOP_KEY }\n"));
+  });
+  afterAll(() => repo.cleanup());
+  const check = (workflow: string) => {
+    repo.write(".github/workflows/w.yml", workflow);
+    return runCli(["check-env", "--workflow", ".github/workflows/w.yml", "--format", "json"], { cwd: repo.dir });
+  };
+  const messages = (r: { stdout: string }) => (JSON.parse(r.stdout) as { errors: { message: string }[] }).errors.map((e) => e.message);
+
+  for (const condition of ["false", "${{ false }}", "0"]) {
+    it(`the variable mapped only on a Pulumi step with if: ${condition} is flagged: that step never runs`, () => {
+      const r = check(`on: push\njobs:\n  deploy:\n    steps:\n      - name: Pulumi up\n        if: ${condition}\n        uses: pulumi/actions@v6\n        env:\n          SHOP_KEY: \${{ secrets.SHOP_KEY }}\n`);
+      expect(messages(r)).toEqual(['environment variable SHOP_KEY is not passed to "deploy / Pulumi up (if: false, it never runs)" in .github/workflows/w.yml, so pulumi cannot read it there']);
+      expect(r.code).toBe(1);
+    });
+  }
+
+  it("a job with if: false passes nothing to its Pulumi steps either; a step with a real condition still counts", () => {
+    const r = check(`on: push\njobs:\n  off:\n    if: \${{ false }}\n    env:\n      SHOP_KEY: x\n    steps:\n      - run: pulumi preview\n  on:\n    steps:\n      - if: github.event_name == 'push'\n        run: pulumi up --yes\n        env:\n          SHOP_KEY: x\n`);
+    expect(messages(r)).toEqual(['environment variable SHOP_KEY is not passed to "off / step 1 (if: false, it never runs)" in .github/workflows/w.yml, so pulumi cannot read it there']);
+  });
+
+  it("pulumi/actions spelled in capitals (or a sub-folder of it) is a Pulumi step: GitHub runs it", () => {
+    const r = check(`on: push\njobs:\n  deploy:\n    steps:\n      - run: pulumi preview\n        env:\n          SHOP_KEY: x\n      - name: Up\n        uses: PULUMI/Actions@v6\n      - name: Sub\n        uses: pulumi/actions/sub@v6\n`);
+    expect(messages(r)).toEqual(['environment variable SHOP_KEY is not passed to "deploy / Up", "deploy / Sub" in .github/workflows/w.yml, so pulumi cannot read it there']);
+    expect(r.code).toBe(1);
+  });
+
+  it("a workflow whose YAML aliases expand without end is a usage error naming the file, exit 2", () => {
+    const levels = Array.from({ length: 12 }, (_, i) => `  l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(", ")}]`).join("\n");
+    const r = check(`on: push\nx:\n  l0: &l0 [lol]\n${levels}\njobs:\n  deploy:\n    steps:\n      - run: pulumi up\n`);
+    expect(r.stderr).toBe("connected-accounts check-env: workflow .github/workflows/w.yml is not a workflow this command reads: its YAML aliases expand too often (more than 1000 times) or lead nowhere; write the values out\n");
+    expect(r.code).toBe(2);
+  });
+});

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BatchedReader } from "../provider/composio/batched-reader";
 import { Pacer } from "../provider/composio/transport/pacer";
+import { scrub } from "../provider/composio/transport/scrub";
 import type { PatchBody } from "../provider/plan/patch-plan";
 import { startSandbox } from "../provider/sandbox/server";
 import { GitRepo } from "./support/git-repo";
@@ -82,6 +83,28 @@ describe("secrets echoed back never reach the user", () => {
     expect(text).not.toContain(SHORT);
     expect(text).toContain("Composio could not update connected account ca_echo: [withheld: it quotes a secret]");
     expect(text).toContain("request_id: req_9");
+  });
+
+  for (const short of ["q7Z", "Zq4x", "K9", "é"]) {
+    it(`a secret of ${[...short].length} character${short.length === 1 ? "" : "s"}, base64-encoded in the API's error (alone, or inside an encoded body), is scrubbed; the text around it is kept`, async () => {
+      const encoded = Buffer.from(short).toString("base64");
+      const wholeBody = Buffer.from(JSON.stringify({ api_key: short, region: "eu" })).toString("base64url");
+      api = await startHostileApi((_req, res) =>
+        json(res, 400, { error: { message: `api_key ${encoded} is not valid for ca_abcd (region eu, west)`, slug: "Invalid", request_id: "req_cTda", errors: [`request body: ${wholeBody}`] } }),
+      );
+      const keyed: PatchBody = { connection: { state: { authScheme: "API_KEY", val: { api_key: short, region: "eu" } } } };
+      const text = await outcome(() => clientFor(api!.url).patchConnectedAccount("ca_short", keyed));
+      expect(text).toContain("Composio could not update connected account ca_short: api_key [secret] is not valid for ca_abcd (region eu, west)");
+      expect(text).toContain("  - request body: [secret]");
+      // Text that merely contains an encoded form (req_cTda: part of a longer token) stays as it is.
+      expect(text).toContain("request_id: req_cTda");
+      expect(text).not.toMatch(new RegExp(`(^|[^A-Za-z0-9+/_-])${encoded.replace(/=+$/, "").replace(/[+/]/g, "\\$&")}`));
+    });
+  }
+
+  it("short secrets found only by decoding whole base64 tokens leave ordinary text alone: the README scrubbed with each is unchanged", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    for (const short of ["q7Z", "K9", "x9", "Zz1", "Qw"]) expect(scrub(readme, [short]) === readme, short).toBe(true);
   });
 
   it("a short value of a configuration field (region: eu) does not withhold the API's message", async () => {
@@ -426,5 +449,54 @@ describe("strings from the API are escaped in every output", () => {
     expect(text).toContain("suggested fix: fix\\u202eit");
     expect(text).toContain("  - e\\x0dforged line");
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+  });
+});
+
+describe("an answer about another account fails that account's check", () => {
+  const answer = (id: string) => ({ id, status: "ACTIVE", alias: "a", toolkit: { slug: "github" }, user_id: "u", state: { authScheme: "API_KEY", val: {} } });
+
+  for (const other of ["ca_SOMEONE_ELSES", "CA_H1"]) {
+    it(`GET …/ca_h1 answered with ${other}: the preview fails that account, naming both ids, and nothing is sent`, async () => {
+      api = await startHostileApi((req, res) => json(res, 200, req.url.includes("?") ? { items: [answer(other)], next_cursor: null } : answer(other)));
+      const stack = new TestStack("another-account", api.url);
+      try {
+        stack.env = { GH_KEY: "sk_another_account_Lw82" };
+        stack.ws.write("github/h1.yaml", { id: "ca_h1", toolkit: "github", userId: "u", authScheme: "API_KEY", credentials: { api_key: { env: "GH_KEY" } } });
+        const preview = await stack.preview();
+        expect(preview.ok).toBe(false);
+        expect(preview.steps.find((s) => s.name === "ca_h1")?.error).toContain(
+          `cannot check the account before adopting it: Composio answered GET /api/v3/connected_accounts/ca_h1 with the account ${other}, not ca_h1; that answer is not used and nothing is sent to either account.`,
+        );
+        const up = await stack.up();
+        expect(up.ok).toBe(false);
+        expect(api.requests.filter((r) => r.method !== "GET")).toEqual([]);
+      } finally {
+        stack.cleanup();
+      }
+    });
+  }
+
+  it("a list answer that carries other ids is not taken for the accounts asked for: each is read by itself, and fails", async () => {
+    api = await startHostileApi((req, res) => {
+      if (req.url.includes("?")) return json(res, 200, { items: [answer("CA_L1"), answer("ca_l2x")], next_cursor: null });
+      json(res, 200, answer(req.url.endsWith("/ca_l1") ? "CA_L1" : "ca_l2x"));
+    });
+    const stack = new TestStack("another-account-list", api.url);
+    try {
+      for (const id of ["ca_l1", "ca_l2"]) stack.ws.write(`github/${id}.yaml`, { id, toolkit: "github", userId: "u", authScheme: "OAUTH2" });
+      const preview = await stack.preview();
+      expect(preview.ok).toBe(false);
+      // The first Check read ahead with one list call for both; a failed Check in a preview stops it there.
+      expect(api.requests[0].url).toMatch(/^\/api\/v3\/connected_accounts\?.*connected_account_ids=ca_l1%2Cca_l2/);
+      expect(api.requests.slice(1).map((r) => r.url)).toEqual(["/api/v3/connected_accounts/ca_l1"]);
+      expect(preview.steps.find((s) => s.name === "ca_l1")?.error).toContain("with the account CA_L1, not ca_l1");
+      const up = await stack.up();
+      const errors = Object.fromEntries(up.steps.map((s) => [s.name, s.error ?? ""]));
+      expect(errors.ca_l1).toContain("with the account CA_L1, not ca_l1");
+      expect(errors.ca_l2).toContain("with the account ca_l2x, not ca_l2");
+      expect(api.requests.map((r) => r.method)).not.toContain("PATCH");
+    } finally {
+      stack.cleanup();
+    }
   });
 });

@@ -154,7 +154,7 @@ describe("hostile YAML is a problem of its file; the other files are still check
     expect(out.files).toBe(9);
     expect(out.errors.map(({ file, line, field, message }) => [file, line, field, message])).toEqual([
       ["accounts/b-bomb.yaml", 7, "more", "YAML aliases are used too often (more than 50 expansions)"],
-      ["accounts/c-unresolved.yaml", 3, "userId", "YAML alias *nobody has no anchor before it"],
+      ["accounts/c-unresolved.yaml", 3, "userId", "a YAML alias (*name) here has no anchor (&name) before it"],
       ["accounts/d-tag.yaml", 4, "alias", 'YAML tag "tag:yaml.org,2002:js/function" is not allowed'],
       ["accounts/d-tag.yaml", 5, "authScheme", 'YAML tag "!custom" is not allowed'],
       ["accounts/e-control.yaml", 3, "userId", 'userId "team\\u001b[31m" holds control characters'],

@@ -44,20 +44,27 @@ describe("secret scan under the real CLI", () => {
     expect(scan.covered).toEqual({ "-v=9": true, "event log": true, tracing: true, "automatic log": true, "Automation API": true });
     const patches = scan.requests.filter((r) => r.method === "PATCH");
     expect(patches).toEqual([
-      { method: "PATCH", path: "/api/v3/connected_accounts/ca_scan", body: { alias: "gh-scan", connection: { state: { authScheme: "API_KEY", val: { api_key: SCAN_VALUES.env, private_key: SCAN_VALUES.file, subdomain: "acme", token: SCAN_VALUES.config } } } } },
+      { method: "PATCH", path: "/api/v3/connected_accounts/ca_scan", body: { alias: "gh-scan", connection: { state: { authScheme: "API_KEY", val: { api_key: SCAN_VALUES.env, client_secret: SCAN_VALUES.sops, private_key: SCAN_VALUES.file, subdomain: "acme", token: SCAN_VALUES.config } } } } },
       { method: "PATCH", path: "/api/v3/connected_accounts/ca_scan", body: { connection: { state: { authScheme: "API_KEY", val: { api_key: SCAN_VALUES.envRotated, private_key: SCAN_VALUES.fileRotated } } } } },
     ]);
   });
 
-  it("finds env and file values nowhere: not in output, logs, traces, events, the automatic log or the state (decrypted)", () => {
+  it("finds env, file and SOPS values nowhere: not in output, logs, traces, events, the automatic log or the state (decrypted)", () => {
     expect(scan.table.found("env")).toEqual({});
     expect(scan.table.found("file")).toEqual({});
+    expect(scan.table.found("sops")).toEqual({});
   });
 
-  it("finds secret-config values only where Pulumi keeps stack config", () => {
-    const outside = Object.keys(scan.table.found("config")).filter((c) => !PULUMI_OWN_CONFIG_CHANNELS.includes(c));
-    expect(outside).toEqual([]);
-    // The scan looks where the values are: the engine does hand config to the provider, as documented.
-    expect(scan.table.get("pulumi stack export --show-secrets").config).toBeGreaterThan(0);
+  it("finds secret-config values and the API key as a stack secret only where Pulumi keeps stack config", () => {
+    for (const kind of ["config", "apiKey"] as const) {
+      const outside = Object.keys(scan.table.found(kind)).filter((c) => !PULUMI_OWN_CONFIG_CHANNELS.includes(c));
+      expect(outside, kind).toEqual([]);
+    }
+  });
+
+  it("finds them, as docs/where-secrets-go.md says, in every channel that records the provider's Configure request", () => {
+    // The engine sends the provider the whole stack config, decrypted: -v=9 logs it, traces hold it,
+    // and the automatic log holds the request's bytes base64-encoded; stack export --show-secrets prints it.
+    for (const kind of ["config", "apiKey"] as const) expect(Object.keys(scan.table.found(kind)).sort(), kind).toEqual([...PULUMI_OWN_CONFIG_CHANNELS].sort());
   });
 });

@@ -58,7 +58,8 @@ export function parseAccountText(file: string, path: string, text: string): { pa
     return {
       problems: [
         /Unresolved alias/.test(String(err))
-          ? problemAt(alias?.offset, alias?.field ?? "", `YAML alias *${alias?.name ?? "?"} has no anchor before it`, `define &${alias?.name ?? "name"} before using *${alias?.name ?? "name"}, or write the value out`)
+          // The alias's name is not repeated: it is text from the file, maybe a secret pasted there.
+          ? problemAt(alias?.offset, alias?.field ?? "", "a YAML alias (*name) here has no anchor (&name) before it", "define the anchor before the alias that uses it, or write the value out")
           : problemAt(alias?.offset, alias?.field ?? "", `YAML aliases are used too often (more than ${MAX_ALIAS_COUNT} expansions)`, "write the values out; an account file needs no anchors or aliases"),
       ],
     };

@@ -24,10 +24,11 @@ export function formatProblem(p: AccountProblem): string {
 
 /** Thrown by the Pulumi program when the accounts cannot be registered; nothing remote has been touched. */
 export class AccountProblemsError extends Error {
-  constructor(readonly problems: AccountProblem[]) {
+  /** `render`: how each problem is told (a terminal's renderer escapes what the files control). */
+  constructor(readonly problems: AccountProblem[], render: (p: AccountProblem) => string = formatProblem) {
     super(
       `${problems.length} problem${problems.length === 1 ? "" : "s"} in the account files; nothing was sent to Composio.\n` +
-        problems.map(formatProblem).join("\n"),
+        problems.map(render).join("\n"),
     );
     this.name = "AccountProblemsError";
   }

@@ -191,13 +191,14 @@ function describeSchemaErrors(errors: ErrorObject[], doc: Record<string, unknown
     } else if (top === "authScheme") {
       add(["authScheme"], `unknown auth scheme "${String(doc.authScheme)}"`, `use one of ${AUTH_SCHEMES.join(", ")}`);
     } else if (top === "manage") {
-      add(["manage"], `manage must be "full" or "observe", not ${JSON.stringify(doc.manage)}`, "use manage: full (default) or manage: observe");
+      // The value is not repeated: a field that refuses it may hold a secret pasted into the wrong place.
+      add(["manage"], `manage must be "full" or "observe"`, "use manage: full (default) or manage: observe");
     } else if ((top === "enabled" || top === "paused") && e.keyword === "type") {
       add([top], `${top} must be true or false, not ${JSON.stringify(doc[top])}`, `write ${top}: true or ${top}: false, unquoted${top === "enabled" ? " (or remove the line to leave it unmanaged)" : ""}`);
     } else if (e.keyword === "type") {
       add(segments, `${segments.join(".")} must be a ${String(e.params.type)}, not ${typeName(doc[top])}`, `write ${segments.join(".")} as a ${String(e.params.type)}${e.params.type === "string" ? " (quote it if YAML reads it as a number or boolean)" : ""}`);
     } else if (e.keyword === "pattern") {
-      add(segments, `${segments.join(".")} ${JSON.stringify(doc[top])} has characters that are not allowed`, top === "toolkit" ? "use the toolkit slug in lower case, e.g. github" : "use the connected account nanoid as Composio shows it, e.g. ca_8x2kPq");
+      add(segments, `${segments.join(".")} has characters that are not allowed (the value is not shown: it may be a secret pasted in the wrong place)`, top === "toolkit" ? "use the toolkit slug in lower case, e.g. github" : "use the connected account nanoid as Composio shows it, e.g. ca_8x2kPq");
     } else if (e.keyword === "minLength") {
       add(segments, `${segments.join(".")} is empty`, `set ${segments.join(".")} to a non-empty value`);
     } else {

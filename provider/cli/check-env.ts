@@ -39,6 +39,8 @@ Exit code: 0 every reference wired, 1 some not, or invalid account files, 2 usag
 const FORMATS = ["text", "json"] as const;
 const MAX_WORKFLOW_BYTES = 1024 * 1024;
 const WORKFLOWS_DIR = ".github/workflows";
+/** Workflows use anchors a little (shared env blocks); far more expansions than this is an attack on memory. */
+const MAX_WORKFLOW_ALIAS_COUNT = 1000;
 
 /** A step that runs pulumi, and what reaches it. */
 export interface PulumiStep {
@@ -124,23 +126,26 @@ export function pulumiSteps(shown: string, text: string): PulumiStep[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) throw new UsageError(`workflow ${shown} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`, false);
-  const wf = doc.toJS() as { env?: Env; jobs?: Record<string, { name?: unknown; env?: Env; steps?: unknown[] }> } | null;
+  const wf = workflowData(doc, shown) as { env?: Env; jobs?: Record<string, { name?: unknown; env?: Env; if?: unknown; steps?: unknown[] }> } | null;
   const names = (env: Env) => (env && typeof env === "object" ? Object.keys(env) : []);
   const out: PulumiStep[] = [];
   for (const [jobId, job] of Object.entries(wf?.jobs ?? {})) {
     const stepNodes = doc.getIn(["jobs", jobId, "steps"], true) as Node | undefined;
     let wired = false;
     for (const [i, raw] of (Array.isArray(job?.steps) ? job.steps : []).entries()) {
-      const step = (raw ?? {}) as { name?: unknown; uses?: unknown; run?: unknown; env?: Env };
+      const step = (raw ?? {}) as { name?: unknown; uses?: unknown; run?: unknown; env?: Env; if?: unknown };
       const uses = typeof step.uses === "string" ? step.uses : "";
       const runs = typeof step.run === "string" ? step.run : "";
-      if (uses === ACCOUNT_SECRETS_ACTION) wired = true;
-      if (!/^pulumi\/actions@/.test(uses) && !/(^|[\s;&|(])pulumi\s+(preview|up|refresh)\b/.test(runs) && !RUNS_PULUMI_SCRIPT.test(runs)) continue;
+      const skipped = neverRuns(job?.if) || neverRuns(step.if);
+      if (uses === ACCOUNT_SECRETS_ACTION && !skipped) wired = true;
+      if (!runsPulumi(uses, runs) && !RUNS_PULUMI_SCRIPT.test(runs)) continue;
       const node = isSeq(stepNodes) ? (stepNodes.items[i] as Node | undefined) : undefined;
       const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
+      const label = `${typeof job.name === "string" ? job.name : jobId} / ${typeof step.name === "string" ? step.name : `step ${i + 1}`}`;
       out.push({
-        label: `${typeof job.name === "string" ? job.name : jobId} / ${typeof step.name === "string" ? step.name : `step ${i + 1}`}`,
-        env: new Set([...names(wf?.env), ...names(job.env), ...names(step.env)]),
+        // A step that never runs passes nothing to pulumi: what its env maps does not count.
+        label: skipped ? `${label} (if: false, it never runs)` : label,
+        env: skipped ? new Set() : new Set([...names(wf?.env), ...names(job.env), ...names(step.env)]),
         wired,
         line,
         column: col,
@@ -148,6 +153,35 @@ export function pulumiSteps(shown: string, text: string): PulumiStep[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether a step runs Pulumi: the official action (GitHub reads `owner/repo` in any case, and a
+ * sub-folder action of that repository is the same code), or a run of pulumi preview, up or refresh.
+ */
+export function runsPulumi(uses: string, runs: string): boolean {
+  return /^pulumi\/actions(\/[^@]*)?@/i.test(uses.trim()) || /(^|[\s;&|(])pulumi\s+(preview|up|refresh)\b/.test(runs);
+}
+
+/** An `if:` that is false whatever happens (`false`, `${{ false }}`, `0`, `''`): the step or job never runs. */
+export function neverRuns(condition: unknown): boolean {
+  if (condition === false || condition === 0) return true;
+  if (typeof condition !== "string") return false;
+  const inner = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(condition)?.[1] ?? condition;
+  return /^\s*(false|0|''|null)\s*$/i.test(inner);
+}
+
+/**
+ * The workflow as data. Aliases are expanded a bounded number of times: a workflow that expands
+ * them without end (a "billion laughs") is a usage error naming the file, not a crash.
+ */
+function workflowData(doc: ReturnType<typeof parseDocument>, shown: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_WORKFLOW_ALIAS_COUNT });
+  } catch (err) {
+    const why = /alias/i.test(String(err)) ? `its YAML aliases expand too often (more than ${MAX_WORKFLOW_ALIAS_COUNT} times) or lead nowhere` : "it cannot be read as data";
+    throw new UsageError(`workflow ${shown} is not a workflow this command reads: ${why}; write the values out`, false);
+  }
 }
 
 interface WorkflowSteps { workflow: string; steps: PulumiStep[] }

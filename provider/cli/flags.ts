@@ -3,6 +3,7 @@
  * its usage errors the same way. Flags take a value (`--dir accounts` or `--dir=accounts`) except
  * `--help` and a command's switches (`--force`); anything else is a usage error, exit 2.
  */
+import { terminalSafe } from "../text/terminal-text";
 
 import { UsageError } from "../project/usage-error";
 
@@ -69,7 +70,8 @@ export async function withUsage(command: string, usage: string, body: () => Prom
     return await body();
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`connected-accounts ${command}: ${err.message}\n${err.showUsage ? `\n${usage}\n` : ""}`);
+    // Arguments are echoed in these messages: escaped, so `--stack $'dev\e[2J'` cannot erase the screen.
+    process.stderr.write(`connected-accounts ${command}: ${terminalSafe(err.message)}\n${err.showUsage ? `\n${usage}\n` : ""}`);
     return 2;
   }
 }

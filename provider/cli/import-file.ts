@@ -37,6 +37,8 @@ export function cannotImport(account: RemoteAccount): string | undefined {
   if (!ID_PATTERN.test(account.id)) return "its id is not a connected account nanoid the account files accept";
   if (!TOOLKIT_PATTERN.test(account.toolkit)) return `its toolkit slug ${JSON.stringify(account.toolkit)} is not one the account files accept`;
   if (account.userId === "") return "the API reported no user id for it";
+  // Written as its escaped display, the alias would rename the account on the first up.
+  if (account.aliasEscaped) return `its alias holds control or bidirectional characters (shown escaped: "${account.alias}"), which account files do not accept (they can disguise a value in a review or a terminal): rename the account in Composio, then import it again`;
   if (!(AUTH_SCHEMES as readonly string[]).includes(account.authScheme)) return `its auth scheme ${JSON.stringify(account.authScheme)} is unknown to this version`;
   return undefined;
 }

@@ -19,6 +19,7 @@ import { refuseBadStackSettings } from "./stack-secrets";
 import { parseFlags, parseFormat, printHelp, UsageError, withUsage } from "./flags";
 import { cannotImport, importFilePath, placeholderKeys, renderImportedAccount } from "./import-file";
 import { encryptOrExplain, parseSecretsOption, renderSecretsDocument, SopsKeyNames, type PlaceholderKey, type SopsSecretsTarget } from "./import-secrets";
+import { terminalSafe } from "../text/terminal-text";
 
 /** The connected-account statuses Composio documents; anything else is a typo that would silently match nothing. */
 const STATUSES = ["INITIALIZING", "INITIATED", "ACTIVE", "FAILED", "EXPIRED", "INACTIVE", "REVOKED"];
@@ -268,7 +269,8 @@ function isSymlink(p: string): boolean {
 function formatReportText({ report, placeholders, unencryptedBecause }: ImportOutcome): string {
   const lines = [
     ...report.written.map((p) => `wrote ${p}`),
-    ...report.skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
+    // The reasons quote the API's answers (an alias, a slug) and file paths: escaped for the terminal.
+    ...report.skipped.map((s) => terminalSafe(`skipped ${s.id}: ${s.reason}`)),
     `${report.total} ${report.total === 1 ? "account" : "accounts"} listed: ${report.written.length} written, ${report.skipped.length} skipped`,
   ];
   const sops = report.secrets;

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { terminalSafe, terminalSafeLines } from "../text/terminal-text";
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function unknownCommand(name: string): number {
-  console.error(`connected-accounts: unknown command "${name}"\n\n${usage()}`);
+  console.error(`connected-accounts: unknown command "${terminalSafe(name)}"\n\n${usage()}`);
   return 2;
 }
 
@@ -69,7 +70,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
+    console.error(terminalSafeLines(err instanceof Error ? err.message : String(err)));
     process.exitCode = 1;
   },
 );

@@ -164,7 +164,7 @@ async function accountsDirAt(ws: Workspace, tree: string): Promise<string> {
 /** The stack file at a revision (undefined tree: the working tree), when a stack is named. */
 async function stackTextAt(ws: Workspace, tree: string | undefined): Promise<string | undefined> {
   if (!ws.stack) return undefined;
-  if (tree === undefined) return fs.existsSync(ws.stack.file) ? fs.readFileSync(ws.stack.file, "utf8") : undefined;
+  if (tree === undefined) return ws.stack.text;
   return readFileAtTree(ws.repoRoot, tree, path.relative(ws.repoRoot, ws.stack.file).split(path.sep).join("/"));
 }
 

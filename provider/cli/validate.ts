@@ -7,7 +7,6 @@
  */
 import * as path from "node:path";
 import { sortProblems } from "../accounts/problem";
-import * as fs from "node:fs";
 import { configSizeWarning } from "../project/stack";
 import { loadWorkspaceAccounts, locateWorkspace, requireAccountsDir } from "../project/workspace";
 import { committedSecretProblems } from "./committed-secrets";
@@ -42,10 +41,10 @@ export function run(argv: string[]): Promise<number> {
     const format = parseFormat(values.format, FORMATS, "text");
     const ws = await locateWorkspace({ dir: values.dir, stack: values.stack });
     requireAccountsDir(ws);
-    const sizeWarning = ws.stack && configSizeWarning(ws.stack.file, path.relative(ws.cwd, ws.stack.file) || ws.stack.file);
+    const sizeWarning = ws.stack && configSizeWarning(ws.stack.text, path.relative(ws.cwd, ws.stack.file) || ws.stack.file);
     if (sizeWarning) process.stderr.write(`warning: ${sizeWarning}\n`);
     const loaded = loadWorkspaceAccounts(ws, "checking account files");
-    const stackText = ws.stack && fs.existsSync(ws.stack.file) ? fs.readFileSync(ws.stack.file, "utf8") : undefined;
+    const stackText = ws.stack?.text;
     loaded.problems = sortProblems([...loaded.problems, ...(await committedSecretProblems(ws, loaded.accounts)), ...stackSecretProblems(ws, loaded.accounts, stackText)]);
     // Warnings do not fail the run: a secret file is git-ignored, so a fresh checkout has none.
     const warnings = missingSecretFiles(loaded.accounts, ws.repoRoot);

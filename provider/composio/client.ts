@@ -53,6 +53,9 @@ export class ComposioClient {
     const raw = await this.transport.send("GET", `/api/v3/connected_accounts/${encodeURIComponent(nanoid)}`, nanoid, secretsOf(undefined, this.settings));
     const account = toRemoteAccount(raw);
     if (!account) throw new Error(`Composio answered an unreadable account for ${nanoid}`);
+    // An answer about another account (a proxy's cache, a misrouted request, an id that differs
+    // only in case) would be checked, adopted and recorded as this one: it fails this account instead.
+    if (account.id !== nanoid) throw new Error(anotherAccount(nanoid, account.id));
     return account;
   }
 
@@ -105,4 +108,12 @@ function secretsOf(body: PatchBody | undefined, settings: ApiSettings): string[]
     if (typeof v === "string" && !(isNonSecretField(key) && v.length < MIN_REPLACED_LENGTH)) out.push(v);
   }
   return out;
+}
+
+/** The error for an answer that names another account than the one asked for (its id already escaped). */
+function anotherAccount(asked: string, answered: string): string {
+  return (
+    `Composio answered GET /api/v3/connected_accounts/${asked} with the account ${answered}, not ${asked}; ` +
+    "that answer is not used and nothing is sent to either account. Check connected-accounts:baseUrl (or COMPOSIO_BASE_URL) and any proxy in between"
+  );
 }

@@ -17,9 +17,11 @@ export function toRemoteAccount(raw: unknown): RemoteAccount | undefined {
   if (typeof a.id !== "string") return undefined;
   const str = (v: unknown) => (typeof v === "string" ? terminalSafe(v) : undefined);
   const val = a.state?.val && typeof a.state.val === "object" ? a.state.val : {};
+  const alias = str(a.alias) ?? null;
   return {
     id: terminalSafe(a.id),
-    alias: str(a.alias) ?? null,
+    alias,
+    ...(alias !== null && alias !== a.alias ? { aliasEscaped: true as const } : {}),
     status: str(a.status) ?? "UNKNOWN",
     statusReason: str(a.status_reason),
     isDisabled: a.is_disabled === true,

@@ -6,6 +6,11 @@
 export interface RemoteAccount {
   id: string;
   alias: string | null;
+  /**
+   * The alias held characters a terminal would act on (control, bidirectional): `alias` is then its
+   * escaped display, not the text Composio has, and must never be sent back as the alias.
+   */
+  aliasEscaped?: true;
   status: string;
   statusReason?: string;
   isDisabled: boolean;

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { isMap, LineCounter, parse, parseDocument, type Node } from "yaml";
 import { CONFIG_NAMESPACE } from "../settings";
 import { UsageError } from "./usage-error";
+import { readProjectFileQuietly, readStackFile } from "./stack-file";
 
 /** The one stack setting the offline commands need. */
 const ACCOUNTS_DIR_KEY = `${CONFIG_NAMESPACE}:accountsDir`;
@@ -21,6 +22,8 @@ export interface StackSettings {
   file: string;
   /** `connected-accounts:accountsDir` as written, relative to the project root (or absolute). */
   accountsDir?: string;
+  /** The stack file's text, read once after it was checked (readStackFile); undefined without a file. */
+  text?: string;
 }
 
 /**
@@ -35,16 +38,17 @@ export function readStack(projectRoot: string, name: string, explicit: boolean):
   }
   const dir = stackConfigDir(projectRoot);
   const file = path.join(dir, `Pulumi.${short}.yaml`);
-  if (!fs.existsSync(file)) {
+  const text = readStackFile(file, projectRoot);
+  if (text === undefined) {
     if (!explicit) return { name, file };
-    const known = stackFiles(dir).map((s) => s.name);
+    const known = stackFiles(dir, projectRoot).map((s) => s.name);
     throw new UsageError(
       `no stack file for --stack ${name}: ${path.relative(process.cwd(), file) || file} does not exist` +
         (known.length > 0 ? ` (stacks here: ${known.join(", ")})` : ""),
       false,
     );
   }
-  return { name, file, accountsDir: accountsDirOf(file) };
+  return { name, file, accountsDir: accountsDirIn(text), text };
 }
 
 /**
@@ -60,8 +64,8 @@ const CONFIG_WARN_BYTES = 96 * 1024;
  * the host writes them (JSON), secrets at their encrypted length (a little more than their own).
  * A warning when that nears the limit, else undefined.
  */
-export function configSizeWarning(stackFile: string, shown: string): string | undefined {
-  const config = parseMapping(readText(stackFile))?.config;
+export function configSizeWarning(stackText: string | undefined, shown: string): string | undefined {
+  const config = parseMapping(stackText)?.config;
   if (!config || typeof config !== "object") return undefined;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
@@ -86,7 +90,7 @@ export function configSizeWarning(stackFile: string, shown: string): string | un
 export function stackSettingPosition(projectRoot: string, stackName: string, key: string, displayBase: string): { file: string; line: number; column: number } {
   const file = path.join(stackConfigDir(projectRoot), `Pulumi.${stackName.split("/").pop()}.yaml`);
   const shown = path.relative(displayBase, file) || file;
-  const text = readText(file);
+  const text = readProjectFileQuietly(file, projectRoot);
   if (text === undefined) return { file: shown, line: 1, column: 1 };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
@@ -99,17 +103,17 @@ export function stackSettingPosition(projectRoot: string, stackName: string, key
 
 /** Every stack file of the project that sets accountsDir: the hint when the default folder is missing. */
 export function stacksSettingAccountsDir(projectRoot: string): StackSettings[] {
-  return stackFiles(stackConfigDir(projectRoot)).filter((s) => s.accountsDir !== undefined);
+  return stackFiles(stackConfigDir(projectRoot), projectRoot).filter((s) => s.accountsDir !== undefined);
 }
 
 /** Pulumi.yaml's `stackConfigDir`, relative to the project root; the project root itself when unset. */
 function stackConfigDir(projectRoot: string): string {
-  const project = readYaml(path.join(projectRoot, "Pulumi.yaml"));
+  const project = parseMapping(readProjectFileQuietly(path.join(projectRoot, "Pulumi.yaml"), projectRoot));
   const dir = project?.stackConfigDir;
   return typeof dir === "string" && dir !== "" ? path.resolve(projectRoot, dir) : projectRoot;
 }
 
-function stackFiles(dir: string): StackSettings[] {
+function stackFiles(dir: string, projectRoot: string): StackSettings[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -122,12 +126,9 @@ function stackFiles(dir: string): StackSettings[] {
     .sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
     .map((m) => {
       const file = path.join(dir, m[0]);
-      return { name: m[1], file, accountsDir: accountsDirOf(file) };
+      // Only a hint: a stack file that is not a regular file of the project just sets nothing.
+      return { name: m[1], file, accountsDir: accountsDirIn(readProjectFileQuietly(file, projectRoot)) };
     });
-}
-
-function accountsDirOf(stackFile: string): string | undefined {
-  return accountsDirIn(readText(stackFile));
 }
 
 /** `connected-accounts:accountsDir` in a stack file's text (also one read from a git revision). */
@@ -135,18 +136,6 @@ export function accountsDirIn(stackText: string | undefined): string | undefined
   const config = parseMapping(stackText)?.config;
   const value = config && typeof config === "object" ? (config as Record<string, unknown>)[ACCOUNTS_DIR_KEY] : undefined;
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function readYaml(file: string): Record<string, unknown> | undefined {
-  return parseMapping(readText(file));
-}
-
-function readText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
 }
 
 /** A settings file as a mapping; one that cannot be parsed is treated as empty. */

@@ -15,6 +15,7 @@ import { processMemo, readCredentials, type ReadCredentials } from "../reference
 import { settingsFrom, type Settings } from "../settings";
 import { credentialFailures, readFailureMessage } from "./read-failures";
 import { findProjectRoot } from "../project/workspace";
+import { terminalSafe, terminalSafeLines } from "../text/terminal-text";
 import { DeclaredAccounts } from "./declared-accounts";
 import { PREVIEW_INPUT } from "./preview-input";
 import { adoptionNote } from "./adoption-note";
@@ -112,7 +113,7 @@ export class ConnectedAccountProvider implements Provider {
       remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.configured().api.refreshBatchSize - 1));
     } catch (err) {
       if (!preview) return {};
-      return { problem: `${declared.where(news.nanoid, "id")}: cannot check the account before adopting it: ${err instanceof Error ? err.message : String(err)}` };
+      return { problem: `${terminalSafe(declared.where(news.nanoid, "id"))}: cannot check the account before adopting it: ${terminalSafeLines(err instanceof Error ? err.message : String(err))}` };
     }
     const mismatches = adoptionMismatches(news, remote);
     if (mismatches.length === 0) {
@@ -121,7 +122,7 @@ export class ConnectedAccountProvider implements Provider {
       if (note) process.stderr.write(`${note}\n`);
       return { remote };
     }
-    return { problem: mismatches.map((m) => `${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.\n    fix: ${m.fix}`).join("\n") };
+    return { problem: mismatches.map((m) => `${terminalSafe(`${declared.where(news.nanoid, m.field)}: ${m.message}; nothing is sent to it.`)}\n    fix: ${terminalSafe(m.fix)}`).join("\n") };
   }
 
   /** The problems of the declared accounts not in `checked`, with those the program `reported` (see fleet-check.ts). */
@@ -266,6 +267,6 @@ export class ConnectedAccountProvider implements Provider {
 /** The account as Composio has it, when the file describes it. */
 function assertSameAccount(desired: DesiredAccount, remote: RemoteAccount | undefined): RemoteAccount {
   const refusal = adoptionRefusal(desired, remote);
-  if (refusal) throw new Error(refusal);
+  if (refusal) throw new Error(terminalSafeLines(refusal));
   return remote!;
 }

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { parseAccountText, type Position } from "../accounts/parse";
+import { terminalSafe } from "../text/terminal-text";
 import type { RegisteredAccount } from "../plan/account-state";
 import type { ReadCredentials } from "../references/resolve";
 
@@ -19,7 +20,8 @@ export function credentialFailures(account: RegisteredAccount, problems: ReadPro
   const locate = locator(account, projectRoot);
   return problems.map(({ field, problem }) => {
     const at = ["credentials", field, ...(problem.at ?? [])];
-    return { property: `credentials.${field}`, reason: `${where(account, locate(at))} ${at.join(".")}: ${problem.message}; nothing is sent for this account. fix: ${problem.fix}` };
+    // Escaped: the file's name, its keys and what a SOPS file says (recipients) reach a terminal and a PR comment.
+    return { property: `credentials.${field}`, reason: terminalSafe(`${where(account, locate(at))} ${at.join(".")}: ${problem.message}; nothing is sent for this account. fix: ${problem.fix}`) };
   });
 }
 

@@ -383,16 +383,15 @@ export async function readSopsRef(ref: RegisteredSopsRef, ctx: SopsReadContext):
   const repoRoot = ctx.once(`repository-root:${ctx.projectRoot}`, () => repositoryRootOf(ctx.projectRoot));
   const unapproved = keyServiceProblem(ref.sops, target, stored, workingTreeSopsFiles(repoRoot));
   if (unapproved) return { ...unapproved, at: ["sops"] };
-  const decrypted = await ctx.once(`sops-decrypted:${target}`, () =>
-    decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ageKeyEnv(ctx.env, ctx.projectRoot) }),
-  );
-  if ("message" in decrypted) {
+  const decrypted = ctx.once(`sops-decrypted:${target}`, () => decryptSopsFile({ file: target, ref: ref.sops, recipients: stored.recipients, keyServices: stored.keyServices, env: ageKeyEnv(ctx.env, ctx.projectRoot) }));
+  const plainDoc = await decrypted;
+  if ("message" in plainDoc) {
     // No key worked, and the key file the user named is not there: that is the cause to name.
-    const keyFile = decrypted.keyUnavailable !== undefined && decrypted.keyUnavailable !== "wrong key" && stored.recipients.some((r) => r.startsWith("age ")) ? missingAgeKeyFile(ctx.env, ctx.projectRoot) : undefined;
+    const keyFile = plainDoc.keyUnavailable !== undefined && plainDoc.keyUnavailable !== "wrong key" && stored.recipients.some((r) => r.startsWith("age ")) ? missingAgeKeyFile(ctx.env, ctx.projectRoot) : undefined;
     if (keyFile) return { ...keyFile, message: `${keyFile.message}: no key available here can decrypt SOPS file ${ref.sops}`, at: ["sops"] };
-    return { message: decrypted.message, fix: decrypted.fix, at: ["sops"] };
+    return { message: plainDoc.message, fix: plainDoc.fix, at: ["sops"] };
   }
-  const plain = valueAt(decrypted.data, key);
+  const plain = valueAt(plainDoc.data, key);
   if (typeof plain !== "string") {
     const wrong = typeProblem(ref.sops, key, typeof plain === "number" ? "int" : typeof plain === "boolean" ? "bool" : typeof plain);
     return { ...(wrong ?? { message: `key ${describeKeyPath(key)} is not in the decrypted ${ref.sops}`, fix: `check the file with sops edit ${ref.sops}` }), at: ["key"] };

@@ -2,7 +2,6 @@
  * The stack's config as reference checks see it (which keys are set, which are secrets; never a
  * secret's value), read from the stack file, with where each key is written.
  */
-import * as fs from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { Position } from "../accounts/parse";
 import type { StackConfigKeys } from "./kind";
@@ -51,13 +50,3 @@ export function stackConfigFromText(file: string, text: string | undefined): Sta
   };
 }
 
-/** From the stack file on disk; an absent file is a stack whose config lives in the backend only. */
-export function stackConfigFromFile(file: string, shown: string): StackFileConfig {
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    text = undefined;
-  }
-  return stackConfigFromText(shown, text);
-}

@@ -13,3 +13,12 @@ export function terminalSafe(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
   });
 }
+
+/**
+ * A message of several lines whose line breaks are its own (a problem and its `fix:` line): each
+ * line escaped, the breaks kept. Only for text whose parts were not escaped already, line by line,
+ * where a break inside one part would still forge a line: prefer escaping each part with terminalSafe.
+ */
+export function terminalSafeLines(text: string): string {
+  return text.split("\n").map(terminalSafe).join("\n");
+}

@@ -11,6 +11,8 @@ import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation/
 import type { Sandbox } from "../../provider/sandbox/server";
 import type { CliStack } from "./pulumi-cli";
 import { filesText, ScanTable, type Planted } from "./secret-scan";
+import { newAgeKey, sopsBinDir, writeSopsFile } from "./sops";
+import { API_KEY } from "./stack";
 
 export const SCAN_VALUES = {
   env: "sk_envscan_Q7m2Xv9Lp4",
@@ -18,6 +20,7 @@ export const SCAN_VALUES = {
   file: "pem_filescan_R8n3Kw5Tz1",
   fileRotated: "pem_filescan_rotated_Y5d1",
   config: "tok_cfgscan_H6j4Pd2Ns8",
+  sops: "sops_scan_V4k8Jt2Wq6",
 };
 
 export const PLANTED: Planted[] = [
@@ -25,12 +28,18 @@ export const PLANTED: Planted[] = [
   { kind: "env", value: SCAN_VALUES.envRotated },
   { kind: "file", value: SCAN_VALUES.file },
   { kind: "file", value: SCAN_VALUES.fileRotated },
+  { kind: "sops", value: SCAN_VALUES.sops },
   { kind: "config", value: SCAN_VALUES.config },
+  // The API key as a stack secret (connected-accounts:apiKey), as the stack is initialized.
+  { kind: "apiKey", value: API_KEY },
 ];
 
 export const SCAN_ACCOUNT = {
   id: "ca_scan", toolkit: "github", userId: "team", alias: "gh-scan", authScheme: "API_KEY",
-  credentials: { api_key: { env: "SCAN_API_KEY" }, private_key: { file: "../../secrets/scan.pem" }, token: { config: "scanToken" }, subdomain: "acme" },
+  credentials: {
+    api_key: { env: "SCAN_API_KEY" }, private_key: { file: "../../secrets/scan.pem" }, client_secret: { sops: "../../secrets/scan.sops.yaml", key: "client_secret" },
+    token: { config: "scanToken" }, subdomain: "acme",
+  },
 };
 
 export interface ScanRun {
@@ -53,6 +62,10 @@ export async function runSecretScan(stack: CliStack, sandbox: Sandbox, cliRoot: 
   stack.env.TMPDIR = tmp;
   stack.env.SCAN_API_KEY = SCAN_VALUES.env;
   stack.ws.writeRaw("secrets/scan.pem", `${SCAN_VALUES.file}\n`);
+  const age = newAgeKey();
+  writeSopsFile(stack.ws.path("secrets/scan.sops.yaml"), { client_secret: SCAN_VALUES.sops }, [age]);
+  stack.env.SOPS_AGE_KEY = age.identity;
+  stack.env.PATH = [sopsBinDir(), stack.commandEnv().PATH].join(path.delimiter);
   stack.ws.write("github/scan.yaml", SCAN_ACCOUNT);
 
   let traceNo = 0;

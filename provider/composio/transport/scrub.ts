@@ -18,10 +18,46 @@ const MIN_PREFIX_LENGTH = 8;
 export function scrub(text: string, secrets: readonly string[]): string {
   const distinct = [...new Set(secrets.filter((s) => s !== ""))];
   const forms = distinct.filter((s) => s.length >= MIN_REPLACED_LENGTH).flatMap(secretForms);
-  let out = text;
+  // Whole base64 tokens first: cutting an encoded form out of one would leave the rest of it behind.
+  let out = replaceBase64Quotes(text, distinct);
   for (const form of [...new Set(forms)].sort((a, b) => b.length - a.length)) out = out.split(form).join(SECRET_MARK);
   for (const secret of distinct) if (secret.length > MIN_PREFIX_LENGTH) out = replacePrefixes(out, secret);
   return stillQuotes(out, distinct) ? WITHHELD : out;
+}
+
+/** A run of base64 (standard or URL alphabet) standing on its own, with its padding. */
+const BASE64_TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{2,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Base64 runs that decode to text quoting a secret, replaced whole. This is how a short secret is
+ * caught once encoded (`q7Z` comes back as `cTda`): its encoded forms are as short as ordinary
+ * words, so they are never searched for as substrings (`cTda` may well be part of an id). A run is
+ * decoded instead, and replaced only when it is a whole token, decodes to valid UTF-8 text without
+ * control characters (English words and ids decode to binary noise, nearly always invalid), and that
+ * text quotes the secret: a short secret as a whole token of it (the rule plain text follows), a
+ * longer one anywhere. A short secret inside binary data that is not text is not found this way.
+ */
+function replaceBase64Quotes(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  return text.replace(BASE64_TOKEN, (token) => {
+    const decoded = decodeBase64Text(token);
+    if (decoded === undefined) return token;
+    const quoted = secrets.some((s) => (s.length < MIN_REPLACED_LENGTH ? quotesToken(decoded, s) : decoded.includes(s)));
+    return quoted ? SECRET_MARK : token;
+  });
+}
+
+function decodeBase64Text(token: string): string | undefined {
+  const bare = token.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  if (bare.length % 4 === 1) return undefined;
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.from(bare, "base64"));
+  } catch {
+    return undefined;
+  }
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
 }
 
 /** The forms in which a secret can be quoted back, each long enough to be replaced without harm. */
