@@ -8,8 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { loadAccounts } from "./project/account-files";
-import { AccountProblemsError, sortProblems, type AccountProblem } from "./accounts/problem";
-import { formatProblemText } from "./cli/format-problems";
+import { AccountProblemsError, formatProblemText, sortProblems, type AccountProblem } from "./accounts/problem";
 import { terminalSafe, terminalSafeLines } from "./text/terminal-text";
 import { trackedTargetsSync } from "./project/git";
 import { UsageError } from "./project/usage-error";

@@ -2,6 +2,8 @@
  * A problem with the desired state, found before anything is sent: always names the file, the line,
  * the field, what is wrong and how to fix it. One place renders it for people and machines.
  */
+import { terminalSafe } from "../text/terminal-text";
+
 export interface AccountProblem {
   /** Path of the account file, relative to the working directory. */
   file: string;
@@ -42,4 +44,9 @@ export function sortProblems(problems: AccountProblem[]): AccountProblem[] {
     return !seen.has(key) && seen.add(key) !== undefined;
   });
   return unique.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
+
+/** One problem for a terminal: what the files control is escaped, so it cannot forge other lines. */
+export function formatProblemText(p: AccountProblem): string {
+  return formatProblem({ ...p, file: terminalSafe(p.file), field: terminalSafe(p.field), message: terminalSafe(p.message), fix: terminalSafe(p.fix) });
 }

@@ -2,8 +2,9 @@
  * Renders the result of checking account files: each problem through `formatProblem` plus a summary
  * line for people, or one JSON document for machines.
  */
-import { formatProblem, type AccountProblem } from "../accounts/problem";
-import { terminalSafe } from "../text/terminal-text";
+import { formatProblemText, type AccountProblem } from "../accounts/problem";
+
+export { formatProblemText };
 
 export interface ProblemsJson {
   ok: boolean;
@@ -27,11 +28,6 @@ export function problemsSummary(problems: readonly AccountProblem[], files: numb
 
 export function formatProblemsText(problems: readonly AccountProblem[], files: number): string {
   return [...problems.map(formatProblemText), problemsSummary(problems, files)].join("\n") + "\n";
-}
-
-/** One problem for a terminal: what the files control is escaped, so it cannot forge other lines. */
-export function formatProblemText(p: AccountProblem): string {
-  return formatProblem({ ...p, file: terminalSafe(p.file), field: terminalSafe(p.field), message: terminalSafe(p.message), fix: terminalSafe(p.fix) });
 }
 
 function plural(n: number, word: string): string {
