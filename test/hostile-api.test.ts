@@ -486,10 +486,13 @@ describe("an answer about another account fails that account's check", () => {
       for (const id of ["ca_l1", "ca_l2"]) stack.ws.write(`github/${id}.yaml`, { id, toolkit: "github", userId: "u", authScheme: "OAUTH2" });
       const preview = await stack.preview();
       expect(preview.ok).toBe(false);
-      // The first Check read ahead with one list call for both; a failed Check in a preview stops it there.
+      // The first Check read ahead with one list call for both; neither answer is taken for the id
+      // asked, so each is read by itself: the failed Check's own, then the pass that names every problem.
       expect(api.requests[0].url).toMatch(/^\/api\/v3\/connected_accounts\?.*connected_account_ids=ca_l1%2Cca_l2/);
-      expect(api.requests.slice(1).map((r) => r.url)).toEqual(["/api/v3/connected_accounts/ca_l1"]);
-      expect(preview.steps.find((s) => s.name === "ca_l1")?.error).toContain("with the account CA_L1, not ca_l1");
+      expect(api.requests.slice(1).map((r) => r.url).sort()).toEqual(["/api/v3/connected_accounts/ca_l1", "/api/v3/connected_accounts/ca_l2"]);
+      const failed = preview.steps.map((s) => s.error ?? "").join("\n");
+      expect(failed).toContain("with the account CA_L1, not ca_l1");
+      expect(failed).toContain("with the account ca_l2x, not ca_l2");
       const up = await stack.up();
       const errors = Object.fromEntries(up.steps.map((s) => [s.name, s.error ?? ""]));
       expect(errors.ca_l1).toContain("with the account CA_L1, not ca_l1");
