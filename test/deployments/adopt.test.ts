@@ -2,9 +2,9 @@
  * Adoption: an account that exists in Composio is checked against its file before anything is
  * written, then gets what the file declares, once.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox, type SandboxAccountSeed } from "../../provider/sandbox/server";
-import { API_KEY, TestStack } from "../support/stack";
+import { describe, expect, it } from "vitest";
+import type { SandboxAccountSeed } from "../../provider/sandbox/server";
+import { deploymentSuite } from "../support/deployment";
 import { switchInDashboard } from "../support/dashboard";
 
 const SEEDS: SandboxAccountSeed[] = [
@@ -17,33 +17,28 @@ const enFile = (over: Record<string, unknown> = {}) => ({
   id: "ca_en", toolkit: "github", userId: "team", alias: "gh-en", authScheme: "API_KEY",
   credentials: { api_key: { env: "EN_KEY" } }, ...over,
 });
-const wire = () => sandbox.requests.map((r) => (r.body === undefined ? [r.method, r.path] : [r.method, r.path, r.body]));
-const recorded = (name = "ca_en") => JSON.parse(stack.stateText()).resources.find((r: { name: string }) => r.name === name);
 
-let sandbox: Sandbox;
-let stack: TestStack;
+const suite = deploymentSuite({
+  stackName: "adopt",
+  seeds: SEEDS,
+  env: { EN_KEY: KEY_1 },
+  resetSandbox: async (sandbox) => {
+    sandbox.clearFaults();
+    // Every test starts from an enabled, ACTIVE ca_en.
+    await switchInDashboard(sandbox, "ca_en", true);
+  },
+});
 
-beforeAll(async () => {
-  sandbox = await startSandbox({ apiKey: API_KEY, accounts: SEEDS });
-});
-afterAll(async () => sandbox.close());
-beforeEach(async () => {
-  stack = new TestStack("adopt", sandbox.url);
-  stack.env = { EN_KEY: KEY_1 };
-  sandbox.clearFaults();
-  // Every test starts from an enabled, ACTIVE ca_en.
-  await switchInDashboard(sandbox, "ca_en", true);
-  sandbox.clearRequests();
-});
-afterEach(() => stack.cleanup());
+const wire = () => suite.wire();
+const recorded = (name = "ca_en") => suite.recorded(name);
 
 describe("adopting an account", () => {
   it("adopts with the declared value: a read tells whether it is already so, then only what differs is sent", async () => {
-    await switchInDashboard(sandbox, "ca_en", false);
-    sandbox.clearRequests();
-    stack.ws.write("plain.yaml", { id: "ca_plain", toolkit: "notion", userId: "team", authScheme: "OAUTH2", alias: "docs", enabled: true });
-    stack.ws.write("en.yaml", enFile({ enabled: false, credentials: undefined }));
-    const d = await stack.up();
+    await switchInDashboard(suite.sandbox, "ca_en", false);
+    suite.sandbox.clearRequests();
+    suite.stack.ws.write("plain.yaml", { id: "ca_plain", toolkit: "notion", userId: "team", authScheme: "OAUTH2", alias: "docs", enabled: true });
+    suite.stack.ws.write("en.yaml", enFile({ enabled: false, credentials: undefined }));
+    const d = await suite.stack.up();
     expect(d.ok, JSON.stringify(d.steps)).toBe(true);
     const byPath = wire().sort((a, b) => String(a[1]).localeCompare(String(b[1])) || String(a[0]).localeCompare(String(b[0])));
     expect(byPath).toEqual([
