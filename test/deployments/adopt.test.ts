@@ -5,28 +5,19 @@
 import { describe, expect, it } from "vitest";
 import type { SandboxAccountSeed } from "../../provider/sandbox/server";
 import { deploymentSuite } from "../support/deployment";
+import { EN_SEED, KEY_1, PATH, enFile, resetEnabledAccount } from "../support/enabled-account";
 import { switchInDashboard } from "../support/dashboard";
 
 const SEEDS: SandboxAccountSeed[] = [
-  { id: "ca_en", toolkit: "github", userId: "team", authScheme: "API_KEY" },
+  EN_SEED,
   { id: "ca_plain", toolkit: "notion", userId: "team", authScheme: "OAUTH2" },
 ];
-const KEY_1 = "sk_enabled_first_4RtY8u";
-const PATH = "/api/v3/connected_accounts/ca_en";
-const enFile = (over: Record<string, unknown> = {}) => ({
-  id: "ca_en", toolkit: "github", userId: "team", alias: "gh-en", authScheme: "API_KEY",
-  credentials: { api_key: { env: "EN_KEY" } }, ...over,
-});
 
 const suite = deploymentSuite({
   stackName: "adopt",
   seeds: SEEDS,
   env: { EN_KEY: KEY_1 },
-  resetSandbox: async (sandbox) => {
-    sandbox.clearFaults();
-    // Every test starts from an enabled, ACTIVE ca_en.
-    await switchInDashboard(sandbox, "ca_en", true);
-  },
+  resetSandbox: resetEnabledAccount,
 });
 
 const wire = () => suite.wire();

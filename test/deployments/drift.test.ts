@@ -7,13 +7,14 @@ import { describe, expect, it } from "vitest";
 import type { SandboxAccountSeed } from "../../provider/sandbox/server";
 import { API_KEY } from "../support/stack";
 import { deploymentSuite } from "../support/deployment";
+import { EN_SEED, KEY_1, PATH, STATUS, enFile, resetEnabledAccount } from "../support/enabled-account";
 import { editInDashboard, switchInDashboard } from "../support/dashboard";
 
 const FLEET = Array.from({ length: 30 }, (_, i) => ({ id: `ca_fleet${String(i).padStart(2, "0")}`, toolkit: i % 2 ? "github" : "jira", userId: "team", authScheme: "API_KEY" as const }));
 const SEEDS: SandboxAccountSeed[] = [
   { id: "ca_drift", toolkit: "github", userId: "team", authScheme: "API_KEY" },
   { id: "ca_gone", toolkit: "github", userId: "team", authScheme: "API_KEY" },
-  { id: "ca_en", toolkit: "github", userId: "team", authScheme: "API_KEY" },
+  EN_SEED,
   ...FLEET,
 ];
 const DRIFT_KEY = "sk_drift_Gq72Lw0pX";
@@ -21,23 +22,12 @@ const driftFile = (over: Record<string, unknown> = {}) => ({
   id: "ca_drift", toolkit: "github", userId: "team", alias: "gh-prod", authScheme: "API_KEY",
   credentials: { api_key: { env: "DRIFT_KEY" } }, ...over,
 });
-const KEY_1 = "sk_enabled_first_4RtY8u";
-const PATH = "/api/v3/connected_accounts/ca_en";
-const STATUS = `${PATH}/status`;
-const enFile = (over: Record<string, unknown> = {}) => ({
-  id: "ca_en", toolkit: "github", userId: "team", alias: "gh-en", authScheme: "API_KEY",
-  credentials: { api_key: { env: "EN_KEY" } }, ...over,
-});
 
 const suite = deploymentSuite({
   stackName: "drift",
   seeds: SEEDS,
   env: { DRIFT_KEY: DRIFT_KEY, EN_KEY: KEY_1 },
-  resetSandbox: async (sandbox) => {
-    sandbox.clearFaults();
-    // Every test starts from an enabled, ACTIVE ca_en.
-    await switchInDashboard(sandbox, "ca_en", true);
-  },
+  resetSandbox: resetEnabledAccount,
 });
 
 const wire = () => suite.wire();

@@ -5,33 +5,20 @@
 import { describe, expect, it } from "vitest";
 import type { SandboxAccountSeed } from "../../provider/sandbox/server";
 import { deploymentSuite } from "../support/deployment";
-import { switchInDashboard } from "../support/dashboard";
+import { EN_SEED, KEY_1, KEY_2, PATH, STATUS, enFile, rotate, resetEnabledAccount } from "../support/enabled-account";
 
 const SEEDS: SandboxAccountSeed[] = [
-  { id: "ca_en", toolkit: "github", userId: "team", authScheme: "API_KEY" },
+  EN_SEED,
 ];
-const KEY_1 = "sk_enabled_first_4RtY8u";
-const KEY_2 = "sk_enabled_rotated_9PqW2z";
-const PATH = "/api/v3/connected_accounts/ca_en";
-const STATUS = `${PATH}/status`;
-const enFile = (over: Record<string, unknown> = {}) => ({
-  id: "ca_en", toolkit: "github", userId: "team", alias: "gh-en", authScheme: "API_KEY",
-  credentials: { api_key: { env: "EN_KEY" } }, ...over,
-});
 
 const suite = deploymentSuite({
   stackName: "partial-failure",
   seeds: SEEDS,
   env: { EN_KEY: KEY_1 },
-  resetSandbox: async (sandbox) => {
-    sandbox.clearFaults();
-    // Every test starts from an enabled, ACTIVE ca_en.
-    await switchInDashboard(sandbox, "ca_en", true);
-  },
+  resetSandbox: resetEnabledAccount,
 });
 
 const wire = () => suite.wire();
-const rotate = (key: string) => ({ connection: { state: { authScheme: "API_KEY", val: { api_key: key } } } });
 const recorded = (name = "ca_en") => suite.recorded(name);
 
 /** Adopts ca_en with `over`, then forgets the adoption's requests. */
