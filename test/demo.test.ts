@@ -17,6 +17,7 @@ import { cacheBinDir, candidatesOnPath } from "../provider/pulumi-cli/locate";
 import { locateGoTool, SECRET_TOOLS } from "../provider/pulumi-cli/secret-tools";
 import { pinnedPulumiVersion } from "../provider/pulumi-cli/version";
 import { CLI, PROJECT_ROOT } from "./support/git-repo";
+import { portIsFree } from "./support/ports";
 
 const PINNED = pinnedPulumiVersion(PROJECT_ROOT);
 
@@ -143,16 +144,6 @@ function expectCleanedUp(run: DemoRun): void {
 
 function fakeCalls(): { args: string[]; cwd: string; env: Record<string, string | undefined> }[] {
   return fs.existsSync(fakeLog) ? fs.readFileSync(fakeLog, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = net.createServer();
-  const free = await new Promise<boolean>((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => resolve(true));
-  });
-  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
 }
 
 const sandboxPort = (run: DemoRun) => Number(/^==> Sandbox API on http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.stdout)?.[1]);

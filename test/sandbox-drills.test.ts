@@ -6,11 +6,11 @@
  */
 import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, PROJECT_ROOT } from "./support/git-repo";
+import { freePort, portIsFree } from "./support/ports";
 
 const KEY = "sandbox-demo-key";
 
@@ -20,16 +20,6 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = net.createServer();
-  const free = await new Promise<boolean>((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => resolve(true));
-  });
-  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
 }
 
 async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -114,10 +104,7 @@ describe("connected-accounts sandbox edit: dashboard edits for drills", () => {
     const unknown = await cli(["sandbox", "edit", "ca_nope", "--url", url, "--disable"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^connected-accounts sandbox edit: the sandbox refused the edit of ca_nope: .*ca_nope/);
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const { port } = closed.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await freePort();
     const none = await cli(["sandbox", "edit", "ca_gh8x2kPq", "--url", `http://127.0.0.1:${port}`, "--disable"]);
     expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining(`no sandbox answered at http://127.0.0.1:${port} (ECONNREFUSED): start one with connected-accounts sandbox`) });
     const bad = await cli(["sandbox", "edit", "ca_gh8x2kPq", "--url", url, "--status", "BROKEN"]);
@@ -129,10 +116,7 @@ describe("connected-accounts sandbox edit: dashboard edits for drills", () => {
 
   it("sandbox wait returns once a sandbox answers, and gives up after its timeout naming the address", async () => {
     expect(await cli(["sandbox", "wait", "--url", url])).toEqual({ code: 0, stdout: "", stderr: "" });
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const { port } = closed.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await freePort();
     const started = Date.now();
     const none = await cli(["sandbox", "wait", "--url", `http://127.0.0.1:${port}`, "--timeout", "1"]);
     expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining(`no sandbox answered at http://127.0.0.1:${port} within 1 s (ECONNREFUSED)`) });

@@ -7,34 +7,16 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "./support/git-repo";
+import { freePort, portIsFree } from "./support/ports";
 import { tryItLocallyBlock } from "./support/readme";
 
 const README_PORT = "8787";
 /** npx's first start in a new checkout compiles the project; the first preview and up each take a while. */
 const RUN_BOUND_MS = 540_000;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = net.createServer();
-  const free = await new Promise<boolean>((resolve) => {
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => resolve(true));
-  });
-  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
 
 /** A clone as it is after npm ci: the repository's files, the compiled dist/, node_modules (linked). */
 function freshCopy(): string {
