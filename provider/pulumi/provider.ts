@@ -107,7 +107,7 @@ export class ConnectedAccountProvider implements Provider {
    * is a problem in a preview; during an update Create reads the account again.
    */
   private async verifyAdoption(news: RegisteredAccount, preview: boolean): Promise<{ remote?: RemoteAccount; problem?: string }> {
-    const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.configured().accountsDir));
+    const declared = this.declaredAccounts();
     let remote: RemoteAccount | undefined;
     try {
       remote = await this.readAhead().read(news.nanoid, () => declared.after(news.nanoid, this.checked, this.configured().api.refreshBatchSize - 1));
@@ -128,7 +128,7 @@ export class ConnectedAccountProvider implements Provider {
   /** The problems of the declared accounts not in `checked`, with those the program `reported` (see fleet-check.ts). */
   private async fleetProblems(checked: ReadonlySet<string>, reported: readonly AccountProblem[] = []): Promise<AccountProblem[]> {
     try {
-      const declared = (this.declared ??= DeclaredAccounts.load(process.cwd(), this.configured().accountsDir));
+      const declared = this.declaredAccounts();
       const found = await fleetProblems(declared.except(checked), {
         readRemote: (ids) => this.readAhead().readMany(ids),
         readCredentials: (account) => this.readValues(account),
@@ -215,6 +215,11 @@ export class ConnectedAccountProvider implements Provider {
   }
 
   /** The engine starts the provider in the folder of `main`; `file:` references are relative to the project root above it. */
+  /** The account files the stack declares, loaded once per process (live checks read ahead in their order). */
+  private declaredAccounts(): DeclaredAccounts {
+    return (this.declared ??= DeclaredAccounts.load(process.cwd(), this.configured().accountsDir));
+  }
+
   private projectRootDir(): string {
     this.projectRoot ??= findProjectRoot(process.cwd()) ?? process.cwd();
     return this.projectRoot;
